@@ -1,0 +1,273 @@
+/*
+ * cnnzoo.h - the one public header of cnnzoo, a C11 library of the classic
+ * convolutional networks (LeNet-5 ... EfficientNet) with training, inference
+ * and PyTorch-compatible weights.
+ *
+ * Conventions
+ *   - Every function that can fail returns cz_status; on failure a message
+ *     naming the file, key, shape or argument is readable with
+ *     cz_last_error() (per thread).
+ *   - Tensors are float32, row-major, at most 4 dims; at the API boundary
+ *     activations are N C H W.
+ *   - A net is a DAG built by builder calls in topological order. Builders
+ *     return the new node's id (>= 0) or -1; the first error sticks to the
+ *     net (like cairo's) and is reported by cz_net_status(), so a model can
+ *     be written as straight-line code and checked once at the end.
+ *   - Parameters and buffers are named by dotted scopes exactly as the
+ *     torchvision state_dict names them ("layer1.0.conv1.weight").
+ */
+#ifndef CNNZOO_H
+#define CNNZOO_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum cz_status {
+    CZ_OK = 0,
+    CZ_ERR_ARG,     /* a bad argument from the caller */
+    CZ_ERR_SHAPE,   /* shapes that do not fit together */
+    CZ_ERR_IO,      /* a file could not be opened, read or written */
+    CZ_ERR_FORMAT,  /* a file's contents are malformed */
+    CZ_ERR_NOMEM,   /* an allocation failed or exceeded the size limit */
+    CZ_ERR_NUMERIC, /* NaN or Inf where a finite number was needed */
+} cz_status;
+
+/* The message of the last failure on this thread ("" if none). */
+const char *cz_last_error(void);
+/* Sets the message (printf format) and returns `status`, for one-line
+ * error returns: `return cz_fail(CZ_ERR_IO, "%s: %s", path, strerror(e));` */
+cz_status cz_fail(cz_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cz_clear_error(void);
+
+/* ---------------------------------------------------------------- tensors */
+
+#define CZ_MAX_DIMS 4
+
+typedef struct cz_tensor {
+    float *data;
+    int ndim;
+    int shape[CZ_MAX_DIMS];
+} cz_tensor;
+
+/* Number of elements (1 for a 0-dim tensor). */
+size_t cz_tensor_numel(const cz_tensor *t);
+/* Allocates zeroed storage for the given shape; frees what t held. */
+cz_status cz_tensor_alloc(cz_tensor *t, int ndim, const int *shape);
+void cz_tensor_free(cz_tensor *t);
+/* Writes "[64, 3, 7, 7]" into buf. */
+const char *cz_shape_str(const cz_tensor *t, char *buf, size_t size);
+
+/* ---------------------------------------------------------------- rng */
+
+/* xoshiro256** seeded through splitmix64: fast, and its whole state is four
+ * words, so it can be saved in a checkpoint and resumed exactly. */
+typedef struct cz_rng {
+    uint64_t s[4];
+} cz_rng;
+
+void cz_rng_seed(cz_rng *rng, uint64_t seed);
+uint64_t cz_rng_next(cz_rng *rng);
+/* Uniform in [0, 1). */
+double cz_rng_uniform(cz_rng *rng);
+/* Standard normal (Box-Muller). */
+double cz_rng_normal(cz_rng *rng);
+/* Uniform integer in [0, n). */
+uint64_t cz_rng_below(cz_rng *rng, uint64_t n);
+/* Fisher-Yates shuffle of an index array. */
+void cz_rng_shuffle(cz_rng *rng, int *idx, size_t n);
+
+/* ---------------------------------------------------------------- threads */
+
+/* Threads used by kernels (OpenMP); 0 means all cores. Results are
+ * repeatable bit for bit for a fixed thread count. */
+void cz_set_threads(int threads);
+int cz_get_threads(void);
+
+/* ---------------------------------------------------------------- nets */
+
+typedef struct cz_net cz_net;
+
+typedef enum cz_param_kind {
+    CZ_PARAM_WEIGHT, /* learned, has a gradient */
+    CZ_PARAM_BUFFER, /* state such as BN running statistics, no gradient */
+} cz_param_kind;
+
+typedef enum cz_dtype {
+    CZ_F32,
+    CZ_I64, /* only BN's num_batches_tracked, kept in `count` */
+} cz_dtype;
+
+/* One entry of the parameter/buffer table. */
+typedef struct cz_param {
+    char *name;       /* full state_dict key */
+    cz_param_kind kind;
+    cz_dtype dtype;
+    cz_tensor value;  /* CZ_F32 entries */
+    cz_tensor grad;   /* same shape as value; weights only */
+    int64_t count;    /* CZ_I64 entries (0-dim) */
+} cz_param;
+
+/* A net whose input is one image of channels x height x width per sample.
+ * `seed` drives parameter initialisation and dropout. */
+cz_net *cz_net_create(int channels, int height, int width, uint64_t seed);
+void cz_net_free(cz_net *net);
+/* CZ_OK, or the first error any builder call met. */
+cz_status cz_net_status(const cz_net *net);
+
+/* Name scopes: every parameter declared inside gets "scope." prepended. */
+void cz_scope_push(cz_net *net, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cz_scope_pop(cz_net *net);
+
+/* The input node's id. */
+#define CZ_INPUT 0
+
+/* Builder arguments. Zero means "the default" where a zero would be
+ * meaningless: stride 0 -> 1, dilation 0 -> 1, groups 0 -> 1. A square
+ * value (kernel, stride, padding) is used where the _h/_w pair is 0. */
+typedef struct cz_conv_args {
+    int out_channels;
+    int kernel, kernel_h, kernel_w;
+    int stride, stride_h, stride_w;
+    int padding, padding_h, padding_w;
+    int dilation;
+    int groups;
+    bool bias;
+} cz_conv_args;
+
+typedef struct cz_pool_args {
+    int kernel, kernel_h, kernel_w;
+    int stride, stride_h, stride_w; /* 0 -> kernel, as in PyTorch */
+    int padding, padding_h, padding_w;
+    bool ceil_mode;
+    bool count_include_pad; /* avg pool; PyTorch's default is true */
+} cz_pool_args;
+
+typedef enum cz_act {
+    CZ_ACT_RELU,
+    CZ_ACT_RELU6,
+    CZ_ACT_SIGMOID,
+    CZ_ACT_TANH,
+    CZ_ACT_SILU,
+    CZ_ACT_HARDSWISH,
+    CZ_ACT_HARDSIGMOID,
+} cz_act;
+
+/* Each builder: (net, input node[s], module name, arguments). The name is
+ * the torchvision module name within the current scope ("conv1",
+ * "features.0"); ops without parameters may pass NULL. */
+int cz_conv2d(cz_net *net, int x, const char *name, cz_conv_args args);
+int cz_linear(cz_net *net, int x, const char *name, int out_features, bool bias);
+int cz_batchnorm(cz_net *net, int x, const char *name, float eps, float momentum);
+int cz_maxpool(cz_net *net, int x, const char *name, cz_pool_args args);
+int cz_avgpool(cz_net *net, int x, const char *name, cz_pool_args args);
+int cz_adaptive_avgpool(cz_net *net, int x, const char *name, int out_h, int out_w);
+int cz_activation(cz_net *net, int x, const char *name, cz_act act);
+int cz_relu(cz_net *net, int x, const char *name);
+int cz_dropout(cz_net *net, int x, const char *name, float p);
+int cz_lrn(cz_net *net, int x, const char *name, int size, float alpha, float beta, float k);
+int cz_flatten(cz_net *net, int x, const char *name);
+int cz_concat(cz_net *net, const int *xs, int n, const char *name);
+int cz_add(cz_net *net, int a, int b, const char *name);
+/* x (N,C,H,W) times s (N,C,1,1) per channel: squeeze-and-excitation. */
+int cz_channel_mul(cz_net *net, int x, int scale, const char *name);
+int cz_channel_shuffle(cz_net *net, int x, const char *name, int groups);
+int cz_softmax(cz_net *net, int x, const char *name);
+
+/* Number of nodes and the output node (the last one built). */
+int cz_net_node_count(const cz_net *net);
+int cz_net_output(const cz_net *net);
+/* Per-sample output shape of a node (C[,H,W]); returns ndim. */
+int cz_net_node_shape(const cz_net *net, int node, int shape[3]);
+const char *cz_net_node_name(const cz_net *net, int node);
+const char *cz_net_node_op(const cz_net *net, int node);
+/* Multiply-accumulates of one node (and the net) for one sample. */
+int64_t cz_net_node_macs(const cz_net *net, int node);
+int64_t cz_net_macs(const cz_net *net);
+
+/* The parameter/buffer table in declaration order (the state_dict order). */
+int cz_net_param_count(const cz_net *net);
+cz_param *cz_net_param(cz_net *net, int i);
+cz_param *cz_net_find_param(cz_net *net, const char *name);
+/* Number of learned scalars (weights only, as torchvision counts them). */
+int64_t cz_net_weight_numel(const cz_net *net);
+
+/* Training mode: BN uses batch statistics and updates running ones,
+ * dropout is active, and forward keeps what backward needs. */
+void cz_net_set_training(cz_net *net, bool training);
+bool cz_net_training(const cz_net *net);
+cz_rng *cz_net_rng(cz_net *net);
+
+/* Runs the net on input (N, C, H, W) matching the net's input shape.
+ * *output points into the net and stays valid until the next forward. */
+cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **output);
+/* The output of any node after a forward (for features, Grad-CAM...). */
+const cz_tensor *cz_net_node_output(const cz_net *net, int node);
+/* Backpropagates d(loss)/d(output) from the last forward; accumulates
+ * into the parameters' grad tensors (zero them with cz_net_zero_grad). */
+cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput);
+/* Asks backward to compute d(loss)/d(input) too (saliency maps); off by
+ * default since training never needs it. */
+void cz_net_set_input_grad(cz_net *net, bool on);
+/* d(loss)/d(input) of the last backward (NULL unless asked for). */
+const cz_tensor *cz_net_input_grad(const cz_net *net);
+void cz_net_zero_grad(cz_net *net);
+
+/* ---------------------------------------------------------------- loss */
+
+/* Mean cross-entropy of logits (N, K) against integer labels, with label
+ * smoothing eps as PyTorch's CrossEntropyLoss(label_smoothing=eps).
+ * dlogits (may be NULL) receives d(loss)/d(logits). */
+cz_status cz_cross_entropy(const cz_tensor *logits, const int *labels, float smoothing,
+                           double *loss, cz_tensor *dlogits);
+
+/* ---------------------------------------------------------------- io */
+
+/* safetensors: writes every entry of the net's table (F32, and I64 for
+ * num_batches_tracked) with optional string metadata (pairs of key, value,
+ * n_meta pairs). The write is atomic: temporary file, fsync, rename. */
+cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *meta, int n_meta);
+/* Loads a safetensors file into the net by name. Strict: missing,
+ * unexpected and mis-shaped keys are an error listing them all. */
+cz_status cz_safetensors_load(cz_net *net, const char *path, bool strict);
+
+/* IDX (MNIST / Fashion-MNIST), plain or gzip-compressed. */
+typedef struct cz_idx {
+    uint8_t *data;
+    int ndim;
+    int dims[4];
+    size_t count; /* dims[0] */
+} cz_idx;
+cz_status cz_idx_read(const char *path, cz_idx *out);
+void cz_idx_free(cz_idx *idx);
+
+/* ---------------------------------------------------------------- models */
+
+typedef struct cz_model_info {
+    const char *name;
+    const char *description;
+    int channels, height, width; /* default input */
+    int classes;                 /* default class count */
+    cz_net *(*build)(int classes, int channels, int height, int width, uint64_t seed);
+} cz_model_info;
+
+int cz_model_count(void);
+const cz_model_info *cz_model_at(int i);
+const cz_model_info *cz_model_find(const char *name);
+/* Builds a model by name; classes/height/width 0 take the defaults. NULL on
+ * error (unknown name, input too small...), with cz_last_error() set. */
+cz_net *cz_model_create(const char *name, int classes, int height, int width, uint64_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

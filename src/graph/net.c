@@ -1,0 +1,393 @@
+/*
+ * net.c - the net graph: builder with name scopes, the parameter/buffer
+ * table, and forward/backward execution in node order.
+ *
+ * Every node keeps its output (and, in backward, its gradient) for the
+ * whole batch. That is what training needs; the liveness-planned inference
+ * path comes with the inference plan.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+
+static cz_status grow(void **items, int *cap, int need, size_t item_size)
+{
+    if (need <= *cap)
+        return CZ_OK;
+    int new_cap = *cap ? *cap * 2 : 32;
+    while (new_cap < need)
+        new_cap *= 2;
+    void *p = realloc(*items, (size_t)new_cap * item_size);
+    if (!p)
+        return cz_fail(CZ_ERR_NOMEM, "net: out of memory growing a table to %d entries", new_cap);
+    memset((char *)p + (size_t)*cap * item_size, 0, (size_t)(new_cap - *cap) * item_size);
+    *items = p;
+    *cap = new_cap;
+    return CZ_OK;
+}
+
+cz_net *cz_net_create(int channels, int height, int width, uint64_t seed)
+{
+    if (channels <= 0 || height <= 0 || width <= 0) {
+        cz_fail(CZ_ERR_ARG, "net: input %dx%dx%d must be positive", channels, height, width);
+        return NULL;
+    }
+    cz_net *net = calloc(1, sizeof *net);
+    if (!net) {
+        cz_fail(CZ_ERR_NOMEM, "net: out of memory");
+        return NULL;
+    }
+    cz_rng_seed(&net->rng, seed);
+    if (grow((void **)&net->nodes, &net->cap_nodes, 1, sizeof(cz_node)) != CZ_OK) {
+        free(net);
+        return NULL;
+    }
+    cz_node *in = &net->nodes[0];
+    in->op = &cz_op_input;
+    snprintf(in->name, sizeof in->name, "input");
+    in->ndim = 3;
+    in->shape[0] = channels;
+    in->shape[1] = height;
+    in->shape[2] = width;
+    net->n_nodes = 1;
+    return net;
+}
+
+void cz_net_free(cz_net *net)
+{
+    if (!net)
+        return;
+    for (int i = 0; i < net->n_nodes; i++) {
+        cz_tensor_free(&net->nodes[i].out);
+        cz_tensor_free(&net->nodes[i].dout);
+        free(net->nodes[i].saved);
+    }
+    for (int i = 0; i < net->n_params; i++) {
+        free(net->params[i].name);
+        cz_tensor_free(&net->params[i].value);
+        cz_tensor_free(&net->params[i].grad);
+    }
+    free(net->nodes);
+    free(net->params);
+    free(net);
+}
+
+cz_status cz_net_status(const cz_net *net)
+{
+    if (net->status != CZ_OK)
+        cz_fail(net->status, "%s", net->error);
+    return net->status;
+}
+
+void cz_scope_push(cz_net *net, const char *fmt, ...)
+{
+    if (net->scope_depth >= CZ_SCOPE_DEPTH) {
+        if (net->status == CZ_OK) {
+            net->status = CZ_ERR_ARG;
+            snprintf(net->error, sizeof net->error, "net: scopes nested deeper than %d",
+                     CZ_SCOPE_DEPTH);
+        }
+        net->scope_depth++; /* keep push/pop balanced */
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(net->scope[net->scope_depth], CZ_NAME_MAX, fmt, ap);
+    va_end(ap);
+    net->scope_depth++;
+}
+
+void cz_scope_pop(cz_net *net)
+{
+    if (net->scope_depth > 0)
+        net->scope_depth--;
+}
+
+/* "scope0.scope1.name" into buf. */
+static void scoped_name(const cz_net *net, const char *name, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    int depth = net->scope_depth < CZ_SCOPE_DEPTH ? net->scope_depth : CZ_SCOPE_DEPTH;
+    for (int i = 0; i < depth && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "." : "", net->scope[i]);
+    if (name && used < size)
+        snprintf(buf + used, size - used, "%s%s", used ? "." : "", name);
+}
+
+cz_status cz_node_fail(const cz_node *node, cz_status status, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return cz_fail(status, "%s (%s): %s", node->name, node->op->name, msg);
+}
+
+int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *inputs,
+                    int n_inputs, const cz_attrs *attr)
+{
+    if (net->status != CZ_OK)
+        return -1;
+    cz_status st = CZ_OK;
+    if (n_inputs < 1 || n_inputs > CZ_MAX_INPUTS)
+        st = cz_fail(CZ_ERR_ARG, "%s: %d inputs, expected 1..%d", op->name, n_inputs,
+                     CZ_MAX_INPUTS);
+    for (int i = 0; st == CZ_OK && i < n_inputs; i++)
+        if (inputs[i] < 0 || inputs[i] >= net->n_nodes)
+            st = cz_fail(CZ_ERR_ARG, "%s: input node %d does not exist (net has %d nodes)",
+                         op->name, inputs[i], net->n_nodes);
+    if (st == CZ_OK)
+        st = grow((void **)&net->nodes, &net->cap_nodes, net->n_nodes + 1, sizeof(cz_node));
+    if (st == CZ_OK) {
+        cz_node *node = &net->nodes[net->n_nodes];
+        memset(node, 0, sizeof *node);
+        node->op = op;
+        node->id = net->n_nodes;
+        if (name)
+            scoped_name(net, name, node->name, sizeof node->name);
+        else {
+            char auto_name[48];
+            snprintf(auto_name, sizeof auto_name, "%s_%d", op->name, node->id);
+            scoped_name(net, auto_name, node->name, sizeof node->name);
+        }
+        memcpy(node->inputs, inputs, sizeof(int) * (size_t)n_inputs);
+        node->n_inputs = n_inputs;
+        if (attr)
+            node->attr = *attr;
+        st = op->infer(net, node);
+        if (st == CZ_OK) {
+            net->n_nodes++;
+            return node->id;
+        }
+    }
+    net->status = st;
+    snprintf(net->error, sizeof net->error, "%s", cz_last_error());
+    return -1;
+}
+
+static int declare(cz_net *net, cz_node *node, const char *suffix, cz_param_kind kind,
+                   cz_dtype dtype, int ndim, const int *shape)
+{
+    if (node->n_params >= CZ_MAX_PARAMS) {
+        cz_node_fail(node, CZ_ERR_ARG, "more than %d parameters", CZ_MAX_PARAMS);
+        return -1;
+    }
+    char full[CZ_NAME_MAX + 32];
+    snprintf(full, sizeof full, "%s.%s", node->name, suffix);
+    if (cz_net_find_param(net, full)) {
+        cz_node_fail(node, CZ_ERR_ARG, "parameter %s declared twice", full);
+        return -1;
+    }
+    if (grow((void **)&net->params, &net->cap_params, net->n_params + 1, sizeof(cz_param)))
+        return -1;
+    cz_param *p = &net->params[net->n_params];
+    memset(p, 0, sizeof *p);
+    p->name = strdup(full);
+    p->kind = kind;
+    p->dtype = dtype;
+    if (!p->name) {
+        cz_fail(CZ_ERR_NOMEM, "net: out of memory");
+        return -1;
+    }
+    if (dtype == CZ_F32 && (cz_tensor_alloc(&p->value, ndim, shape) != CZ_OK ||
+                            (kind == CZ_PARAM_WEIGHT &&
+                             cz_tensor_alloc(&p->grad, ndim, shape) != CZ_OK))) {
+        free(p->name);
+        cz_tensor_free(&p->value);
+        return -1;
+    }
+    node->params[node->n_params++] = net->n_params;
+    return net->n_params++;
+}
+
+int cz_node_declare(cz_net *net, cz_node *node, const char *suffix, cz_param_kind kind,
+                    int ndim, const int *shape)
+{
+    return declare(net, node, suffix, kind, CZ_F32, ndim, shape);
+}
+
+int cz_node_declare_count(cz_net *net, cz_node *node, const char *suffix)
+{
+    return declare(net, node, suffix, CZ_PARAM_BUFFER, CZ_I64, 0, NULL);
+}
+
+void *cz_node_saved(cz_node *node, size_t bytes)
+{
+    if (bytes > node->saved_size) {
+        void *p = realloc(node->saved, bytes);
+        if (!p) {
+            cz_fail(CZ_ERR_NOMEM, "%s: cannot allocate %zu bytes of saved state", node->name,
+                    bytes);
+            return NULL;
+        }
+        node->saved = p;
+        node->saved_size = bytes;
+    }
+    return node->saved;
+}
+
+/* ------------------------------------------------------------ queries */
+
+int cz_net_node_count(const cz_net *net) { return net->n_nodes; }
+int cz_net_output(const cz_net *net) { return net->n_nodes - 1; }
+
+int cz_net_node_shape(const cz_net *net, int node, int shape[3])
+{
+    const cz_node *n = &net->nodes[node];
+    memcpy(shape, n->shape, sizeof n->shape);
+    return n->ndim;
+}
+
+const char *cz_net_node_name(const cz_net *net, int node) { return net->nodes[node].name; }
+const char *cz_net_node_op(const cz_net *net, int node) { return net->nodes[node].op->name; }
+
+int64_t cz_net_node_macs(const cz_net *net, int node)
+{
+    const cz_node *n = &net->nodes[node];
+    return n->op->cost ? n->op->cost(net, n) : 0;
+}
+
+int64_t cz_net_macs(const cz_net *net)
+{
+    int64_t total = 0;
+    for (int i = 0; i < net->n_nodes; i++)
+        total += cz_net_node_macs(net, i);
+    return total;
+}
+
+int cz_net_param_count(const cz_net *net) { return net->n_params; }
+cz_param *cz_net_param(cz_net *net, int i) { return &net->params[i]; }
+
+cz_param *cz_net_find_param(cz_net *net, const char *name)
+{
+    for (int i = 0; i < net->n_params; i++)
+        if (strcmp(net->params[i].name, name) == 0)
+            return &net->params[i];
+    return NULL;
+}
+
+int64_t cz_net_weight_numel(const cz_net *net)
+{
+    int64_t n = 0;
+    for (int i = 0; i < net->n_params; i++)
+        if (net->params[i].kind == CZ_PARAM_WEIGHT)
+            n += (int64_t)cz_tensor_numel(&net->params[i].value);
+    return n;
+}
+
+void cz_net_set_training(cz_net *net, bool training) { net->training = training; }
+bool cz_net_training(const cz_net *net) { return net->training; }
+cz_rng *cz_net_rng(cz_net *net) { return &net->rng; }
+void cz_net_set_input_grad(cz_net *net, bool on) { net->input_grad = on; }
+
+const cz_tensor *cz_net_node_output(const cz_net *net, int node)
+{
+    if (node < 0 || node >= net->n_nodes || !net->nodes[node].out.data)
+        return NULL;
+    return &net->nodes[node].out;
+}
+
+const cz_tensor *cz_net_input_grad(const cz_net *net)
+{
+    return net->input_grad && net->nodes[0].dout.data ? &net->nodes[0].dout : NULL;
+}
+
+void cz_net_zero_grad(cz_net *net)
+{
+    for (int i = 0; i < net->n_params; i++)
+        if (net->params[i].grad.data)
+            memset(net->params[i].grad.data, 0,
+                   cz_tensor_numel(&net->params[i].grad) * sizeof(float));
+}
+
+/* ------------------------------------------------------------ execution */
+
+/* (Re)allocates t as (batch, node shape) when its size differs. */
+static cz_status batch_tensor(cz_tensor *t, const cz_node *node, int batch)
+{
+    int shape[4] = {batch, node->shape[0], node->shape[1], node->shape[2]};
+    if (t->data && t->ndim == node->ndim + 1 && t->shape[0] == batch)
+        return CZ_OK;
+    cz_status st = cz_tensor_alloc(t, node->ndim + 1, shape);
+    if (st != CZ_OK)
+        return cz_fail(st, "%s: cannot allocate its output for batch %d", node->name, batch);
+    return CZ_OK;
+}
+
+cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **output)
+{
+    if (cz_net_status(net) != CZ_OK)
+        return net->status;
+    const cz_node *in = &net->nodes[0];
+    if (input->ndim != 4 || input->shape[0] < 1 || input->shape[1] != in->shape[0] ||
+        input->shape[2] != in->shape[1] || input->shape[3] != in->shape[2]) {
+        char got[64];
+        return cz_fail(CZ_ERR_SHAPE, "forward: input %s, expected [N, %d, %d, %d]",
+                       cz_shape_str(input, got, sizeof got), in->shape[0], in->shape[1],
+                       in->shape[2]);
+    }
+    int batch = input->shape[0];
+    net->batch = batch;
+    for (int i = 0; i < net->n_nodes; i++) {
+        cz_node *node = &net->nodes[i];
+        cz_status st = batch_tensor(&node->out, node, batch);
+        if (st == CZ_OK && i == 0)
+            memcpy(node->out.data, input->data, cz_tensor_numel(input) * sizeof(float));
+        else if (st == CZ_OK)
+            st = node->op->forward(net, node);
+        if (st != CZ_OK)
+            return st;
+    }
+    if (output)
+        *output = &net->nodes[net->n_nodes - 1].out;
+    return CZ_OK;
+}
+
+cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput)
+{
+    int last = net->n_nodes - 1;
+    const cz_tensor *out = &net->nodes[last].out;
+    if (!out->data || net->batch < 1)
+        return cz_fail(CZ_ERR_ARG, "backward: no forward pass to differentiate");
+    if (cz_tensor_numel(doutput) != cz_tensor_numel(out) || doutput->shape[0] != net->batch) {
+        char got[64], want[64];
+        return cz_fail(CZ_ERR_SHAPE, "backward: gradient %s does not match the output %s",
+                       cz_shape_str(doutput, got, sizeof got), cz_shape_str(out, want, sizeof want));
+    }
+    /* Only nodes that the output's gradient reaches run backward. */
+    bool *reached = calloc((size_t)net->n_nodes, sizeof *reached);
+    if (!reached)
+        return cz_fail(CZ_ERR_NOMEM, "backward: out of memory");
+    for (int i = 0; i < net->n_nodes; i++) {
+        cz_node *node = &net->nodes[i];
+        if (i == 0 && !net->input_grad)
+            continue;
+        cz_status st = batch_tensor(&node->dout, node, net->batch);
+        if (st != CZ_OK) {
+            free(reached);
+            return st;
+        }
+        memset(node->dout.data, 0, cz_tensor_numel(&node->dout) * sizeof(float));
+    }
+    memcpy(net->nodes[last].dout.data, doutput->data, cz_tensor_numel(doutput) * sizeof(float));
+    reached[last] = true;
+    for (int i = last; i > 0; i--) {
+        cz_node *node = &net->nodes[i];
+        if (!reached[i])
+            continue;
+        if (!node->op->backward) {
+            free(reached);
+            return cz_fail(CZ_ERR_ARG, "backward: %s (%s) has no backward pass", node->name,
+                           node->op->name);
+        }
+        node->op->backward(net, node);
+        for (int k = 0; k < node->n_inputs; k++)
+            reached[node->inputs[k]] = true;
+    }
+    free(reached);
+    return CZ_OK;
+}

@@ -1,0 +1,147 @@
+/*
+ * net.h - the inside of cz_net: nodes, the op interface, and the helpers an
+ * op file uses to reach its inputs, output, parameters and saved state.
+ *
+ * Adding an op = one file in src/ops/ defining a `const cz_op cz_op_<name>`
+ * plus one builder function; nothing else changes.
+ */
+#ifndef CZ_NET_H
+#define CZ_NET_H
+
+#include "cnnzoo.h"
+
+#define CZ_MAX_INPUTS 8
+#define CZ_MAX_PARAMS 6
+#define CZ_NAME_MAX 128
+#define CZ_SCOPE_DEPTH 16
+
+typedef struct cz_node cz_node;
+
+/* The op interface. Every function receives the net and its own node.
+ *   infer:    validate attributes and input shapes, set node->ndim/shape
+ *             (per sample), declare parameters. Returns a status with a
+ *             message naming the node.
+ *   forward:  read inputs, write node->out (allocated by the executor to
+ *             N x shape). In training, keep what backward needs. Fails
+ *             only when its saved state cannot be allocated.
+ *             Scratch that backward needs is allocated here (when
+ *             net->training), so backward itself cannot fail.
+ *   backward: read node->dout, ACCUMULATE (+=) into the inputs' dout and
+ *             the parameters' grad. Skip an input's dout when
+ *             cz_wants_grad() says nobody needs it (the image itself).
+ *             NULL for ops that are never trained through.
+ *   cost:     multiply-accumulates for one sample. */
+typedef struct cz_op {
+    const char *name;
+    cz_status (*infer)(cz_net *net, cz_node *node);
+    cz_status (*forward)(cz_net *net, cz_node *node);
+    void (*backward)(cz_net *net, cz_node *node);
+    int64_t (*cost)(const cz_net *net, const cz_node *node);
+} cz_op;
+
+/* Attributes, one struct per op family. */
+typedef struct cz_conv_attr {
+    int out_channels, kernel_h, kernel_w, stride_h, stride_w;
+    int pad_h, pad_w, dilation, groups;
+    bool bias;
+} cz_conv_attr;
+
+typedef struct cz_pool_attr {
+    int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    bool ceil_mode, count_include_pad;
+} cz_pool_attr;
+
+typedef union cz_attrs {
+    cz_conv_attr conv;
+    cz_pool_attr pool;
+    struct { int out_h, out_w; } adaptive;
+    struct { int out_features; bool bias; } linear;
+    struct { float eps, momentum; } bn;
+    struct { cz_act act; } act;
+    struct { float p; } dropout;
+    struct { int size; float alpha, beta, k; } lrn;
+    struct { int groups; } shuffle;
+} cz_attrs;
+
+struct cz_node {
+    const cz_op *op;
+    char name[CZ_NAME_MAX]; /* full dotted module name, e.g. "layer1.0.conv1" */
+    int id;
+    int inputs[CZ_MAX_INPUTS];
+    int n_inputs;
+    cz_attrs attr;
+    int ndim;     /* per-sample dims: 1 (features) or 3 (C, H, W) */
+    int shape[3];
+    int params[CZ_MAX_PARAMS]; /* indices into the net's table */
+    int n_params;
+    /* run time, batch N */
+    cz_tensor out;  /* (N, shape...) */
+    cz_tensor dout; /* same shape as out, during backward */
+    void *saved;    /* op-owned state kept for backward (argmax, masks...) */
+    size_t saved_size;
+};
+
+struct cz_net {
+    cz_node *nodes;
+    int n_nodes, cap_nodes;
+    cz_param *params;
+    int n_params, cap_params;
+    char scope[CZ_SCOPE_DEPTH][CZ_NAME_MAX];
+    int scope_depth;
+    cz_status status;  /* first builder error */
+    char error[512];   /* its message, re-raised by cz_net_status */
+    bool training;
+    int batch;         /* N of the last forward */
+    cz_rng rng;        /* initialisation, dropout */
+    bool input_grad;   /* whether backward computes d(loss)/d(input) */
+};
+
+/* Appends a node for `op` with the given inputs and attributes, runs its
+ * infer, and returns its id (or -1, recording the error in the net). */
+int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *inputs,
+                    int n_inputs, const cz_attrs *attr);
+
+/* For infer: declares a parameter "<node name>.<suffix>" of the given shape
+ * and kind, appends it to node->params, returns its table index or -1. */
+int cz_node_declare(cz_net *net, cz_node *node, const char *suffix, cz_param_kind kind,
+                    int ndim, const int *shape);
+/* For infer: declares BN's int64 num_batches_tracked. */
+int cz_node_declare_count(cz_net *net, cz_node *node, const char *suffix);
+/* For infer: records an error naming the node and returns its status. */
+cz_status cz_node_fail(const cz_node *node, cz_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline cz_node *cz_node_in(cz_net *net, const cz_node *node, int i)
+{
+    return &net->nodes[node->inputs[i]];
+}
+static inline cz_param *cz_node_param(cz_net *net, const cz_node *node, int k)
+{
+    return &net->params[node->params[k]];
+}
+/* Whether backward must fill `in`'s dout: always, except for the net's
+ * input when nobody asked for d(loss)/d(image). */
+static inline bool cz_wants_grad(const cz_net *net, const cz_node *in)
+{
+    return in->id != CZ_INPUT || net->input_grad;
+}
+/* Per-sample element count of a node's output. */
+static inline size_t cz_node_numel(const cz_node *node)
+{
+    size_t n = 1;
+    for (int i = 0; i < node->ndim; i++)
+        n *= (size_t)node->shape[i];
+    return n;
+}
+/* Gives the node `bytes` of saved state, growing it only when needed (so a
+ * steady batch size allocates once). Returns NULL when out of memory,
+ * which the executor reports after the op returns. */
+void *cz_node_saved(cz_node *node, size_t bytes);
+
+/* The builder's ops (defined in src/ops/). */
+extern const cz_op cz_op_input, cz_op_conv2d, cz_op_linear, cz_op_batchnorm, cz_op_maxpool,
+    cz_op_avgpool, cz_op_adaptive_avgpool, cz_op_activation, cz_op_dropout, cz_op_lrn,
+    cz_op_flatten, cz_op_concat, cz_op_add, cz_op_channel_mul, cz_op_channel_shuffle,
+    cz_op_softmax;
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * activation.c - pointwise activations with PyTorch's formulas and
+ * PyTorch's gradients at the kinks:
+ *   relu        max(x, 0)                  grad 1 for x > 0, else 0
+ *   relu6       min(max(x, 0), 6)          grad 1 on (0, 6), else 0
+ *   sigmoid     1 / (1 + exp(-x))
+ *   tanh        tanh(x)
+ *   silu        x sigmoid(x)
+ *   hardswish   x relu6(x + 3) / 6         grad 0 for x < -3, x / 3 + 1/2
+ *                                          for -3 <= x <= 3, 1 above
+ *   hardsigmoid relu6(x + 3) / 6           grad 1/6 on (-3, 3), else 0
+ * Backward reads the op's input, which the executor keeps.
+ */
+#include <math.h>
+
+#include "graph/net.h"
+
+static const char *act_name(cz_act act)
+{
+    switch (act) {
+    case CZ_ACT_RELU: return "relu";
+    case CZ_ACT_RELU6: return "relu6";
+    case CZ_ACT_SIGMOID: return "sigmoid";
+    case CZ_ACT_TANH: return "tanh";
+    case CZ_ACT_SILU: return "silu";
+    case CZ_ACT_HARDSWISH: return "hardswish";
+    case CZ_ACT_HARDSIGMOID: return "hardsigmoid";
+    }
+    return NULL;
+}
+
+int cz_activation(cz_net *net, int x, const char *name, cz_act act)
+{
+    cz_attrs attr = {.act = {.act = act}};
+    return cz_net_add_node(net, &cz_op_activation, name, &x, 1, &attr);
+}
+
+int cz_relu(cz_net *net, int x, const char *name) { return cz_activation(net, x, name, CZ_ACT_RELU); }
+
+static cz_status activation_infer(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    if (!act_name(node->attr.act.act))
+        return cz_node_fail(node, CZ_ERR_ARG, "unknown activation kind %d",
+                            (int)node->attr.act.act);
+    node->ndim = in->ndim;
+    for (int i = 0; i < in->ndim; i++)
+        node->shape[i] = in->shape[i];
+    return CZ_OK;
+}
+
+static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+static float relu6(float x) { return fminf(fmaxf(x, 0.0f), 6.0f); }
+
+/* x (N, ...) -> y (N, ...) */
+static cz_status activation_forward(cz_net *net, cz_node *node)
+{
+    const float *x = cz_node_in(net, node, 0)->out.data;
+    float *y = node->out.data;
+    long n = (long)(cz_node_numel(node) * (size_t)net->batch);
+    cz_act act = node->attr.act.act;
+
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        switch (act) {
+        case CZ_ACT_RELU: y[i] = v > 0.0f ? v : (v != v ? v : 0.0f); break;
+        case CZ_ACT_RELU6: y[i] = v != v ? v : relu6(v); break;
+        case CZ_ACT_SIGMOID: y[i] = sigmoid(v); break;
+        case CZ_ACT_TANH: y[i] = tanhf(v); break;
+        case CZ_ACT_SILU: y[i] = v * sigmoid(v); break;
+        case CZ_ACT_HARDSWISH: y[i] = v * relu6(v + 3.0f) / 6.0f; break;
+        case CZ_ACT_HARDSIGMOID: y[i] = relu6(v + 3.0f) / 6.0f; break;
+        }
+    }
+    return CZ_OK;
+}
+
+/* dy (N, ...) -> dx (N, ...) += dy f'(x) */
+static void activation_backward(cz_net *net, cz_node *node)
+{
+    cz_node *in = cz_node_in(net, node, 0);
+    if (!cz_wants_grad(net, in))
+        return;
+    const float *x = in->out.data, *dy = node->dout.data;
+    float *dx = in->dout.data;
+    long n = (long)(cz_node_numel(node) * (size_t)net->batch);
+    cz_act act = node->attr.act.act;
+
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) {
+        float v = x[i], g = 0.0f;
+        switch (act) {
+        case CZ_ACT_RELU: g = v > 0.0f ? 1.0f : 0.0f; break;
+        case CZ_ACT_RELU6: g = v > 0.0f && v < 6.0f ? 1.0f : 0.0f; break;
+        case CZ_ACT_SIGMOID: {
+            float s = sigmoid(v);
+            g = s * (1.0f - s);
+            break;
+        }
+        case CZ_ACT_TANH: {
+            float t = tanhf(v);
+            g = 1.0f - t * t;
+            break;
+        }
+        case CZ_ACT_SILU: {
+            float s = sigmoid(v);
+            g = s * (1.0f + v * (1.0f - s));
+            break;
+        }
+        case CZ_ACT_HARDSWISH:
+            g = v < -3.0f ? 0.0f : v <= 3.0f ? v / 3.0f + 0.5f : 1.0f;
+            break;
+        case CZ_ACT_HARDSIGMOID: g = v > -3.0f && v < 3.0f ? 1.0f / 6.0f : 0.0f; break;
+        }
+        dx[i] += dy[i] * g;
+    }
+}
+
+/* Multiply-accumulates per element: none for the clamps, one for the
+ * functions that scale their input. */
+static int64_t activation_cost(const cz_net *net, const cz_node *node)
+{
+    (void)net;
+    switch (node->attr.act.act) {
+    case CZ_ACT_RELU:
+    case CZ_ACT_RELU6: return 0;
+    default: return (int64_t)cz_node_numel(node);
+    }
+}
+
+const cz_op cz_op_activation = {
+    .name = "activation",
+    .infer = activation_infer,
+    .forward = activation_forward,
+    .backward = activation_backward,
+    .cost = activation_cost,
+};

@@ -1,0 +1,111 @@
+/*
+ * adaptive_avgpool.c - PyTorch's AdaptiveAvgPool2d to any output size:
+ * output row i averages input rows floor(i H / OH) .. ceil((i + 1) H / OH)
+ * - 1 (windows may overlap when H is not a multiple of OH, and repeat rows
+ * when OH > H); columns likewise.
+ */
+#include "graph/net.h"
+
+int cz_adaptive_avgpool(cz_net *net, int x, const char *name, int out_h, int out_w)
+{
+    cz_attrs attr = {.adaptive = {.out_h = out_h, .out_w = out_w}};
+    return cz_net_add_node(net, &cz_op_adaptive_avgpool, name, &x, 1, &attr);
+}
+
+static cz_status adaptive_avgpool_infer(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int out_h = node->attr.adaptive.out_h, out_w = node->attr.adaptive.out_w;
+    if (in->ndim != 3)
+        return cz_node_fail(node, CZ_ERR_SHAPE, "input must be (C, H, W), got %d dims",
+                            in->ndim);
+    if (out_h <= 0 || out_w <= 0)
+        return cz_node_fail(node, CZ_ERR_ARG, "output size %dx%d must be positive", out_h,
+                            out_w);
+    node->ndim = 3;
+    node->shape[0] = in->shape[0];
+    node->shape[1] = out_h;
+    node->shape[2] = out_w;
+    return CZ_OK;
+}
+
+/* [start, end) of output index i's window over an input of `size`. Products
+ * in 64 bits so large sizes cannot overflow. */
+static int window_start(int i, int size, int out) { return (int)((int64_t)i * size / out); }
+static int window_end(int i, int size, int out)
+{
+    return (int)(((int64_t)(i + 1) * size + out - 1) / out);
+}
+
+/* x (N, C, H, W) -> y (N, C, OH, OW) */
+static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    int planes = net->batch * in->shape[0];
+
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *x = in->out.data + (size_t)p * H * W;
+        float *y = node->out.data + (size_t)p * OH * OW;
+        for (int oh = 0; oh < OH; oh++) {
+            int h0 = window_start(oh, H, OH), h1 = window_end(oh, H, OH);
+            for (int ow = 0; ow < OW; ow++) {
+                int w0 = window_start(ow, W, OW), w1 = window_end(ow, W, OW);
+                float sum = 0.0f;
+                for (int h = h0; h < h1; h++)
+                    for (int w = w0; w < w1; w++)
+                        sum += x[h * W + w];
+                y[oh * OW + ow] = sum / (float)((h1 - h0) * (w1 - w0));
+            }
+        }
+    }
+    return CZ_OK;
+}
+
+/* dy (N, C, OH, OW) -> dx (N, C, H, W) += dy / window size over each window */
+static void adaptive_avgpool_backward(cz_net *net, cz_node *node)
+{
+    cz_node *in = cz_node_in(net, node, 0);
+    if (!cz_wants_grad(net, in))
+        return;
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    int planes = net->batch * in->shape[0];
+
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *dy = node->dout.data + (size_t)p * OH * OW;
+        float *dx = in->dout.data + (size_t)p * H * W;
+        for (int oh = 0; oh < OH; oh++) {
+            int h0 = window_start(oh, H, OH), h1 = window_end(oh, H, OH);
+            for (int ow = 0; ow < OW; ow++) {
+                int w0 = window_start(ow, W, OW), w1 = window_end(ow, W, OW);
+                float g = dy[oh * OW + ow] / (float)((h1 - h0) * (w1 - w0));
+                for (int h = h0; h < h1; h++)
+                    for (int w = w0; w < w1; w++)
+                        dx[h * W + w] += g;
+            }
+        }
+    }
+}
+
+/* One multiply-accumulate per element of every window. */
+static int64_t adaptive_avgpool_cost(const cz_net *net, const cz_node *node)
+{
+    const cz_node *in = &net->nodes[node->inputs[0]];
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    int64_t rows = 0, cols = 0;
+    for (int i = 0; i < OH; i++)
+        rows += window_end(i, H, OH) - window_start(i, H, OH);
+    for (int i = 0; i < OW; i++)
+        cols += window_end(i, W, OW) - window_start(i, W, OW);
+    return (int64_t)node->shape[0] * rows * cols;
+}
+
+const cz_op cz_op_adaptive_avgpool = {
+    .name = "adaptive_avgpool",
+    .infer = adaptive_avgpool_infer,
+    .forward = adaptive_avgpool_forward,
+    .backward = adaptive_avgpool_backward,
+    .cost = adaptive_avgpool_cost,
+};

@@ -1,0 +1,110 @@
+/*
+ * avgpool.c - 2-D average pooling as PyTorch's AvgPool2d: kernel, stride,
+ * padding (at most half the kernel), ceil_mode and count_include_pad.
+ *
+ * The divisor follows PyTorch exactly: with count_include_pad it is the
+ * window clipped to the padded input (so a ceil_mode window hanging past
+ * the right padding counts only what lies inside H + pad), without it the
+ * window clipped to the real input.
+ */
+#include "graph/net.h"
+#include "ops/pool.h"
+
+int cz_avgpool(cz_net *net, int x, const char *name, cz_pool_args args)
+{
+    cz_attrs attr = cz_pool_attrs(args);
+    return cz_net_add_node(net, &cz_op_avgpool, name, &x, 1, &attr);
+}
+
+static cz_status avgpool_infer(cz_net *net, cz_node *node) { return cz_pool_infer(net, node); }
+
+/* The window of output (oh, ow) clipped to the real input, [h0, h1) x
+ * [w0, w1), and its divisor. */
+typedef struct window {
+    int h0, h1, w0, w1;
+    float divisor;
+} window;
+
+static window pool_window(const cz_node *node, int H, int W, int oh, int ow)
+{
+    int ph = node->attr.pool.pad_h, pw = node->attr.pool.pad_w;
+    int h0 = oh * node->attr.pool.stride_h - ph, w0 = ow * node->attr.pool.stride_w - pw;
+    int h1 = h0 + node->attr.pool.kernel_h, w1 = w0 + node->attr.pool.kernel_w;
+    /* Clipped to the padded input first: that is count_include_pad's size. */
+    h1 = h1 > H + ph ? H + ph : h1;
+    w1 = w1 > W + pw ? W + pw : w1;
+    int padded_size = (h1 - h0) * (w1 - w0);
+    window win = {
+        .h0 = h0 < 0 ? 0 : h0,
+        .h1 = h1 > H ? H : h1,
+        .w0 = w0 < 0 ? 0 : w0,
+        .w1 = w1 > W ? W : w1,
+    };
+    int real_size = (win.h1 - win.h0) * (win.w1 - win.w0);
+    win.divisor = (float)(node->attr.pool.count_include_pad ? padded_size : real_size);
+    return win;
+}
+
+/* x (N, C, H, W) -> y (N, C, OH, OW) */
+static cz_status avgpool_forward(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    int planes = net->batch * in->shape[0];
+
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *x = in->out.data + (size_t)p * H * W;
+        float *y = node->out.data + (size_t)p * OH * OW;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                window win = pool_window(node, H, W, oh, ow);
+                float sum = 0.0f;
+                for (int h = win.h0; h < win.h1; h++)
+                    for (int w = win.w0; w < win.w1; w++)
+                        sum += x[h * W + w];
+                y[oh * OW + ow] = sum / win.divisor;
+            }
+    }
+    return CZ_OK;
+}
+
+/* dy (N, C, OH, OW) -> dx (N, C, H, W) += dy / divisor over each window */
+static void avgpool_backward(cz_net *net, cz_node *node)
+{
+    cz_node *in = cz_node_in(net, node, 0);
+    if (!cz_wants_grad(net, in))
+        return;
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    int planes = net->batch * in->shape[0];
+
+    /* Per plane, so overlapping windows only collide within one thread. */
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *dy = node->dout.data + (size_t)p * OH * OW;
+        float *dx = in->dout.data + (size_t)p * H * W;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                window win = pool_window(node, H, W, oh, ow);
+                float g = dy[oh * OW + ow] / win.divisor;
+                for (int h = win.h0; h < win.h1; h++)
+                    for (int w = win.w0; w < win.w1; w++)
+                        dx[h * W + w] += g;
+            }
+    }
+}
+
+/* One multiply-accumulate per window element (a sum scaled by 1/size). */
+static int64_t avgpool_cost(const cz_net *net, const cz_node *node)
+{
+    (void)net;
+    return (int64_t)cz_node_numel(node) * node->attr.pool.kernel_h * node->attr.pool.kernel_w;
+}
+
+const cz_op cz_op_avgpool = {
+    .name = "avgpool",
+    .infer = avgpool_infer,
+    .forward = avgpool_forward,
+    .backward = avgpool_backward,
+    .cost = avgpool_cost,
+};

@@ -1,0 +1,104 @@
+/*
+ * concat.c - torch.cat(xs, dim=1): (C_i, H, W) inputs that agree on H and
+ * W become (sum C_i, H, W); feature inputs (C_i) become (sum C_i). Up to
+ * CZ_MAX_INPUTS inputs (Inception's four branches, a DenseNet step's two).
+ */
+#include <string.h>
+
+#include "graph/net.h"
+
+int cz_concat(cz_net *net, const int *xs, int n, const char *name)
+{
+    return cz_net_add_node(net, &cz_op_concat, name, xs, n, NULL);
+}
+
+static cz_status concat_infer(cz_net *net, cz_node *node)
+{
+    const cz_node *first = cz_node_in(net, node, 0);
+    int64_t channels = 0;
+    for (int i = 0; i < node->n_inputs; i++) {
+        const cz_node *in = cz_node_in(net, node, i);
+        if (in->ndim != first->ndim ||
+            (in->ndim == 3 && (in->shape[1] != first->shape[1] || in->shape[2] != first->shape[2])))
+            return cz_node_fail(node, CZ_ERR_SHAPE,
+                                "input %d (%s) is %d-D %dx%d, input 0 (%s) is %d-D %dx%d: "
+                                "inputs must have the same dims and H, W",
+                                i, in->name, in->ndim, in->ndim == 3 ? in->shape[1] : 1,
+                                in->ndim == 3 ? in->shape[2] : 1, first->name, first->ndim,
+                                first->ndim == 3 ? first->shape[1] : 1,
+                                first->ndim == 3 ? first->shape[2] : 1);
+        if (in->ndim != 1 && in->ndim != 3)
+            return cz_node_fail(node, CZ_ERR_SHAPE, "input %d (%s) has %d dims, expected 1 or 3",
+                                i, in->name, in->ndim);
+        channels += in->shape[0];
+    }
+    if (channels > INT32_MAX)
+        return cz_node_fail(node, CZ_ERR_SHAPE, "%lld channels do not fit an int",
+                            (long long)channels);
+    node->ndim = first->ndim;
+    node->shape[0] = (int)channels;
+    node->shape[1] = first->shape[1];
+    node->shape[2] = first->shape[2];
+    return CZ_OK;
+}
+
+/* Elements per channel: H W, or 1 for features. */
+static size_t plane_size(const cz_node *node)
+{
+    return node->ndim == 3 ? (size_t)node->shape[1] * node->shape[2] : 1;
+}
+
+/* x_i (N, C_i, H, W) -> y (N, sum C_i, H, W) */
+static cz_status concat_forward(cz_net *net, cz_node *node)
+{
+    size_t plane = plane_size(node), out_sample = cz_node_numel(node);
+
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < net->batch; n++) {
+        float *y = node->out.data + (size_t)n * out_sample;
+        for (int i = 0; i < node->n_inputs; i++) {
+            const cz_node *in = cz_node_in(net, node, i);
+            size_t size = (size_t)in->shape[0] * plane;
+            memcpy(y, in->out.data + (size_t)n * size, size * sizeof(float));
+            y += size;
+        }
+    }
+    return CZ_OK;
+}
+
+/* dy (N, sum C_i, H, W) -> dx_i (N, C_i, H, W) += its slice of dy */
+static void concat_backward(cz_net *net, cz_node *node)
+{
+    size_t plane = plane_size(node), out_sample = cz_node_numel(node);
+
+    /* Per sample: an input given twice adds twice into its own sample. */
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < net->batch; n++) {
+        const float *dy = node->dout.data + (size_t)n * out_sample;
+        for (int i = 0; i < node->n_inputs; i++) {
+            cz_node *in = cz_node_in(net, node, i);
+            size_t size = (size_t)in->shape[0] * plane;
+            if (cz_wants_grad(net, in)) {
+                float *dx = in->dout.data + (size_t)n * size;
+                for (size_t j = 0; j < size; j++)
+                    dx[j] += dy[j];
+            }
+            dy += size;
+        }
+    }
+}
+
+static int64_t concat_cost(const cz_net *net, const cz_node *node)
+{
+    (void)net;
+    (void)node;
+    return 0;
+}
+
+const cz_op cz_op_concat = {
+    .name = "concat",
+    .infer = concat_infer,
+    .forward = concat_forward,
+    .backward = concat_backward,
+    .cost = concat_cost,
+};

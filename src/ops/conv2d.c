@@ -1,0 +1,266 @@
+/*
+ * conv2d.c - 2-D convolution (cross-correlation, as PyTorch), with stride,
+ * padding, dilation, groups and optional bias. Weights are OIHW:
+ * (out_channels, in_channels / groups, kernel_h, kernel_w).
+ *
+ * Reference path: per sample, im2col then one GEMM per group. A 1x1,
+ * stride-1, unpadded conv reads the input directly (its im2col is the
+ * identity). Samples run in parallel; each thread owns its column buffer
+ * and, in backward, its own partial weight gradient, which are summed in
+ * thread order so the result depends only on the thread count.
+ */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "graph/net.h"
+#include "kernels/kernels.h"
+
+static int pick(int specific, int square) { return specific ? specific : square; }
+
+int cz_conv2d(cz_net *net, int x, const char *name, cz_conv_args a)
+{
+    cz_attrs attr = {.conv = {
+                         .out_channels = a.out_channels,
+                         .kernel_h = pick(a.kernel_h, a.kernel),
+                         .kernel_w = pick(a.kernel_w, a.kernel),
+                         .stride_h = pick(a.stride_h, a.stride ? a.stride : 1),
+                         .stride_w = pick(a.stride_w, a.stride ? a.stride : 1),
+                         .pad_h = pick(a.padding_h, a.padding),
+                         .pad_w = pick(a.padding_w, a.padding),
+                         .dilation = a.dilation ? a.dilation : 1,
+                         .groups = a.groups ? a.groups : 1,
+                         .bias = a.bias,
+                     }};
+    return cz_net_add_node(net, &cz_op_conv2d, name, &x, 1, &attr);
+}
+
+/* The sweep over all input channels: im2col rows come out ordered by
+ * channel, so group g's rows are the g-th block of K = C/G*KH*KW rows. */
+static cz_conv_geom geometry(const cz_node *node, const cz_node *in)
+{
+    const cz_conv_attr *c = &node->attr.conv;
+    return (cz_conv_geom){
+        .channels = in->shape[0],
+        .height = in->shape[1],
+        .width = in->shape[2],
+        .kernel_h = c->kernel_h,
+        .kernel_w = c->kernel_w,
+        .stride_h = c->stride_h,
+        .stride_w = c->stride_w,
+        .pad_h = c->pad_h,
+        .pad_w = c->pad_w,
+        .dilation = c->dilation,
+        .out_h = node->shape[1],
+        .out_w = node->shape[2],
+    };
+}
+
+static bool is_pointwise(const cz_conv_geom *g)
+{
+    return g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+           g->pad_h == 0 && g->pad_w == 0;
+}
+
+static cz_status conv2d_infer(cz_net *net, cz_node *node)
+{
+    const cz_conv_attr *c = &node->attr.conv;
+    const cz_node *in = cz_node_in(net, node, 0);
+    if (in->ndim != 3)
+        return cz_node_fail(node, CZ_ERR_SHAPE, "input must be (C, H, W), got %d dims",
+                            in->ndim);
+    if (c->out_channels <= 0 || c->kernel_h <= 0 || c->kernel_w <= 0 || c->stride_h <= 0 ||
+        c->stride_w <= 0 || c->pad_h < 0 || c->pad_w < 0 || c->dilation <= 0 || c->groups <= 0)
+        return cz_node_fail(node, CZ_ERR_ARG,
+                            "out_channels %d, kernel %dx%d, stride %dx%d, padding %dx%d, "
+                            "dilation %d, groups %d: all must be positive (padding >= 0)",
+                            c->out_channels, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w,
+                            c->pad_h, c->pad_w, c->dilation, c->groups);
+    if (in->shape[0] % c->groups || c->out_channels % c->groups)
+        return cz_node_fail(node, CZ_ERR_ARG,
+                            "groups %d must divide in_channels %d and out_channels %d", c->groups,
+                            in->shape[0], c->out_channels);
+    int span_h = c->dilation * (c->kernel_h - 1) + 1, span_w = c->dilation * (c->kernel_w - 1) + 1;
+    int out_h = (in->shape[1] + 2 * c->pad_h - span_h) / c->stride_h + 1;
+    int out_w = (in->shape[2] + 2 * c->pad_w - span_w) / c->stride_w + 1;
+    if (in->shape[1] + 2 * c->pad_h < span_h || in->shape[2] + 2 * c->pad_w < span_w)
+        return cz_node_fail(node, CZ_ERR_SHAPE,
+                            "input %dx%d (padded %dx%d) is smaller than the kernel span %dx%d",
+                            in->shape[1], in->shape[2], in->shape[1] + 2 * c->pad_h,
+                            in->shape[2] + 2 * c->pad_w, span_h, span_w);
+    node->ndim = 3;
+    node->shape[0] = c->out_channels;
+    node->shape[1] = out_h;
+    node->shape[2] = out_w;
+
+    int in_per_group = in->shape[0] / c->groups;
+    int wshape[4] = {c->out_channels, in_per_group, c->kernel_h, c->kernel_w};
+    int w = cz_node_declare(net, node, "weight", CZ_PARAM_WEIGHT, 4, wshape);
+    int b = c->bias ? cz_node_declare(net, node, "bias", CZ_PARAM_WEIGHT, 1, wshape) : 0;
+    if (w < 0 || b < 0)
+        return CZ_ERR_NOMEM;
+    /* PyTorch's default (kaiming_uniform with a = sqrt(5)): U(-1/sqrt(fan_in), +). */
+    float bound = 1.0f / sqrtf((float)(in_per_group * c->kernel_h * c->kernel_w));
+    for (int k = 0; k < node->n_params; k++) {
+        cz_tensor *t = &cz_node_param(net, node, k)->value;
+        for (size_t i = 0; i < cz_tensor_numel(t); i++)
+            t->data[i] = bound * (float)(2.0 * cz_rng_uniform(&net->rng) - 1.0);
+    }
+    return CZ_OK;
+}
+
+/* Per-thread scratch: two column buffers (the im2col of x, and dcol in
+ * backward), then in backward a weight and a bias gradient partial. */
+typedef struct scratch {
+    float *col, *dcol;
+    float *dweight; /* w_size floats, then b_size of bias */
+} scratch;
+
+typedef struct sizes {
+    size_t col, w, b; /* floats per thread */
+} sizes;
+
+static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
+{
+    size_t col = is_pointwise(g) ? 0 : (size_t)g->channels * g->kernel_h * g->kernel_w *
+                                           g->out_h * g->out_w;
+    /* The gradient partials are sized even for inference: saliency and
+     * Grad-CAM run backward through an eval-mode net. */
+    const cz_conv_attr *c = &node->attr.conv;
+    size_t w = (size_t)c->out_channels * (g->channels / c->groups) * c->kernel_h * c->kernel_w;
+    return (sizes){.col = col, .w = w, .b = c->bias ? (size_t)c->out_channels : 0};
+}
+
+static scratch thread_scratch(float *base, int t, sizes z)
+{
+    float *p = base + (size_t)t * (2 * z.col + z.w + z.b);
+    return (scratch){.col = p, .dcol = p + z.col, .dweight = p + 2 * z.col};
+}
+
+/* x (N, C, H, W), weight (OC, C/G, KH, KW), bias (OC) -> y (N, OC, OH, OW) */
+static cz_status conv2d_forward(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    cz_conv_geom g = geometry(node, in);
+    int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
+    int K = g.channels / G * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w;
+    size_t in_size = cz_node_numel(in), out_size = cz_node_numel(node);
+    bool pointwise = is_pointwise(&g);
+    sizes z = scratch_sizes(node, &g);
+    float *base = cz_node_saved(node, sizeof(float) * ((2 * z.col + z.w + z.b) *
+                                                       (size_t)omp_get_max_threads() + 1));
+    if (!base)
+        return CZ_ERR_NOMEM;
+    const float *weight = cz_node_param(net, node, 0)->value.data;
+    const float *bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
+
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < net->batch; n++) {
+        const float *x = in->out.data + n * in_size;
+        float *y = node->out.data + n * out_size;
+        const float *col = x;
+        if (!pointwise) {
+            float *buf = thread_scratch(base, omp_get_thread_num(), z).col;
+            cz_im2col(&g, x, buf);
+            col = buf;
+        }
+        for (int grp = 0; grp < G; grp++)
+            cz_gemm(false, false, OCg, P, K, 1.0f, weight + (size_t)grp * OCg * K, K,
+                    col + (size_t)grp * K * P, P, 0.0f, y + (size_t)grp * OCg * P, P);
+        if (bias)
+            for (int oc = 0; oc < OC; oc++)
+                for (int p = 0; p < P; p++)
+                    y[(size_t)oc * P + p] += bias[oc];
+    }
+    return CZ_OK;
+}
+
+/* One sample's share of backward: dweight/dbias partials, and dx. */
+static void backward_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
+                            const float *x, const float *dy, float *dx, scratch s)
+{
+    int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
+    int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
+    bool pointwise = is_pointwise(g);
+    const float *col = x;
+    if (!pointwise) {
+        cz_im2col(g, x, s.col);
+        col = s.col;
+    }
+    for (int grp = 0; grp < G; grp++) {
+        const float *dyg = dy + (size_t)grp * OCg * P;
+        /* dweight[g] (OCg, K) += dy[g] (OCg, P) * col[g]^T (P, K) */
+        cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P, 1.0f,
+                s.dweight + (size_t)grp * OCg * K, K);
+        if (dx) {
+            /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
+             * pointwise conv's dcol is dx itself, so accumulate there. */
+            float *dst = pointwise ? dx : s.dcol;
+            cz_gemm(true, false, K, P, OCg, 1.0f, weight + (size_t)grp * OCg * K, K, dyg, P,
+                    pointwise ? 1.0f : 0.0f, dst + (size_t)grp * K * P, P);
+        }
+    }
+    if (dx && !pointwise)
+        cz_col2im_add(g, s.dcol, dx);
+    if (node->attr.conv.bias) {
+        float *dbias = s.dweight + (size_t)OC * K;
+        for (int oc = 0; oc < OC; oc++)
+            for (int p = 0; p < P; p++)
+                dbias[oc] += dy[(size_t)oc * P + p];
+    }
+}
+
+static void conv2d_backward(cz_net *net, cz_node *node)
+{
+    cz_node *in = cz_node_in(net, node, 0);
+    cz_conv_geom g = geometry(node, in);
+    size_t in_size = cz_node_numel(in), out_size = cz_node_numel(node);
+    bool want_dx = cz_wants_grad(net, in);
+    cz_param *weight = cz_node_param(net, node, 0);
+    float *dbias = node->attr.conv.bias ? cz_node_param(net, node, 1)->grad.data : NULL;
+    sizes z = scratch_sizes(node, &g); /* allocated by forward */
+    float *base = node->saved;
+    int N = net->batch, threads = omp_get_max_threads();
+
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), T = omp_get_num_threads();
+        scratch s = thread_scratch(base, t, z);
+        memset(s.dweight, 0, sizeof(float) * (z.w + z.b));
+        /* A fixed contiguous share of samples per thread. */
+        int n0 = (int)((long)N * t / T), n1 = (int)((long)N * (t + 1) / T);
+        for (int n = n0; n < n1; n++)
+            backward_sample(node, &g, weight->value.data, in->out.data + n * in_size,
+                            node->dout.data + n * out_size,
+                            want_dx ? in->dout.data + n * in_size : NULL, s);
+#pragma omp barrier
+        /* Sum the partials in thread order; each thread owns a slice of
+         * the gradient, so the sum is parallel and deterministic. */
+        size_t total = z.w + z.b;
+        size_t i0 = total * (size_t)t / (size_t)T, i1 = total * (size_t)(t + 1) / (size_t)T;
+        for (size_t i = i0; i < i1; i++) {
+            float sum = 0.0f;
+            for (int u = 0; u < T; u++)
+                sum += thread_scratch(base, u, z).dweight[i];
+            if (i < z.w)
+                weight->grad.data[i] += sum;
+            else
+                dbias[i - z.w] += sum;
+        }
+    }
+}
+
+static int64_t conv2d_cost(const cz_net *net, const cz_node *node)
+{
+    const cz_conv_attr *c = &node->attr.conv;
+    int in_per_group = net->nodes[node->inputs[0]].shape[0] / c->groups;
+    return (int64_t)cz_node_numel(node) * in_per_group * c->kernel_h * c->kernel_w;
+}
+
+const cz_op cz_op_conv2d = {
+    .name = "conv2d",
+    .infer = conv2d_infer,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+    .cost = conv2d_cost,
+};

@@ -1,0 +1,135 @@
+/*
+ * maxpool.c - 2-D max pooling as PyTorch's MaxPool2d (no dilation):
+ * kernel, stride, padding (at most half the kernel) and ceil_mode. Padding
+ * acts as -inf, so it is never chosen; a window always holds at least one
+ * real element because padding <= kernel / 2 and ceil_mode drops windows
+ * starting in the right padding.
+ *
+ * In training, forward keeps the in-plane index of each maximum so backward
+ * routes the gradient without searching again. A backward after an eval
+ * forward (saliency, Grad-CAM) searches the windows again instead. Ties go
+ * to the first maximum in row-major window order and a NaN wins, as in
+ * PyTorch's CPU kernel.
+ */
+#include <stdint.h>
+
+#include "graph/net.h"
+#include "ops/pool.h"
+
+/* Saved state: which forward the argmax belongs to, then the indices. */
+typedef struct saved_argmax {
+    int32_t batch; /* N of the training forward that filled idx, 0 if none */
+    int32_t idx[];
+} saved_argmax;
+
+int cz_maxpool(cz_net *net, int x, const char *name, cz_pool_args args)
+{
+    cz_attrs attr = cz_pool_attrs(args);
+    return cz_net_add_node(net, &cz_op_maxpool, name, &x, 1, &attr);
+}
+
+static cz_status maxpool_infer(cz_net *net, cz_node *node) { return cz_pool_infer(net, node); }
+
+/* The flat index into the plane x (H, W) of the maximum of output (oh, ow)'s
+ * window, clipped to the real input (padding is -inf). */
+static int32_t window_argmax(const cz_node *node, const float *x, int H, int W, int oh, int ow)
+{
+    int h0 = oh * node->attr.pool.stride_h - node->attr.pool.pad_h;
+    int w0 = ow * node->attr.pool.stride_w - node->attr.pool.pad_w;
+    int h1 = h0 + node->attr.pool.kernel_h, w1 = w0 + node->attr.pool.kernel_w;
+    h0 = h0 < 0 ? 0 : h0;
+    w0 = w0 < 0 ? 0 : w0;
+    h1 = h1 > H ? H : h1;
+    w1 = w1 > W ? W : w1;
+    int32_t best = h0 * W + w0;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            float v = x[h * W + w];
+            if (v != v)
+                return h * W + w;
+            if (v > x[best])
+                best = h * W + w;
+        }
+    return best;
+}
+
+/* x (N, C, H, W) -> y (N, C, OH, OW); argmax (N, C, OH, OW) in training */
+static cz_status maxpool_forward(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    int planes = net->batch * in->shape[0];
+    saved_argmax *saved = NULL;
+    if (net->training) {
+        saved = cz_node_saved(node, sizeof *saved + sizeof(int32_t) * planes * OH * OW);
+        if (!saved)
+            return CZ_ERR_NOMEM;
+        saved->batch = net->batch;
+    } else if (node->saved) {
+        ((saved_argmax *)node->saved)->batch = 0;
+    }
+
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *x = in->out.data + (size_t)p * H * W;
+        float *y = node->out.data + (size_t)p * OH * OW;
+        int32_t *argmax = saved ? saved->idx + (size_t)p * OH * OW : NULL;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                int32_t best = window_argmax(node, x, H, W, oh, ow);
+                y[oh * OW + ow] = x[best];
+                if (argmax)
+                    argmax[oh * OW + ow] = best;
+            }
+    }
+    return CZ_OK;
+}
+
+/* dy (N, C, OH, OW) -> dx (N, C, H, W) += dy at each window's argmax */
+static void maxpool_backward(cz_net *net, cz_node *node)
+{
+    cz_node *in = cz_node_in(net, node, 0);
+    if (!cz_wants_grad(net, in))
+        return;
+    int H = in->shape[1], W = in->shape[2];
+    int OW = node->shape[2];
+    size_t out_plane = (size_t)node->shape[1] * OW;
+    int planes = net->batch * in->shape[0];
+    const saved_argmax *saved = node->saved;
+    bool have_argmax = saved && saved->batch == net->batch;
+
+    /* One plane per iteration: overlapping windows add into the same dx
+     * element only from within the plane, so threads never collide. */
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *dy = node->dout.data + (size_t)p * out_plane;
+        float *dx = in->dout.data + (size_t)p * H * W;
+        if (have_argmax) {
+            const int32_t *am = saved->idx + (size_t)p * out_plane;
+            for (size_t i = 0; i < out_plane; i++)
+                dx[am[i]] += dy[i];
+            continue;
+        }
+        /* No saved argmax (an eval forward): search the windows again. */
+        const float *x = in->out.data + (size_t)p * H * W;
+        for (int oh = 0; oh < node->shape[1]; oh++)
+            for (int ow = 0; ow < OW; ow++)
+                dx[window_argmax(node, x, H, W, oh, ow)] += dy[oh * OW + ow];
+    }
+}
+
+/* Comparisons only: no multiply-accumulates. */
+static int64_t maxpool_cost(const cz_net *net, const cz_node *node)
+{
+    (void)net;
+    (void)node;
+    return 0;
+}
+
+const cz_op cz_op_maxpool = {
+    .name = "maxpool",
+    .infer = maxpool_infer,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+    .cost = maxpool_cost,
+};

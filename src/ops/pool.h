@@ -1,0 +1,79 @@
+/*
+ * pool.h - what max and average pooling share: turning cz_pool_args into
+ * attributes, validating them against PyTorch's rules, and PyTorch's output
+ * size with ceil_mode. Private to src/ops/.
+ */
+#ifndef CZ_OPS_POOL_H
+#define CZ_OPS_POOL_H
+
+#include "graph/net.h"
+
+static inline int cz_pool_pick(int specific, int square) { return specific ? specific : square; }
+
+/* A square value (kernel, stride, padding) stands where the _h/_w value is
+ * 0; stride 0 means "the kernel", as PyTorch's stride=None. */
+static inline cz_attrs cz_pool_attrs(cz_pool_args a)
+{
+    int kernel_h = cz_pool_pick(a.kernel_h, a.kernel);
+    int kernel_w = cz_pool_pick(a.kernel_w, a.kernel);
+    int stride_h = cz_pool_pick(a.stride_h, a.stride);
+    int stride_w = cz_pool_pick(a.stride_w, a.stride);
+    return (cz_attrs){.pool = {
+                          .kernel_h = kernel_h,
+                          .kernel_w = kernel_w,
+                          .stride_h = stride_h ? stride_h : kernel_h,
+                          .stride_w = stride_w ? stride_w : kernel_w,
+                          .pad_h = cz_pool_pick(a.padding_h, a.padding),
+                          .pad_w = cz_pool_pick(a.padding_w, a.padding),
+                          .ceil_mode = a.ceil_mode,
+                          .count_include_pad = a.count_include_pad,
+                      }};
+}
+
+/* PyTorch's pooling_output_shape: floor or ceil of (size + 2 pad - kernel)
+ * / stride, plus one; with ceil_mode the last window must still start
+ * inside the input or its left padding, else it is dropped. */
+static inline int cz_pool_out_size(int size, int kernel, int stride, int pad, bool ceil_mode)
+{
+    int span = size + 2 * pad - kernel;
+    if (span < 0)
+        return 0;
+    int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+    if (ceil_mode && (out - 1) * stride >= size + pad)
+        out--;
+    return out;
+}
+
+/* Validates the attributes against a (C, H, W) input and sets the node's
+ * output shape (C, OH, OW). PyTorch's rules: positive kernel and stride,
+ * 0 <= padding <= kernel / 2, and at least one output. */
+static inline cz_status cz_pool_infer(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int kh = node->attr.pool.kernel_h, kw = node->attr.pool.kernel_w;
+    int sh = node->attr.pool.stride_h, sw = node->attr.pool.stride_w;
+    int ph = node->attr.pool.pad_h, pw = node->attr.pool.pad_w;
+    if (in->ndim != 3)
+        return cz_node_fail(node, CZ_ERR_SHAPE, "input must be (C, H, W), got %d dims",
+                            in->ndim);
+    if (kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0)
+        return cz_node_fail(node, CZ_ERR_ARG, "kernel %dx%d and stride %dx%d must be positive",
+                            kh, kw, sh, sw);
+    if (ph < 0 || pw < 0 || ph > kh / 2 || pw > kw / 2)
+        return cz_node_fail(node, CZ_ERR_ARG,
+                            "padding %dx%d must be >= 0 and at most half the kernel %dx%d", ph,
+                            pw, kh, kw);
+    int oh = cz_pool_out_size(in->shape[1], kh, sh, ph, node->attr.pool.ceil_mode);
+    int ow = cz_pool_out_size(in->shape[2], kw, sw, pw, node->attr.pool.ceil_mode);
+    if (oh < 1 || ow < 1)
+        return cz_node_fail(node, CZ_ERR_SHAPE,
+                            "input %dx%d with padding %dx%d is smaller than the kernel %dx%d",
+                            in->shape[1], in->shape[2], ph, pw, kh, kw);
+    node->ndim = 3;
+    node->shape[0] = in->shape[0];
+    node->shape[1] = oh;
+    node->shape[2] = ow;
+    return CZ_OK;
+}
+
+#endif

@@ -1,0 +1,86 @@
+#!/bin/bash
+# test_cli.sh CNNZOO TMPDIR - the CLI as a user meets it: help, list, a
+# short train + eval, and bad input. Every bad input must exit non-zero
+# with one line "cnnzoo: error: ..." naming the problem, and never crash.
+set -u
+cz=$1
+tmp=$2
+here=$(dirname "$0")
+rm -rf "$tmp" && mkdir -p "$tmp"
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect CODE PATTERN -- COMMAND...: exit status CODE, stderr one line
+# "cnnzoo: error: ..." matching PATTERN (for CODE != 0).
+expect() {
+    local code=$1 pattern=$2
+    shift 3
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        fail "'$*' exited $rc, expected $code; stderr: $(cat "$tmp/err")"
+        return
+    fi
+    [ "$code" -eq 0 ] && return
+    if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^cnnzoo: error: .*$pattern" "$tmp/err"; then
+        fail "'$*': expected one line 'cnnzoo: error: ...$pattern...', got: $(cat "$tmp/err")"
+    fi
+}
+
+# Help and the happy path.
+expect 0 "" -- "$cz" --help
+expect 0 "" -- "$cz" train --help
+expect 0 "" -- "$cz" eval --help
+expect 0 "" -- "$cz" list --help
+expect 0 "" -- "$cz" list
+grep -q "^lenet5 .*61706" "$tmp/out" || fail "list: lenet5 should show 61706 parameters: $(cat "$tmp/out")"
+expect 2 "" -- "$cz"
+
+/usr/bin/python3 "$here/make_idx.py" "$tmp/tiny" || fail "could not make the tiny dataset"
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --batch 32 --out "$tmp/run"
+grep -q "^test accuracy: " "$tmp/out" || fail "train printed no test accuracy: $(cat "$tmp/out")"
+[ -s "$tmp/run/lenet5.safetensors" ] || fail "train wrote no checkpoint"
+expect 0 "" -- "$cz" eval lenet5 --weights "$tmp/run/lenet5.safetensors" --data "$tmp/tiny"
+grep -q "^test accuracy: " "$tmp/out" || fail "eval printed no test accuracy: $(cat "$tmp/out")"
+
+# Usage errors exit 2.
+expect 2 "unknown model 'lenet6'" -- "$cz" train lenet6 --data "$tmp/tiny"
+expect 2 "batch" -- "$cz" train lenet5 --data "$tmp/tiny" --batch -5
+expect 2 "batch" -- "$cz" train lenet5 --data "$tmp/tiny" --batch 0
+expect 2 "epochs" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs ten
+expect 2 "lr" -- "$cz" train lenet5 --data "$tmp/tiny" --lr
+expect 2 "unknown option '--bogus'" -- "$cz" train lenet5 --bogus 1
+expect 2 "data" -- "$cz" train lenet5
+expect 2 "unknown command 'trian'" -- "$cz" trian lenet5
+expect 2 "weights" -- "$cz" eval lenet5 --data "$tmp/tiny"
+
+# A missing dataset.
+expect 1 "$tmp/nowhere: no such dataset folder" -- "$cz" train lenet5 --data "$tmp/nowhere"
+
+# An IDX file with a wrong magic number, and a truncated one.
+cp -r "$tmp/tiny" "$tmp/badmagic"
+printf '\x00\x00\x09\x03\x00\x00\x00\x01\x00\x00\x00\x1c\x00\x00\x00\x1c' | gzip >"$tmp/badmagic/train-images-idx3-ubyte.gz"
+expect 1 "train-images-idx3-ubyte.gz" -- "$cz" train lenet5 --data "$tmp/badmagic"
+grep -q -i "magic\|type" "$tmp/err" || fail "wrong magic: message does not say so: $(cat "$tmp/err")"
+cp -r "$tmp/tiny" "$tmp/truncated"
+gzip -dc "$tmp/tiny/train-images-idx3-ubyte.gz" | head -c 5000 | gzip >"$tmp/truncated/train-images-idx3-ubyte.gz"
+expect 1 "train-images-idx3-ubyte.gz" -- "$cz" train lenet5 --data "$tmp/truncated"
+grep -q -i "truncat\|expected\|short" "$tmp/err" || fail "truncated IDX: unclear message: $(cat "$tmp/err")"
+
+# Truncated and corrupt safetensors, and a missing weights file.
+good="$tmp/run/lenet5.safetensors"
+head -c 1000 "$good" >"$tmp/trunc.safetensors"
+expect 1 "trunc.safetensors" -- "$cz" eval lenet5 --weights "$tmp/trunc.safetensors" --data "$tmp/tiny"
+cp "$good" "$tmp/corrupt.safetensors"
+printf 'XXXX' | dd of="$tmp/corrupt.safetensors" bs=1 seek=8 conv=notrunc 2>/dev/null
+expect 1 "corrupt.safetensors" -- "$cz" eval lenet5 --weights "$tmp/corrupt.safetensors" --data "$tmp/tiny"
+printf '\xff\xff\xff\xff\xff\xff\xff\x7f{}' >"$tmp/huge.safetensors"
+expect 1 "huge.safetensors" -- "$cz" eval lenet5 --weights "$tmp/huge.safetensors" --data "$tmp/tiny"
+expect 1 "missing.safetensors" -- "$cz" eval lenet5 --weights "$tmp/missing.safetensors" --data "$tmp/tiny"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures CLI check(s) failed"
+    exit 1
+fi
+echo "all CLI checks passed"

@@ -1,0 +1,72 @@
+/*
+ * testutil.h - what the unit and gradient-check tests share: seeded random
+ * fills, an array comparison that reports the worst error and fails the
+ * cmocka test, and a finite-difference gradient check of a whole net.
+ */
+#ifndef CZ_TESTUTIL_H
+#define CZ_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "cnnzoo.h"
+
+/* x[i] uniform in [lo, hi). */
+void tu_fill_uniform(cz_rng *rng, float *x, size_t n, float lo, float hi);
+/* x gets n distinct values spaced `gap` apart (in random order), centred
+ * on zero and none within gap / 2 of zero: no ties for max pooling, no
+ * input at a ReLU's kink, whatever the finite-difference step below gap/2. */
+void tu_fill_distinct(cz_rng *rng, float *x, size_t n, float gap);
+
+/* Allocates t as (n, c, h, w), or (n, c) when h == 0, filled uniform in
+ * [-1, 1); aborts the test if out of memory. */
+void tu_tensor_random(cz_tensor *t, cz_rng *rng, int n, int c, int h, int w);
+
+/* Fails the current test unless |got - want| <= atol + rtol |want| for
+ * every element, printing the max abs and rel errors and the first bad
+ * index with its values. */
+void tu_expect_close_(const float *got, const double *want, size_t n, double atol, double rtol,
+                      const char *what, const char *file, int line);
+#define tu_expect_close(got, want, n, atol, rtol, what) \
+    tu_expect_close_(got, want, n, atol, rtol, what, __FILE__, __LINE__)
+/* The same for two float arrays. */
+void tu_expect_close_f_(const float *got, const float *want, size_t n, double atol, double rtol,
+                        const char *what, const char *file, int line);
+#define tu_expect_close_f(got, want, n, atol, rtol, what) \
+    tu_expect_close_f_(got, want, n, atol, rtol, what, __FILE__, __LINE__)
+
+/* Fails the current test unless status is CZ_OK, printing cz_last_error(). */
+#define tu_check(status)                                                       \
+    do {                                                                       \
+        cz_status tu_st_ = (status);                                           \
+        if (tu_st_ != CZ_OK)                                                   \
+            fail_msg("%s failed (%d): %s", #status, tu_st_, cz_last_error()); \
+    } while (0)
+
+/* Gradient check. Loss = sum(output * R) for a random R, in double. The
+ * analytic gradients (cz_net_backward with dout = R, input gradient on)
+ * of the input and of every CZ_PARAM_WEIGHT parameter are compared with
+ * central differences (L(v + step) - L(v - step)) / (actual float step),
+ * element by element:  |analytic - numeric| <= tol (1 + |numeric|); the
+ * largest numeric gradient must reach 10 tol, else the check is void.
+ * TU_VERBOSE=1 in the environment prints each check's worst error.
+ * The net rng is restored before every forward, so dropout's mask repeats.
+ * The net's mode (training or not) is left as the caller set it. */
+typedef struct tu_gradcheck_opts {
+    uint64_t seed; /* for R */
+    float step;    /* finite-difference step; 0 -> TU_GRAD_STEP */
+    double tol;    /* 0 -> TU_GRAD_TOL */
+} tu_gradcheck_opts;
+
+#define TU_GRAD_STEP 1e-2f
+#define TU_GRAD_TOL 1e-3
+
+void tu_gradcheck_(cz_net *net, cz_tensor *input, tu_gradcheck_opts opts, const char *file,
+                   int line);
+#define tu_gradcheck(net, input, opts) tu_gradcheck_(net, input, opts, __FILE__, __LINE__)
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * test_train.c - end to end: LeNet-5 on the first 2048 Fashion-MNIST
+ * training images. The loss must fall, SGD must match its formula, and the
+ * same seed and thread count must give the same weights bit for bit.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "train/train.h"
+
+static cz_dataset train_set;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (cz_dataset_load_idx("fashion-mnist", true, 2, &train_set) != CZ_OK) {
+        print_error("%s\n", cz_last_error());
+        return -1;
+    }
+    train_set.count = 2048; /* a slice keeps the test quick */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cz_dataset_free(&train_set);
+    return 0;
+}
+
+static cz_net *train_lenet(int epochs, uint64_t seed, cz_eval_result *before, cz_eval_result *after)
+{
+    cz_net *net = cz_model_create("lenet5", 0, 0, 0, seed);
+    assert_non_null(net);
+    cz_train_opts o = {.epochs = epochs, .batch = 64, .lr = 0.05f, .momentum = 0.9f,
+                       .weight_decay = 5e-4f, .seed = seed};
+    cz_eval_result last;
+    assert_int_equal(cz_evaluate(net, &train_set, 512, before), CZ_OK);
+    assert_int_equal(cz_train(net, &train_set, NULL, &o, &last), CZ_OK);
+    assert_int_equal(cz_evaluate(net, &train_set, 512, after), CZ_OK);
+    return net;
+}
+
+static void loss_falls(void **state)
+{
+    (void)state;
+    cz_eval_result before, after;
+    cz_net *net = train_lenet(2, 7, &before, &after);
+    print_message("loss %.4f -> %.4f, accuracy %.1f%% -> %.1f%%\n", before.loss, after.loss,
+                  100 * before.top1, 100 * after.top1);
+    assert_true(before.loss > 2.0);    /* about ln 10 untrained */
+    assert_true(after.loss < 0.8);     /* it has learned */
+    assert_true(after.top1 > 0.70);
+    cz_net_free(net);
+}
+
+static void same_seed_same_weights(void **state)
+{
+    (void)state;
+    cz_eval_result b1, a1, b2, a2;
+    cz_net *n1 = train_lenet(1, 3, &b1, &a1), *n2 = train_lenet(1, 3, &b2, &a2);
+    for (int i = 0; i < cz_net_param_count(n1); i++) {
+        cz_param *p1 = cz_net_param(n1, i), *p2 = cz_net_param(n2, i);
+        assert_memory_equal(p1->value.data, p2->value.data,
+                            cz_tensor_numel(&p1->value) * sizeof(float));
+    }
+    assert_true(a1.loss == a2.loss);
+    cz_net_free(n1);
+    cz_net_free(n2);
+}
+
+static void sgd_matches_formula(void **state)
+{
+    (void)state;
+    /* One weight w = 1 with gradient 0.5, lr 0.1, momentum 0.9, wd 0.01:
+     * step 1: b = 0.5 + 0.01 = 0.51, w = 1 - 0.051 = 0.949
+     * step 2: g = 0.5 + 0.00949 = 0.50949, b = 0.9*0.51 + g = 0.96849,
+     *         w = 0.949 - 0.096849 = 0.852151 */
+    cz_net *net = cz_net_create(1, 1, 1, 0);
+    cz_flatten(net, CZ_INPUT, NULL);
+    cz_linear(net, 1, "fc", 1, false);
+    assert_int_equal(cz_net_status(net), CZ_OK);
+    cz_param *w = cz_net_find_param(net, "fc.weight");
+    assert_non_null(w);
+    w->value.data[0] = 1.0f;
+    cz_sgd opt;
+    assert_int_equal(cz_sgd_init(&opt, net, 0.1f, 0.9f, 0.01f), CZ_OK);
+    w->grad.data[0] = 0.5f;
+    cz_sgd_step(&opt, net);
+    assert_float_equal(w->value.data[0], 0.949f, 1e-6);
+    cz_sgd_step(&opt, net);
+    assert_float_equal(w->value.data[0], 0.852151f, 1e-6);
+    cz_sgd_free(&opt);
+    cz_net_free(net);
+    assert_float_equal(cz_step_lr(0.1f, 7, 3, 0.5f), 0.025f, 1e-9);
+    assert_float_equal(cz_step_lr(0.1f, 7, 0, 0.5f), 0.1f, 1e-9);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sgd_matches_formula),
+        cmocka_unit_test(loss_falls),
+        cmocka_unit_test(same_seed_same_weights),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,7 +1,7 @@
 """lenet_torch.py EPOCHS BATCH THREADS - PyTorch's time for LeNet-5 epochs.
 
 The same network (tools/lenet_reference.py), data, preprocessing (pad to
-32x32, normalise with 0.2860/0.3530), optimiser (SGD lr 0.05, momentum 0.9,
+32x32, normalise with 0.2860/0.3530), optimiser (SGD lr 0.02, momentum 0.9,
 weight decay 5e-4) and batch as `cnnzoo train lenet5`; batches are sliced
 from one tensor in memory, as cnnzoo does, so no DataLoader cost is timed.
 Prints one line per epoch: "epoch N train_seconds S test_top1 A".
@@ -40,7 +40,7 @@ def main(epochs, batch, threads):
     xtr, ytr = images("train-images-idx3-ubyte.gz"), torch.from_numpy(idx("train-labels-idx1-ubyte.gz").astype(np.int64))
     xte, yte = images("t10k-images-idx3-ubyte.gz"), torch.from_numpy(idx("t10k-labels-idx1-ubyte.gz").astype(np.int64))
     model = LeNet5()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
     for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(xtr))

@@ -38,7 +38,7 @@ static int make_dirs(const char *path)
 int cz_cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *out_dir = "runs";
-    cz_train_opts o = {.epochs = 10, .batch = 64, .lr = 0.05f, .momentum = 0.9f,
+    cz_train_opts o = {.epochs = 10, .batch = 64, .lr = 0.02f, .momentum = 0.9f,
                        .weight_decay = 5e-4f, .step_size = 4, .gamma = 0.3f, .seed = 1};
     int threads = 0;
     const cz_opt opts[] = {

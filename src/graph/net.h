@@ -10,7 +10,7 @@
 
 #include "cnnzoo.h"
 
-#define CZ_MAX_INPUTS 8
+#define CZ_MAX_INPUTS 64 /* DenseNet-201 concatenates 49 feature maps at once */
 #define CZ_MAX_PARAMS 6
 #define CZ_NAME_MAX 128
 #define CZ_SCOPE_DEPTH 16
@@ -30,7 +30,9 @@ typedef struct cz_node cz_node;
  *             the parameters' grad. Skip an input's dout when
  *             cz_wants_grad() says nobody needs it (the image itself).
  *             NULL for ops that are never trained through.
- *   cost:     multiply-accumulates for one sample. */
+ *   cost:     multiply-accumulates for one sample, counted as published
+ *             GMACs count them: conv and linear only. Ops without
+ *             weights leave it NULL (their cost is memory traffic). */
 typedef struct cz_op {
     const char *name;
     cz_status (*infer)(cz_net *net, cz_node *node);

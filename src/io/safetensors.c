@@ -545,45 +545,48 @@ static float half_to_float(uint16_t h)
     return f;
 }
 
-/* Element i of t as a double, for the integer and float types; false for
- * types with no conversion (F8). The data is unaligned: memcpy only. */
+/* Element i of t: integers exactly in *iv (with *is_int set), floats and
+ * U64 values above INT64_MAX in *v; false for types with no conversion
+ * (F8). The data is unaligned, so it is copied out, never dereferenced;
+ * the low bytes of `raw` are the element on a little-endian host. */
 static bool element(const cz_st_tensor *t, size_t i, double *v, int64_t *iv, bool *is_int)
 {
-    const uint8_t *p = (const uint8_t *)t->data + i * cz_st_dtype_size(t->dtype);
+    size_t size = cz_st_dtype_size(t->dtype);
+    uint64_t raw = 0;
+    memcpy(&raw, (const uint8_t *)t->data + i * size, size);
     *is_int = true;
     switch (t->dtype) {
-    case CZ_ST_BOOL: *iv = p[0] != 0; break;
-    case CZ_ST_U8: *iv = p[0]; break;
-    case CZ_ST_I8: *iv = (int8_t)p[0]; break;
-    case CZ_ST_I16: { int16_t x; memcpy(&x, p, 2); *iv = x; break; }
-    case CZ_ST_U16: { uint16_t x; memcpy(&x, p, 2); *iv = x; break; }
-    case CZ_ST_I32: { int32_t x; memcpy(&x, p, 4); *iv = x; break; }
-    case CZ_ST_U32: { uint32_t x; memcpy(&x, p, 4); *iv = x; break; }
-    case CZ_ST_I64: { int64_t x; memcpy(&x, p, 8); *iv = x; break; }
-    case CZ_ST_U64: {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        if (x > INT64_MAX) {
-            *is_int = false; /* reported as out of range by to_i64 */
-            *v = (double)x;
-            return true;
-        }
-        *iv = (int64_t)x;
+    case CZ_ST_BOOL: *iv = raw != 0; break;
+    case CZ_ST_U8:
+    case CZ_ST_U16:
+    case CZ_ST_U32: *iv = (int64_t)raw; break;
+    case CZ_ST_I8: *iv = (int8_t)raw; break;
+    case CZ_ST_I16: *iv = (int16_t)raw; break;
+    case CZ_ST_I32: *iv = (int32_t)raw; break;
+    case CZ_ST_I64: *iv = (int64_t)raw; break;
+    case CZ_ST_U64:
+        *is_int = raw <= INT64_MAX; /* above: out of range for to_i64 */
+        *iv = *is_int ? (int64_t)raw : 0;
+        *v = (double)raw;
         break;
-    }
-    case CZ_ST_F16: { uint16_t x; memcpy(&x, p, 2); *v = half_to_float(x); *is_int = false; break; }
-    case CZ_ST_BF16: {
-        uint16_t x;
-        memcpy(&x, p, 2);
-        uint32_t bits = (uint32_t)x << 16; /* bfloat16 is float's top half */
-        float f;
-        memcpy(&f, &bits, 4);
-        *v = f;
+    case CZ_ST_F16:
         *is_int = false;
+        *v = half_to_float((uint16_t)raw);
+        break;
+    case CZ_ST_BF16:
+    case CZ_ST_F32: {
+        /* bfloat16 is the top half of a float. */
+        uint32_t bits = t->dtype == CZ_ST_BF16 ? (uint32_t)raw << 16 : (uint32_t)raw;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        *is_int = false;
+        *v = f;
         break;
     }
-    case CZ_ST_F32: { float x; memcpy(&x, p, 4); *v = x; *is_int = false; break; }
-    case CZ_ST_F64: { memcpy(v, p, 8); *is_int = false; break; }
+    case CZ_ST_F64:
+        *is_int = false;
+        memcpy(v, &raw, sizeof *v);
+        break;
     default: return false;
     }
     if (*is_int)

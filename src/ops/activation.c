@@ -35,7 +35,10 @@ int cz_activation(cz_net *net, int x, const char *name, cz_act act)
     return cz_net_add_node(net, &cz_op_activation, name, &x, 1, &attr);
 }
 
-int cz_relu(cz_net *net, int x, const char *name) { return cz_activation(net, x, name, CZ_ACT_RELU); }
+int cz_relu(cz_net *net, int x, const char *name)
+{
+    return cz_activation(net, x, name, CZ_ACT_RELU);
+}
 
 static cz_status activation_infer(cz_net *net, cz_node *node)
 {
@@ -117,22 +120,9 @@ static void activation_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* Multiply-accumulates per element: none for the clamps, one for the
- * functions that scale their input. */
-static int64_t activation_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    switch (node->attr.act.act) {
-    case CZ_ACT_RELU:
-    case CZ_ACT_RELU6: return 0;
-    default: return (int64_t)cz_node_numel(node);
-    }
-}
-
 const cz_op cz_op_activation = {
     .name = "activation",
     .infer = activation_infer,
     .forward = activation_forward,
     .backward = activation_backward,
-    .cost = activation_cost,
 };

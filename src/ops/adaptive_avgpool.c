@@ -89,23 +89,9 @@ static void adaptive_avgpool_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* One multiply-accumulate per element of every window. */
-static int64_t adaptive_avgpool_cost(const cz_net *net, const cz_node *node)
-{
-    const cz_node *in = &net->nodes[node->inputs[0]];
-    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
-    int64_t rows = 0, cols = 0;
-    for (int i = 0; i < OH; i++)
-        rows += window_end(i, H, OH) - window_start(i, H, OH);
-    for (int i = 0; i < OW; i++)
-        cols += window_end(i, W, OW) - window_start(i, W, OW);
-    return (int64_t)node->shape[0] * rows * cols;
-}
-
 const cz_op cz_op_adaptive_avgpool = {
     .name = "adaptive_avgpool",
     .infer = adaptive_avgpool_infer,
     .forward = adaptive_avgpool_forward,
     .backward = adaptive_avgpool_backward,
-    .cost = adaptive_avgpool_cost,
 };

@@ -57,18 +57,9 @@ static void add_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* Additions only. */
-static int64_t add_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    (void)node;
-    return 0;
-}
-
 const cz_op cz_op_add = {
     .name = "add",
     .infer = add_infer,
     .forward = add_forward,
     .backward = add_backward,
-    .cost = add_cost,
 };

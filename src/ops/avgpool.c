@@ -94,17 +94,9 @@ static void avgpool_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* One multiply-accumulate per window element (a sum scaled by 1/size). */
-static int64_t avgpool_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    return (int64_t)cz_node_numel(node) * node->attr.pool.kernel_h * node->attr.pool.kernel_w;
-}
-
 const cz_op cz_op_avgpool = {
     .name = "avgpool",
     .infer = avgpool_infer,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
-    .cost = avgpool_cost,
 };

@@ -213,17 +213,9 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* One multiply-add per element. */
-static int64_t batchnorm_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    return (int64_t)cz_node_numel(node);
-}
-
 const cz_op cz_op_batchnorm = {
     .name = "batchnorm",
     .infer = batchnorm_infer,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
-    .cost = batchnorm_cost,
 };

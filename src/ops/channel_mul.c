@@ -74,17 +74,9 @@ static void channel_mul_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* One multiply per element. */
-static int64_t channel_mul_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    return (int64_t)cz_node_numel(node);
-}
-
 const cz_op cz_op_channel_mul = {
     .name = "channel_mul",
     .infer = channel_mul_infer,
     .forward = channel_mul_forward,
     .backward = channel_mul_backward,
-    .cost = channel_mul_cost,
 };

@@ -76,17 +76,9 @@ static void channel_shuffle_backward(cz_net *net, cz_node *node)
     }
 }
 
-static int64_t channel_shuffle_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    (void)node;
-    return 0;
-}
-
 const cz_op cz_op_channel_shuffle = {
     .name = "channel_shuffle",
     .infer = channel_shuffle_infer,
     .forward = channel_shuffle_forward,
     .backward = channel_shuffle_backward,
-    .cost = channel_shuffle_cost,
 };

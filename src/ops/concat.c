@@ -88,17 +88,9 @@ static void concat_backward(cz_net *net, cz_node *node)
     }
 }
 
-static int64_t concat_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    (void)node;
-    return 0;
-}
-
 const cz_op cz_op_concat = {
     .name = "concat",
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,
-    .cost = concat_cost,
 };

@@ -131,6 +131,14 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
     return (sizes){.col = col, .w = w, .b = c->bias ? (size_t)c->out_channels : 0};
 }
 
+/* The saved block: how many threads the forward sized it for (backward
+ * must not use more, even if cz_set_threads raised the count between the
+ * two), then the per-thread scratch. */
+typedef struct saved_block {
+    int threads;
+    float data[];
+} saved_block;
+
 static scratch thread_scratch(float *base, int t, sizes z)
 {
     float *p = base + (size_t)t * (2 * z.col + z.w + z.b);
@@ -147,14 +155,17 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     size_t in_size = cz_node_numel(in), out_size = cz_node_numel(node);
     bool pointwise = is_pointwise(&g);
     sizes z = scratch_sizes(node, &g);
-    float *base = cz_node_saved(node, sizeof(float) * ((2 * z.col + z.w + z.b) *
-                                                       (size_t)omp_get_max_threads() + 1));
-    if (!base)
+    int threads = omp_get_max_threads();
+    saved_block *saved = cz_node_saved(
+        node, sizeof(saved_block) + sizeof(float) * (2 * z.col + z.w + z.b) * (size_t)threads);
+    if (!saved)
         return CZ_ERR_NOMEM;
+    saved->threads = threads;
+    float *base = saved->data;
     const float *weight = cz_node_param(net, node, 0)->value.data;
     const float *bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (int n = 0; n < net->batch; n++) {
         const float *x = in->out.data + n * in_size;
         float *y = node->out.data + n * out_size;
@@ -219,8 +230,9 @@ static void conv2d_backward(cz_net *net, cz_node *node)
     cz_param *weight = cz_node_param(net, node, 0);
     float *dbias = node->attr.conv.bias ? cz_node_param(net, node, 1)->grad.data : NULL;
     sizes z = scratch_sizes(node, &g); /* allocated by forward */
-    float *base = node->saved;
-    int N = net->batch, threads = omp_get_max_threads();
+    saved_block *saved = node->saved;
+    float *base = saved->data;
+    int N = net->batch, threads = saved->threads;
 
 #pragma omp parallel num_threads(threads)
     {

@@ -75,18 +75,9 @@ static void dropout_backward(cz_net *net, cz_node *node)
         dx[i] += s->masked ? (s->keep[i] ? dy[i] * scale : 0.0f) : dy[i];
 }
 
-/* The identity in inference. */
-static int64_t dropout_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    (void)node;
-    return 0;
-}
-
 const cz_op cz_op_dropout = {
     .name = "dropout",
     .infer = dropout_infer,
     .forward = dropout_forward,
     .backward = dropout_backward,
-    .cost = dropout_cost,
 };

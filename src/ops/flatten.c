@@ -44,17 +44,9 @@ static void flatten_backward(cz_net *net, cz_node *node)
         dx[i] += dy[i];
 }
 
-static int64_t flatten_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    (void)node;
-    return 0;
-}
-
 const cz_op cz_op_flatten = {
     .name = "flatten",
     .infer = flatten_infer,
     .forward = flatten_forward,
     .backward = flatten_backward,
-    .cost = flatten_cost,
 };

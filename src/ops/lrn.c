@@ -143,17 +143,9 @@ static void lrn_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* Per element: a square into the window sum and the scaling. */
-static int64_t lrn_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    return 2 * (int64_t)cz_node_numel(node);
-}
-
 const cz_op cz_op_lrn = {
     .name = "lrn",
     .infer = lrn_infer,
     .forward = lrn_forward,
     .backward = lrn_backward,
-    .cost = lrn_cost,
 };

@@ -118,18 +118,9 @@ static void maxpool_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* Comparisons only: no multiply-accumulates. */
-static int64_t maxpool_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    (void)node;
-    return 0;
-}
-
 const cz_op cz_op_maxpool = {
     .name = "maxpool",
     .infer = maxpool_infer,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
-    .cost = maxpool_cost,
 };

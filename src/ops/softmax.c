@@ -83,17 +83,9 @@ static void softmax_backward(cz_net *net, cz_node *node)
     }
 }
 
-/* One exponential and one multiply per element. */
-static int64_t softmax_cost(const cz_net *net, const cz_node *node)
-{
-    (void)net;
-    return (int64_t)cz_node_numel(node);
-}
-
 const cz_op cz_op_softmax = {
     .name = "softmax",
     .infer = softmax_infer,
     .forward = softmax_forward,
     .backward = softmax_backward,
-    .cost = softmax_cost,
 };

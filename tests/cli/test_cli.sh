@@ -35,7 +35,8 @@ expect 0 "" -- "$cz" eval --help
 expect 0 "" -- "$cz" list --help
 expect 0 "" -- "$cz" list
 grep -q "^lenet5 .*61706" "$tmp/out" || fail "list: lenet5 should show 61706 parameters: $(cat "$tmp/out")"
-expect 2 "" -- "$cz"
+"$cz" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "^usage: cnnzoo <command>" "$tmp/err" || fail "bare cnnzoo: expected usage on stderr and exit 2"
 
 /usr/bin/python3 "$here/make_idx.py" "$tmp/tiny" || fail "could not make the tiny dataset"
 expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --batch 32 --out "$tmp/run"

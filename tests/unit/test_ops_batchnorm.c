@@ -108,7 +108,8 @@ static void check_bn(int N, int C, int H, int W, bool features, float offset, ui
         for (int s = 0; s < N; s++)
             for (size_t i = 0; i < M; i++) {
                 size_t k = ((size_t)s * F + c) * M + i;
-                want[k] = (x.data[k] - rmean[c]) / sqrt((double)rvar[c] + eps) * weight[c] + bias[c];
+                want[k] = (x.data[k] - rmean[c]) / sqrt((double)rvar[c] + eps) * weight[c] +
+                          bias[c];
             }
     tu_expect_close(y->data, want, n, 1e-5, 1e-5, "batchnorm eval output");
     tu_expect_close_f(rmean, rmean1, (size_t)F, 0, 0, "running_mean unchanged in eval");

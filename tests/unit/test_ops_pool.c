@@ -172,7 +172,8 @@ static void test_pool_random(void **state)
                         .H = 1 + (int)cz_rng_below(&rng, 12), .W = 1 + (int)cz_rng_below(&rng, 12),
                         .kh = 1 + (int)cz_rng_below(&rng, 4), .kw = 1 + (int)cz_rng_below(&rng, 4),
                         .sh = 1 + (int)cz_rng_below(&rng, 4), .sw = 1 + (int)cz_rng_below(&rng, 4),
-                        .ceil_mode = cz_rng_below(&rng, 2), .count_include_pad = cz_rng_below(&rng, 2)};
+                        .ceil_mode = cz_rng_below(&rng, 2),
+                        .count_include_pad = cz_rng_below(&rng, 2)};
         pc.ph = (int)cz_rng_below(&rng, (uint64_t)pc.kh / 2 + 1);
         pc.pw = (int)cz_rng_below(&rng, (uint64_t)pc.kw / 2 + 1);
         if (pc.H + 2 * pc.ph < pc.kh || pc.W + 2 * pc.pw < pc.kw)

@@ -178,12 +178,40 @@ int cz_lrn(cz_net *net, int x, const char *name, int size, float alpha, float be
 int cz_flatten(cz_net *net, int x, const char *name);
 int cz_concat(cz_net *net, const int *xs, int n, const char *name);
 int cz_add(cz_net *net, int a, int b, const char *name);
-/* x (N,C,H,W) times s (N,C,1,1) per channel: squeeze-and-excitation. */
+/* x (N,C,H,W) times s (N,C,1,1) or (N,C) features, per channel:
+ * squeeze-and-excitation. */
 int cz_channel_mul(cz_net *net, int x, int scale, const char *name);
 int cz_channel_shuffle(cz_net *net, int x, const char *name, int groups);
 int cz_softmax(cz_net *net, int x, const char *name);
+/* Channels [start, end) of x (C, H, W) or features [start, end) of a 1-D
+ * input: torch.split / chunk (ShuffleNet-v2, Res2Net). */
+int cz_slice(cz_net *net, int x, const char *name, int start, int end);
+/* x * factor (Inception-ResNet's residual scaling). */
+int cz_scale(cz_net *net, int x, const char *name, float factor);
+/* Adaptive max pooling to out_h x out_w (CBAM's channel attention). */
+int cz_adaptive_maxpool(cz_net *net, int x, const char *name, int out_h, int out_w);
+/* (C, H, W) -> (2, H, W): the max and the mean over channels, in that
+ * order (CBAM's spatial attention input). */
+int cz_channel_pool(cz_net *net, int x, const char *name);
+/* x (C, H, W) times s (1, H, W) at every channel (CBAM). */
+int cz_spatial_mul(cz_net *net, int x, int s, const char *name);
+/* ResNeSt's radix softmax: x (radix*C) features or (radix*C, 1, 1), seen as
+ * (groups, radix, C/groups), softmax over radix; sigmoid when radix == 1. */
+int cz_rsoftmax(cz_net *net, int x, const char *name, int radix, int groups);
+/* x (splits*C, H, W) -> (C, H, W): the sum of its `splits` channel chunks. */
+int cz_split_sum(cz_net *net, int x, const char *name, int splits);
 
-/* Number of nodes and the output node (the last one built). */
+/* Auxiliary classifiers (GoogLeNet, Inception-v3): nodes built between
+ * begin and end run only in training mode; `output` is the branch's
+ * logits. Their parameters are part of the table, as in torchvision. */
+void cz_net_begin_aux(cz_net *net);
+void cz_net_end_aux(cz_net *net, int output);
+int cz_net_aux_count(const cz_net *net);
+int cz_net_aux_output(const cz_net *net, int i);
+/* Marks the main output; by default it is the last node built. */
+void cz_net_set_output(cz_net *net, int node);
+
+/* Number of nodes and the main output node. */
 int cz_net_node_count(const cz_net *net);
 int cz_net_output(const cz_net *net);
 /* Per-sample output shape of a node (C[,H,W]); returns ndim. */
@@ -208,11 +236,13 @@ bool cz_net_training(const cz_net *net);
 cz_rng *cz_net_rng(cz_net *net);
 
 /* Runs the net on input (N, C, H, W) matching the net's input shape.
- * *output points into the net and stays valid until the next forward. */
+ * *output (the main output) points into the net and stays valid until the
+ * next forward. In training mode auxiliary branches run too; read them
+ * with cz_net_node_output(net, cz_net_aux_output(net, i)). */
 cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **output);
 /* The output of any node after a forward (for features, Grad-CAM...). */
 const cz_tensor *cz_net_node_output(const cz_net *net, int node);
-/* Backpropagates d(loss)/d(output) from the last forward; accumulates
+/* Backpropagates d(loss)/d(main output) from the last forward; accumulates
  * into the parameters' grad tensors (zero them with cz_net_zero_grad). */
 cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput);
 /* Asks backward to compute d(loss)/d(input) too (saliency maps); off by
@@ -226,7 +256,8 @@ void cz_net_zero_grad(cz_net *net);
 
 /* Mean cross-entropy of logits (N, K) against integer labels, with label
  * smoothing eps as PyTorch's CrossEntropyLoss(label_smoothing=eps).
- * dlogits (may be NULL) receives d(loss)/d(logits). */
+ * dlogits (may be NULL; else {0} or a tensor) is (re)allocated to (N, K)
+ * unless it has that shape, and overwritten with d(loss)/d(logits). */
 cz_status cz_cross_entropy(const cz_tensor *logits, const int *labels, float smoothing,
                            double *loss, cz_tensor *dlogits);
 
@@ -237,7 +268,11 @@ cz_status cz_cross_entropy(const cz_tensor *logits, const int *labels, float smo
  * n_meta pairs). The write is atomic: temporary file, fsync, rename. */
 cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *meta, int n_meta);
 /* Loads a safetensors file into the net by name. Strict: missing,
- * unexpected and mis-shaped keys are an error listing them all. */
+ * unexpected and mis-shaped keys are an error listing them (PyTorch's
+ * load_state_dict message). Non-strict skips missing and unexpected keys
+ * but, like PyTorch, still refuses a shape mismatch. A failed load changes
+ * nothing. A missing num_batches_tracked is accepted (old checkpoints);
+ * F16, BF16, F64 and integer weights are converted to float. */
 cz_status cz_safetensors_load(cz_net *net, const char *path, bool strict);
 
 /* IDX (MNIST / Fashion-MNIST), plain or gzip-compressed. */

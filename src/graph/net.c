@@ -52,6 +52,7 @@ cz_net *cz_net_create(int channels, int height, int width, uint64_t seed)
     in->shape[1] = height;
     in->shape[2] = width;
     net->n_nodes = 1;
+    net->output = -1;
     return net;
 }
 
@@ -140,6 +141,9 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
         if (inputs[i] < 0 || inputs[i] >= net->n_nodes)
             st = cz_fail(CZ_ERR_ARG, "%s: input node %d does not exist (net has %d nodes)",
                          op->name, inputs[i], net->n_nodes);
+        else if (net->nodes[inputs[i]].train_only && !net->in_aux)
+            st = cz_fail(CZ_ERR_ARG, "%s: input %s belongs to an auxiliary branch, which "
+                         "does not run in eval mode", op->name, net->nodes[inputs[i]].name);
     if (st == CZ_OK)
         st = grow((void **)&net->nodes, &net->cap_nodes, net->n_nodes + 1, sizeof(cz_node));
     if (st == CZ_OK) {
@@ -156,6 +160,7 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
         }
         memcpy(node->inputs, inputs, sizeof(int) * (size_t)n_inputs);
         node->n_inputs = n_inputs;
+        node->train_only = net->in_aux;
         if (attr)
             node->attr = *attr;
         st = op->infer(net, node);
@@ -233,7 +238,46 @@ void *cz_node_saved(cz_node *node, size_t bytes)
 /* ------------------------------------------------------------ queries */
 
 int cz_net_node_count(const cz_net *net) { return net->n_nodes; }
-int cz_net_output(const cz_net *net) { return net->n_nodes - 1; }
+int cz_net_output(const cz_net *net) { return net->output >= 0 ? net->output : net->n_nodes - 1; }
+
+static void builder_error(cz_net *net, const char *fmt, const char *what)
+{
+    if (net->status != CZ_OK)
+        return;
+    net->status = CZ_ERR_ARG;
+    snprintf(net->error, sizeof net->error, fmt, what);
+}
+
+void cz_net_set_output(cz_net *net, int node)
+{
+    if (node < 0 || node >= net->n_nodes || net->nodes[node].train_only)
+        builder_error(net, "net: %s is not a node of the main branch", "the output");
+    else
+        net->output = node;
+}
+
+void cz_net_begin_aux(cz_net *net)
+{
+    if (net->in_aux)
+        builder_error(net, "net: %s already open", "an auxiliary branch is");
+    net->in_aux = true;
+}
+
+void cz_net_end_aux(cz_net *net, int output)
+{
+    if (!net->in_aux)
+        builder_error(net, "net: %s", "cz_net_end_aux without cz_net_begin_aux");
+    else if (net->n_aux >= CZ_MAX_AUX)
+        builder_error(net, "net: %s", "too many auxiliary classifiers");
+    else if (output >= 0 && output < net->n_nodes && net->nodes[output].train_only)
+        net->aux[net->n_aux++] = output;
+    else if (output >= 0)
+        builder_error(net, "net: %s", "an auxiliary output must be built inside its branch");
+    net->in_aux = false;
+}
+
+int cz_net_aux_count(const cz_net *net) { return net->n_aux; }
+int cz_net_aux_output(const cz_net *net, int i) { return net->aux[i]; }
 
 int cz_net_node_shape(const cz_net *net, int node, int shape[3])
 {
@@ -334,6 +378,8 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
     net->batch = batch;
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
+        if (node->train_only && !net->training)
+            continue;
         cz_status st = batch_tensor(&node->out, node, batch);
         if (st == CZ_OK && i == 0)
             memcpy(node->out.data, input->data, cz_tensor_numel(input) * sizeof(float));
@@ -343,13 +389,13 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
             return st;
     }
     if (output)
-        *output = &net->nodes[net->n_nodes - 1].out;
+        *output = &net->nodes[cz_net_output(net)].out;
     return CZ_OK;
 }
 
 cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput)
 {
-    int last = net->n_nodes - 1;
+    int last = cz_net_output(net);
     const cz_tensor *out = &net->nodes[last].out;
     if (!out->data || net->batch < 1)
         return cz_fail(CZ_ERR_ARG, "backward: no forward pass to differentiate");
@@ -362,9 +408,9 @@ cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput)
     bool *reached = calloc((size_t)net->n_nodes, sizeof *reached);
     if (!reached)
         return cz_fail(CZ_ERR_NOMEM, "backward: out of memory");
-    for (int i = 0; i < net->n_nodes; i++) {
+    for (int i = 0; i <= last; i++) {
         cz_node *node = &net->nodes[i];
-        if (i == 0 && !net->input_grad)
+        if ((i == 0 && !net->input_grad) || (node->train_only && !net->training))
             continue;
         cz_status st = batch_tensor(&node->dout, node, net->batch);
         if (st != CZ_OK) {

@@ -14,6 +14,7 @@
 #define CZ_MAX_PARAMS 6
 #define CZ_NAME_MAX 128
 #define CZ_SCOPE_DEPTH 16
+#define CZ_MAX_AUX 4
 
 typedef struct cz_node cz_node;
 
@@ -63,6 +64,10 @@ typedef union cz_attrs {
     struct { float p; } dropout;
     struct { int size; float alpha, beta, k; } lrn;
     struct { int groups; } shuffle;
+    struct { int start, end; } slice;
+    struct { float factor; } scale;
+    struct { int radix, groups; } rsoftmax;
+    struct { int splits; } split_sum;
 } cz_attrs;
 
 struct cz_node {
@@ -76,6 +81,7 @@ struct cz_node {
     int shape[3];
     int params[CZ_MAX_PARAMS]; /* indices into the net's table */
     int n_params;
+    bool train_only; /* an auxiliary branch: skipped in eval mode */
     /* run time, batch N */
     cz_tensor out;  /* (N, shape...) */
     cz_tensor dout; /* same shape as out, during backward */
@@ -90,6 +96,10 @@ struct cz_net {
     int n_params, cap_params;
     char scope[CZ_SCOPE_DEPTH][CZ_NAME_MAX];
     int scope_depth;
+    int output;        /* the main output node (-1: the last node) */
+    int aux[CZ_MAX_AUX]; /* outputs of auxiliary classifiers (training only) */
+    int n_aux;
+    bool in_aux;       /* building an auxiliary branch */
     cz_status status;  /* first builder error */
     char error[512];   /* its message, re-raised by cz_net_status */
     bool training;
@@ -144,6 +154,7 @@ void *cz_node_saved(cz_node *node, size_t bytes);
 extern const cz_op cz_op_input, cz_op_conv2d, cz_op_linear, cz_op_batchnorm, cz_op_maxpool,
     cz_op_avgpool, cz_op_adaptive_avgpool, cz_op_activation, cz_op_dropout, cz_op_lrn,
     cz_op_flatten, cz_op_concat, cz_op_add, cz_op_channel_mul, cz_op_channel_shuffle,
-    cz_op_softmax;
+    cz_op_softmax, cz_op_slice, cz_op_scale, cz_op_adaptive_maxpool, cz_op_channel_pool,
+    cz_op_spatial_mul, cz_op_rsoftmax, cz_op_split_sum;
 
 #endif

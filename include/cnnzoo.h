@@ -149,7 +149,7 @@ typedef struct cz_pool_args {
     int stride, stride_h, stride_w; /* 0 -> kernel, as in PyTorch */
     int padding, padding_h, padding_w;
     bool ceil_mode;
-    bool count_include_pad; /* avg pool; PyTorch's default is true */
+    bool count_include_pad; /* avg pool; PyTorch's default is true, so set it */
 } cz_pool_args;
 
 typedef enum cz_act {
@@ -218,8 +218,14 @@ int cz_net_output(const cz_net *net);
 int cz_net_node_shape(const cz_net *net, int node, int shape[3]);
 const char *cz_net_node_name(const cz_net *net, int node);
 const char *cz_net_node_op(const cz_net *net, int node);
-/* Multiply-accumulates of one node (and the net) for one sample. */
+/* Multiply-accumulates of one node, and of the net's inference (auxiliary
+ * branches excluded), for one sample: conv and linear only, the convention
+ * of published GMACs. */
 int64_t cz_net_node_macs(const cz_net *net, int node);
+/* Learned scalars a node owns (BN buffers excluded, as PyTorch counts). */
+int64_t cz_net_node_weight_numel(const cz_net *net, int node);
+/* Whether a node belongs to an auxiliary (training-only) branch. */
+bool cz_net_node_is_aux(const cz_net *net, int node);
 int64_t cz_net_macs(const cz_net *net);
 
 /* The parameter/buffer table in declaration order (the state_dict order). */
@@ -274,6 +280,17 @@ cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *
  * nothing. A missing num_batches_tracked is accepted (old checkpoints);
  * F16, BF16, F64 and integer weights are converted to float. */
 cz_status cz_safetensors_load(cz_net *net, const char *path, bool strict);
+
+/* Loads a PyTorch .pth state_dict (torch.save's zip format, or the legacy
+ * pre-1.6 format of torchvision's oldest downloads; a checkpoint dict
+ * holding it under "state_dict"/"model" works too, and a "module." prefix
+ * is dropped) by name, with cz_safetensors_load's checks. The unpickler
+ * accepts only what a state_dict needs and never runs anything. Old
+ * DenseNet keys ("norm.1") are matched as torchvision renames them. */
+cz_status cz_pth_load(cz_net *net, const char *path, bool strict);
+/* Loads weights in whichever format the file's first bytes say: a zip or
+ * legacy .pth, else safetensors. */
+cz_status cz_weights_load(cz_net *net, const char *path, bool strict);
 
 /* IDX (MNIST / Fashion-MNIST), plain or gzip-compressed. */
 typedef struct cz_idx {

@@ -4,7 +4,7 @@
 set -eu
 
 packages="gcc make cmake pkg-config zlib1g-dev libcjson-dev libcmocka-dev
-dataset-fashion-mnist python3-torch python3-numpy"
+dataset-fashion-mnist python3-torch python3-torchvision python3-numpy"
 
 missing=""
 for p in $packages; do

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "io/pth.h"
 
 cz_net *cz_cli_model(const char *name, uint64_t seed)
 {
@@ -9,6 +10,23 @@ cz_net *cz_cli_model(const char *name, uint64_t seed)
     if (!net)
         cz_cli_error("%s", cz_last_error());
     return net;
+}
+
+cz_net *cz_cli_model_sized(const char *name, int classes, int height, int width)
+{
+    cz_net *net = cz_model_create(name, classes, height, width, 0);
+    if (!net)
+        cz_cli_error("%s", cz_last_error());
+    return net;
+}
+
+int cz_cli_load_weights(cz_net *net, const char *path, bool strict)
+{
+    if (cz_weights_load(net, path, strict) != CZ_OK) {
+        cz_cli_error("%s", cz_last_error());
+        return CZ_EXIT_FAIL;
+    }
+    return CZ_EXIT_OK;
 }
 
 int cz_cli_dataset(const cz_net *net, const char *name, bool train, cz_dataset *ds)

@@ -15,12 +15,15 @@ static const struct {
     {"train", cz_cmd_train, "train a model on a dataset and save its weights"},
     {"eval", cz_cmd_eval, "evaluate saved weights on a dataset's test split"},
     {"list", cz_cmd_list, "list the models with their input, parameters and MACs"},
+    {"summary", cz_cmd_summary, "print a model's layers: op, output shape, parameters, MACs"},
+    {"forward", cz_cmd_forward, "run a model with weights on an .npy batch, write the output"},
+    {"convert", cz_cmd_convert, "convert a PyTorch .pth state_dict to safetensors"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: cnnzoo <command> [options]\n\n"
-               "The classic convolutional networks in C: build, train, evaluate.\n\ncommands:\n");
+               "The classic convolutional networks in C: build, train, evaluate, inspect.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`cnnzoo <command> --help` describes each command's options.\n"

@@ -295,11 +295,26 @@ int64_t cz_net_node_macs(const cz_net *net, int node)
     return n->op->cost ? n->op->cost(net, n) : 0;
 }
 
+int64_t cz_net_node_weight_numel(const cz_net *net, int node)
+{
+    const cz_node *n = &net->nodes[node];
+    int64_t total = 0;
+    for (int k = 0; k < n->n_params; k++) {
+        const cz_param *p = &net->params[n->params[k]];
+        if (p->kind == CZ_PARAM_WEIGHT)
+            total += (int64_t)cz_tensor_numel(&p->value);
+    }
+    return total;
+}
+
+bool cz_net_node_is_aux(const cz_net *net, int node) { return net->nodes[node].train_only; }
+
 int64_t cz_net_macs(const cz_net *net)
 {
     int64_t total = 0;
     for (int i = 0; i < net->n_nodes; i++)
-        total += cz_net_node_macs(net, i);
+        if (!net->nodes[i].train_only)
+            total += cz_net_node_macs(net, i);
     return total;
 }
 

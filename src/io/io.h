@@ -84,6 +84,8 @@ typedef enum cz_st_dtype {
 
 /* "F32", "I64"... and the element size in bytes. */
 const char *cz_st_dtype_name(cz_st_dtype dtype);
+/* F16, BF16, F32 or F64: the types a weight may be stored in. */
+bool cz_st_dtype_is_float(cz_st_dtype dtype);
 size_t cz_st_dtype_size(cz_st_dtype dtype);
 
 /* safetensors itself has no rank limit; real tensors stay far below this. */

@@ -69,6 +69,7 @@ struct pk_obj {
 typedef struct pk_arena {
     pk_obj *all;
     size_t count;
+    cz_status failure; /* why the last pk_new returned NULL */
 } pk_arena;
 
 void pk_arena_free(pk_arena *a);
@@ -79,13 +80,15 @@ typedef struct pk_hooks {
     /* Allowed globals as "module.name"; NULL-terminated. */
     const char *const *globals;
     void *ctx;
-    /* REDUCE of allow-listed global `global` with `args` (a tuple):
-     * returns the result, or NULL after cz_fail. `where` names the
-     * pickle for messages. */
-    pk_obj *(*reduce)(void *ctx, pk_arena *a, const char *where, int global, pk_obj *args);
-    /* BINPERSID: the object a persistent id stands for, or NULL after
-     * cz_fail. NULL hook: persistent ids are an error. */
-    pk_obj *(*persistent_load)(void *ctx, pk_arena *a, const char *where, pk_obj *pid);
+    /* REDUCE of allow-listed global `global` with `args` (a tuple): sets
+     * *out to the result, or fails (cz_fail). `where` names the pickle for
+     * messages. NULL hook: nothing may be called. */
+    cz_status (*reduce)(void *ctx, pk_arena *a, const char *where, int global, pk_obj *args,
+                        pk_obj **out);
+    /* BINPERSID: sets *out to the object a persistent id stands for, or
+     * fails. NULL hook: persistent ids are an error. */
+    cz_status (*persistent_load)(void *ctx, pk_arena *a, const char *where, pk_obj *pid,
+                                 pk_obj **out);
 } pk_hooks;
 
 /* Runs one pickle from data[0..size) up to and including its STOP.

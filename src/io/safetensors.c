@@ -21,6 +21,7 @@
 
 #include "graph/net.h"
 #include "io/io.h"
+#include "io/state_dict.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "safetensors data is little-endian and is read and written as host memory");
@@ -594,6 +595,11 @@ static bool element(const cz_st_tensor *t, size_t i, double *v, int64_t *iv, boo
     return true;
 }
 
+bool cz_st_dtype_is_float(cz_st_dtype dtype)
+{
+    return dtype == CZ_ST_F16 || dtype == CZ_ST_BF16 || dtype == CZ_ST_F32 || dtype == CZ_ST_F64;
+}
+
 static bool convertible(cz_st_dtype dtype)
 {
     return dtype != CZ_ST_F8_E5M2 && dtype != CZ_ST_F8_E4M3 && (unsigned)dtype < CZ_ST_DTYPE_COUNT;
@@ -808,184 +814,52 @@ cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *
     return st;
 }
 
-/* A list of problems for the load_state_dict-style message. */
-typedef struct problems {
-    char **items;
-    int n, cap;
-} problems;
+/* ------------------------------------------------------------ nets */
 
-static bool problems_add(problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static bool problems_add(problems *p, const char *fmt, ...)
+/* The file seen by the shared loader (src/io/state_dict.c). */
+static void source_at(const void *ctx, int i, cz_sd_tensor *out)
 {
-    if (p->n == p->cap) {
-        int cap = p->cap ? p->cap * 2 : 16;
-        char **items = realloc(p->items, (size_t)cap * sizeof *items);
-        if (!items)
-            return false;
-        p->items = items;
-        p->cap = cap;
-    }
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (!(p->items[p->n] = strdup(buf)))
-        return false;
-    p->n++;
-    return true;
+    const cz_st_tensor *t = cz_st_at(ctx, i);
+    *out = (cz_sd_tensor){.name = t->name,
+                          .dtype = cz_st_dtype_name(t->dtype),
+                          .ndim = t->ndim,
+                          .shape = t->shape,
+                          .convertible = convertible(t->dtype),
+                          .floating = cz_st_dtype_is_float(t->dtype)};
 }
 
-static void problems_free(problems *p)
+static int source_find(const void *ctx, const char *name)
 {
-    for (int i = 0; i < p->n; i++)
-        free(p->items[i]);
-    free(p->items);
+    const cz_st_tensor *t = cz_st_find(ctx, name);
+    return t ? (int)(t - cz_st_at(ctx, 0)) : -1;
 }
 
-/* Appends "<title>a<sep>b<sep>c (and 5 more)<end>" using at most budget
- * bytes of msg: cz_last_error() holds about 1 KB, and a ResNet-152 loaded
- * from the wrong file can miss hundreds of keys. */
-static void append_list(char *msg, size_t cap, size_t budget, const char *title, const char *sep,
-                        const char *end, const problems *p)
+static cz_status source_f32(const void *ctx, int i, float *dst)
 {
-    size_t len = strlen(msg);
-    size_t limit = len + budget < cap ? len + budget : cap;
-    int written = 0;
-    len += (size_t)snprintf(msg + len, cap - len, "%s", title);
-    for (int i = 0; i < p->n && len < limit; i++) {
-        size_t need = strlen(p->items[i]) + strlen(i ? sep : "") + 24;
-        if (len + need > limit)
-            break;
-        len += (size_t)snprintf(msg + len, cap - len, "%s%s", i ? sep : "", p->items[i]);
-        written++;
-    }
-    if (written < p->n && len < cap)
-        len += (size_t)snprintf(msg + len, cap - len, "%s(and %d more)", written ? " " : "",
-                                p->n - written);
-    if (len < cap)
-        snprintf(msg + len, cap - len, "%s", end);
+    return cz_st_to_f32(ctx, cz_st_at(ctx, i), dst);
 }
 
-/* The shape of p as the file would store it. */
-static int param_shape(const cz_param *p, int64_t *shape)
+static cz_status source_i64(const void *ctx, int i, int64_t *dst)
 {
-    if (p->dtype == CZ_I64)
-        return 0;
-    for (int d = 0; d < p->value.ndim; d++)
-        shape[d] = p->value.shape[d];
-    return p->value.ndim;
-}
-
-static bool same_shape(const cz_st_tensor *t, const int64_t *shape, int ndim)
-{
-    if (t->ndim != ndim)
-        return false;
-    for (int d = 0; d < ndim; d++)
-        if (t->shape[d] != shape[d])
-            return false;
-    return true;
+    return cz_st_to_i64(ctx, cz_st_at(ctx, i), dst);
 }
 
 cz_status cz_safetensors_load(cz_net *net, const char *path, bool strict)
 {
     if (!net || !path)
         return cz_fail(CZ_ERR_ARG, "safetensors load: NULL %s", net ? "path" : "net");
-    if (cz_net_status(net) != CZ_OK)
-        return cz_net_status(net);
     cz_st_file *f;
     cz_status st = cz_st_open(&f, path);
     if (st != CZ_OK)
         return st;
-
-    int n = cz_net_param_count(net);
-    /* Per parameter: the file's tensor (NULL when absent or skipped) and,
-     * for int64 counters, the converted value. Validation fills these and
-     * only a clean validation copies, so a failed load changes nothing. */
-    const cz_st_tensor **source = calloc((size_t)n + 1, sizeof *source);
-    int64_t *counts = calloc((size_t)n + 1, sizeof *counts);
-    problems missing = {0}, unexpected = {0}, mismatched = {0};
-    bool ok = source && counts;
-    for (int i = 0; ok && i < n; i++) {
-        cz_param *p = cz_net_param(net, i);
-        const cz_st_tensor *t = cz_st_find(f, p->name);
-        if (!t) {
-            /* Checkpoints saved before BatchNorm had num_batches_tracked
-             * lack it; PyTorch accepts them, and so do we (the counter
-             * keeps its value). */
-            if (p->dtype != CZ_I64)
-                ok = problems_add(&missing, "%s", p->name);
-            continue;
-        }
-        int64_t shape[CZ_MAX_DIMS];
-        int ndim = param_shape(p, shape);
-        /* A 0-dim entry saved as [1] is accepted, as PyTorch does for
-         * checkpoints from before 0-dim tensors existed. */
-        bool fits = same_shape(t, shape, ndim) || (ndim == 0 && t->ndim == 1 && t->shape[0] == 1);
-        if (!fits) {
-            char file_shape[256], model_shape[256];
-            ok = problems_add(&mismatched, "size mismatch for %s: file has %s, model has %s",
-                              p->name, shape_str(t->shape, t->ndim, file_shape, sizeof file_shape),
-                              shape_str(shape, ndim, model_shape, sizeof model_shape));
-            continue;
-        }
-        if (!convertible(t->dtype)) {
-            ok = problems_add(&mismatched, "dtype mismatch for %s: file has %s, model needs %s",
-                              p->name, cz_st_dtype_name(t->dtype),
-                              p->dtype == CZ_I64 ? "I64" : "F32");
-            continue;
-        }
-        if (p->dtype == CZ_I64 && cz_st_to_i64(f, t, &counts[i]) != CZ_OK) {
-            ok = problems_add(&mismatched, "bad value for %s: %s is not a whole number", p->name,
-                              cz_st_dtype_name(t->dtype));
-            continue;
-        }
-        source[i] = t;
-    }
-    for (int i = 0; ok && i < cz_st_count(f); i++) {
-        const cz_st_tensor *t = cz_st_at(f, i);
-        if (!cz_net_find_param(net, t->name))
-            ok = problems_add(&unexpected, "%s", t->name);
-    }
-
-    if (!ok) {
-        st = cz_fail(CZ_ERR_NOMEM, "%s: out of memory while loading", path);
-    } else if (mismatched.n || (strict && (missing.n || unexpected.n))) {
-        char msg[1000];
-        snprintf(msg, sizeof msg, "%s: ", path);
-        const problems *lists[3] = {strict ? &missing : NULL, strict ? &unexpected : NULL,
-                                    &mismatched};
-        int lists_used = 0;
-        for (int k = 0; k < 3; k++)
-            lists_used += lists[k] && lists[k]->n > 0;
-        size_t budget = (sizeof msg - strlen(msg) - 1) / (size_t)lists_used;
-        if (strict && missing.n)
-            append_list(msg, sizeof msg, budget, "Missing key(s): ", ", ", ". ", &missing);
-        if (strict && unexpected.n)
-            append_list(msg, sizeof msg, budget, "Unexpected key(s): ", ", ", ". ", &unexpected);
-        if (mismatched.n)
-            append_list(msg, sizeof msg, budget, "", ". ", ".", &mismatched);
-        size_t len = strlen(msg);
-        while (len && msg[len - 1] == ' ')
-            msg[--len] = '\0';
-        st = cz_fail(CZ_ERR_FORMAT, "%s", msg);
-    } else {
-        for (int i = 0; i < n; i++) {
-            cz_param *p = cz_net_param(net, i);
-            if (!source[i])
-                continue;
-            if (p->dtype == CZ_I64)
-                p->count = counts[i];
-            else
-                cz_st_to_f32(f, source[i], p->value.data); /* checked convertible above */
-        }
-    }
-    problems_free(&missing);
-    problems_free(&unexpected);
-    problems_free(&mismatched);
-    free(source);
-    free(counts);
+    cz_sd_source src = {.path = path,
+                        .count = cz_st_count(f),
+                        .ctx = f,
+                        .at = source_at,
+                        .find = source_find,
+                        .to_f32 = source_f32,
+                        .to_i64 = source_i64};
+    st = cz_state_dict_load(net, &src, strict);
     cz_st_close(f);
     return st;
 }

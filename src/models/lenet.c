@@ -11,7 +11,7 @@
  */
 #include "models.h"
 
-cz_net *cz_lenet5(int classes, int channels, int height, int width, uint64_t seed)
+static cz_net *lenet5(int classes, int channels, int height, int width, uint64_t seed)
 {
     cz_net *net = cz_net_create(channels, height, width, seed);
     if (!net)
@@ -34,3 +34,10 @@ cz_net *cz_lenet5(int classes, int channels, int height, int width, uint64_t see
     }
     return net;
 }
+
+static const cz_model_info models[] = {
+    {"lenet5", "LeNet-5 (1998): two 5x5 convs, two max pools, three linear layers", 1, 32, 32,
+     10, lenet5},
+};
+
+const cz_family cz_family_lenet = CZ_FAMILY(models);

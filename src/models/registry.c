@@ -4,24 +4,49 @@
 
 #include "models.h"
 
-static const cz_model_info models[] = {
-    {"lenet5", "LeNet-5 (1998): two 5x5 convs, two max pools, three linear layers; "
-               "1x32x32 Fashion-MNIST/MNIST",
-     1, 32, 32, 10, cz_lenet5},
+/* The families in the survey's order. */
+static const cz_family *const families[] = {
+    &cz_family_lenet,
+    &cz_family_alexnet,
+    &cz_family_zfnet,
+    &cz_family_nin,
+    &cz_family_vgg,
+    &cz_family_googlenet,
+    &cz_family_inception,
+    &cz_family_xception,
+    &cz_family_resnet,
+    &cz_family_senet,
+    &cz_family_resnest,
+    &cz_family_res2net,
+    &cz_family_densenet,
+    &cz_family_shufflenet,
+    &cz_family_mobilenet,
+    &cz_family_efficientnet,
 };
 
-int cz_model_count(void) { return (int)(sizeof models / sizeof models[0]); }
+int cz_model_count(void)
+{
+    int n = 0;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        n += families[f]->count;
+    return n;
+}
 
 const cz_model_info *cz_model_at(int i)
 {
-    return i >= 0 && i < cz_model_count() ? &models[i] : NULL;
+    for (size_t f = 0; i >= 0 && f < sizeof families / sizeof families[0]; f++) {
+        if (i < families[f]->count)
+            return &families[f]->models[i];
+        i -= families[f]->count;
+    }
+    return NULL;
 }
 
 const cz_model_info *cz_model_find(const char *name)
 {
     for (int i = 0; i < cz_model_count(); i++)
-        if (strcmp(models[i].name, name) == 0)
-            return &models[i];
+        if (strcmp(cz_model_at(i)->name, name) == 0)
+            return cz_model_at(i);
     return NULL;
 }
 

@@ -32,13 +32,14 @@ static inline cz_attrs cz_pool_attrs(cz_pool_args a)
 
 /* PyTorch's pooling_output_shape: floor or ceil of (size + 2 pad - kernel)
  * / stride, plus one; with ceil_mode the last window must still start
- * inside the input or its left padding, else it is dropped. */
+ * inside the input or its left padding, else it is dropped. Ceil mode can
+ * give one output for an input smaller than the kernel (2x2/2 on 1x1). */
 static inline int cz_pool_out_size(int size, int kernel, int stride, int pad, bool ceil_mode)
 {
-    int span = size + 2 * pad - kernel;
-    if (span < 0)
+    int numer = size + 2 * pad - kernel + (ceil_mode ? stride - 1 : 0);
+    if (numer < 0)
         return 0;
-    int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+    int out = numer / stride + 1;
     if (ceil_mode && (out - 1) * stride >= size + pad)
         out--;
     return out;

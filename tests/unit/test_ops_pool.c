@@ -206,6 +206,7 @@ static void test_pool_matches_pytorch(void **state)
         {10, 4, 3, 2, false, 4, {0.375f, 0.75f, 0.75f, 0.5625f}},
         {3, 2, 5, 1, true, 1, {0.25f}},
         {8, 2, 2, 1, true, 5, {0.25f, 0.5f, 0.5f, 0.5f, 0.25f}},
+        {1, 2, 2, 0, true, 1, {1}}, /* input smaller than the kernel: ceil keeps one */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         cz_net *net = cz_net_create(1, cases[i].H, cases[i].H, 1);

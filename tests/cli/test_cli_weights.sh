@@ -1,0 +1,73 @@
+#!/bin/bash
+# test_cli_weights.sh CNNZOO TMPDIR - PyTorch weights through the CLI:
+# `forward` and `convert` on .pth files (zip, legacy, checkpoint dict)
+# must give PyTorch's logits; bad weights and bad .npy inputs must be one
+# clear error line naming the file or key, a non-zero exit, no crash.
+set -u
+cz=$1
+tmp=$2
+here=$(dirname "$0")
+rm -rf "$tmp" && mkdir -p "$tmp"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+expect() {
+    local code=$1 pattern=$2
+    shift 3
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        fail "'$*' exited $rc, expected $code; stderr: $(cat "$tmp/err")"
+        return
+    fi
+    [ "$code" -eq 0 ] && return
+    if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^cnnzoo: error: .*$pattern" "$tmp/err"; then
+        fail "'$*': expected one line 'cnnzoo: error: ...$pattern...', got: $(cat "$tmp/err")"
+    fi
+}
+
+# Same logits as PyTorch, to 1e-4 relative, as max |diff| / max |ref|.
+same_as_torch() {
+    /usr/bin/python3 -c "
+import numpy as np, sys
+a, b = np.load('$1'), np.load('$tmp/w/y_torch.npy')
+sys.exit(0 if a.shape == b.shape and abs(a - b).max() <= 1e-4 * abs(b).max() else 1)" ||
+        fail "$1 differs from PyTorch's output"
+}
+
+/usr/bin/python3 "$here/make_weights.py" "$tmp/w" || { echo "FAIL: cannot make fixtures"; exit 1; }
+w=$tmp/w
+
+for f in good legacy checkpoint; do
+    expect 0 "" -- "$cz" forward lenet5 --weights "$w/$f.pth" --input "$w/x.npy" --output "$tmp/y_$f.npy"
+    same_as_torch "$tmp/y_$f.npy"
+done
+expect 0 "" -- "$cz" convert "$w/good.pth" "$tmp/good.safetensors"
+expect 0 "" -- "$cz" forward lenet5 --weights "$tmp/good.safetensors" --input "$w/x.npy" --output "$tmp/y_st.npy"
+same_as_torch "$tmp/y_st.npy"
+expect 0 "" -- "$cz" forward lenet5 --weights "$w/missing_key.pth" --non-strict --input "$w/x.npy" --output "$tmp/y_ns.npy"
+
+# Bad weights.
+expect 1 "Missing key(s): fc3.bias" -- "$cz" forward lenet5 --weights "$w/missing_key.pth" --input "$w/x.npy" --output "$tmp/y.npy"
+expect 1 "Unexpected key(s): fc4.weight" -- "$cz" forward lenet5 --weights "$w/extra_key.pth" --input "$w/x.npy" --output "$tmp/y.npy"
+expect 1 "size mismatch for fc3.weight" -- "$cz" forward lenet5 --weights "$w/wrong_shape.pth" --input "$w/x.npy" --output "$tmp/y.npy"
+expect 1 "conv1.weight" -- "$cz" forward lenet5 --weights "$w/int_weight.pth" --input "$w/x.npy" --output "$tmp/y.npy"
+expect 1 "truncated.pth" -- "$cz" forward lenet5 --weights "$w/truncated.pth" --input "$w/x.npy" --output "$tmp/y.npy"
+expect 1 "truncated.pth" -- "$cz" convert "$w/truncated.pth" "$tmp/t.safetensors"
+[ -e "$tmp/t.safetensors" ] && fail "a failed convert left a file behind"
+
+# Bad inputs.
+expect 1 "x_rank3.npy" -- "$cz" forward lenet5 --weights "$w/good.pth" --input "$w/x_rank3.npy" --output "$tmp/y.npy"
+expect 1 "x_int.npy: dtype <i8, expected float32" -- "$cz" forward lenet5 --weights "$w/good.pth" --input "$w/x_int.npy" --output "$tmp/y.npy"
+expect 1 "x_rgb.npy.*expected (N, 1, H, W)" -- "$cz" forward lenet5 --weights "$w/good.pth" --input "$w/x_rgb.npy" --output "$tmp/y.npy"
+expect 1 "cannot build lenet5.*smaller than the kernel" -- "$cz" forward lenet5 --weights "$w/good.pth" --input "$w/x_small.npy" --output "$tmp/y.npy"
+expect 2 "summary: --input expects CxHxW" -- "$cz" summary lenet5 --input 1x32
+expect 2 "cannot build lenet5" -- "$cz" summary lenet5 --input 1x8x8
+expect 0 "" -- "$cz" summary lenet5 --json
+expect 0 "" -- "$cz" list --json
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures check(s) failed"
+    exit 1
+fi
+echo "all weight checks passed"

@@ -1,0 +1,1 @@
+"""PyTorch definitions of cnnzoo's families: each module has build(name, classes)."""

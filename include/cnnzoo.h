@@ -201,6 +201,13 @@ int cz_rsoftmax(cz_net *net, int x, const char *name, int radix, int groups);
 /* x (splits*C, H, W) -> (C, H, W): the sum of its `splits` channel chunks. */
 int cz_split_sum(cz_net *net, int x, const char *name, int splits);
 
+/* Parameter sharing: while on, a builder whose parameter's full name is
+ * already declared uses that parameter (same shape and kind, else an error)
+ * instead of failing, so one module runs on several inputs: CBAM's channel
+ * MLP on both the average- and the max-pooled vector. Gradients of all
+ * uses add up, as autograd's do. Off by default. */
+void cz_net_share_params(cz_net *net, bool on);
+
 /* Auxiliary classifiers (GoogLeNet, Inception-v3): nodes built between
  * begin and end run only in training mode; `output` is the branch's
  * logits. Their parameters are part of the table, as in torchvision. */

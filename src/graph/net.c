@@ -174,6 +174,24 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
     return -1;
 }
 
+/* Gives the node the already declared parameter `old` (sharing). */
+static int share(cz_net *net, cz_node *node, const cz_param *old, cz_param_kind kind,
+                 cz_dtype dtype, int ndim, const int *shape)
+{
+    bool same = old->kind == kind && old->dtype == dtype &&
+                (dtype != CZ_F32 || old->value.ndim == ndim);
+    for (int i = 0; same && dtype == CZ_F32 && i < ndim; i++)
+        same = old->value.shape[i] == shape[i];
+    if (!same) {
+        cz_node_fail(node, CZ_ERR_SHAPE, "cannot share parameter %s: declared with another "
+                     "shape or kind", old->name);
+        return -1;
+    }
+    int index = (int)(old - net->params);
+    node->params[node->n_params++] = index;
+    return index;
+}
+
 static int declare(cz_net *net, cz_node *node, const char *suffix, cz_param_kind kind,
                    cz_dtype dtype, int ndim, const int *shape)
 {
@@ -183,7 +201,10 @@ static int declare(cz_net *net, cz_node *node, const char *suffix, cz_param_kind
     }
     char full[CZ_NAME_MAX + 32];
     snprintf(full, sizeof full, "%s.%s", node->name, suffix);
-    if (cz_net_find_param(net, full)) {
+    cz_param *old = cz_net_find_param(net, full);
+    if (old && net->share_params)
+        return share(net, node, old, kind, dtype, ndim, shape);
+    if (old) {
         cz_node_fail(node, CZ_ERR_ARG, "parameter %s declared twice", full);
         return -1;
     }
@@ -247,6 +268,8 @@ static void builder_error(cz_net *net, const char *fmt, const char *what)
     net->status = CZ_ERR_ARG;
     snprintf(net->error, sizeof net->error, fmt, what);
 }
+
+void cz_net_share_params(cz_net *net, bool on) { net->share_params = on; }
 
 void cz_net_set_output(cz_net *net, int node)
 {

@@ -106,6 +106,7 @@ struct cz_net {
     int batch;         /* N of the last forward */
     cz_rng rng;        /* initialisation, dropout */
     bool input_grad;   /* whether backward computes d(loss)/d(input) */
+    bool share_params; /* builders reuse parameters already declared */
 };
 
 /* Appends a node for `op` with the given inputs and attributes, runs its

@@ -95,10 +95,11 @@ static cz_status conv2d_infer(cz_net *net, cz_node *node)
 
     int in_per_group = in->shape[0] / c->groups;
     int wshape[4] = {c->out_channels, in_per_group, c->kernel_h, c->kernel_w};
-    int w = cz_node_declare(net, node, "weight", CZ_PARAM_WEIGHT, 4, wshape);
-    int b = c->bias ? cz_node_declare(net, node, "bias", CZ_PARAM_WEIGHT, 1, wshape) : 0;
-    if (w < 0 || b < 0)
-        return CZ_ERR_NOMEM;
+    /* A failed declaration (a clashing name, no memory) has set the
+     * message; the status only has to say "failed". */
+    if (cz_node_declare(net, node, "weight", CZ_PARAM_WEIGHT, 4, wshape) < 0 ||
+        (c->bias && cz_node_declare(net, node, "bias", CZ_PARAM_WEIGHT, 1, wshape) < 0))
+        return CZ_ERR_ARG;
     /* PyTorch's default (kaiming_uniform with a = sqrt(5)): U(-1/sqrt(fan_in), +). */
     float bound = 1.0f / sqrtf((float)(in_per_group * c->kernel_h * c->kernel_w));
     for (int k = 0; k < node->n_params; k++) {

@@ -30,11 +30,12 @@ static cz_status linear_infer(cz_net *net, cz_node *node)
     node->ndim = 1;
     node->shape[0] = out;
     int wshape[2] = {out, in->shape[0]};
-    int w = cz_node_declare(net, node, "weight", CZ_PARAM_WEIGHT, 2, wshape);
-    int b = node->attr.linear.bias ? cz_node_declare(net, node, "bias", CZ_PARAM_WEIGHT, 1, wshape)
-                                   : 0;
-    if (w < 0 || b < 0)
-        return CZ_ERR_NOMEM;
+    /* A failed declaration (a clashing name, no memory) has set the
+     * message; the status only has to say "failed". */
+    if (cz_node_declare(net, node, "weight", CZ_PARAM_WEIGHT, 2, wshape) < 0 ||
+        (node->attr.linear.bias &&
+         cz_node_declare(net, node, "bias", CZ_PARAM_WEIGHT, 1, wshape) < 0))
+        return CZ_ERR_ARG;
     /* PyTorch's default: U(-1/sqrt(in_features), +) for weight and bias. */
     float bound = 1.0f / sqrtf((float)in->shape[0]);
     for (int k = 0; k < node->n_params; k++) {

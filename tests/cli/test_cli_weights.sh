@@ -63,6 +63,8 @@ expect 1 "x_rgb.npy.*expected (N, 1, H, W)" -- "$cz" forward lenet5 --weights "$
 expect 1 "cannot build lenet5.*smaller than the kernel" -- "$cz" forward lenet5 --weights "$w/good.pth" --input "$w/x_small.npy" --output "$tmp/y.npy"
 expect 2 "summary: --input expects CxHxW" -- "$cz" summary lenet5 --input 1x32
 expect 2 "cannot build lenet5" -- "$cz" summary lenet5 --input 1x8x8
+expect 2 "cannot build alexnet: features.5 (maxpool)" -- "$cz" summary alexnet --input 3x16x16
+expect 2 "summary: alexnet takes 3 input channels, --input gives 1" -- "$cz" summary alexnet --input 1x224x224
 expect 0 "" -- "$cz" summary lenet5 --json
 expect 0 "" -- "$cz" list --json
 

@@ -1,7 +1,7 @@
 """zoo_reference.py FAMILY OUTDIR - PyTorch's answers for one model family.
 
 For every model listed in tests/conformance/zoo/FAMILY.txt (lines
-"MODEL BATCH HxW [HxW...] [classes=K]") this builds the model with
+"MODEL BATCH HxW [HxW...] [classes=K] [serial]") this builds the model with
 tools/zoo/FAMILY.py's build(name, classes), with a fixed seed, randomises
 every BatchNorm's affine parameters and running statistics (so a loader
 that drops them cannot pass), and writes into OUTDIR:
@@ -34,6 +34,8 @@ def read_cases(family):
             classes = None
             sizes = []
             for w in words[2:]:
+                if w == "serial":  # a ctest scheduling hint
+                    continue
                 if w.startswith("classes="):
                     classes = int(w[len("classes="):])
                 else:

@@ -72,6 +72,7 @@ void cz_net_free(cz_net *net)
     }
     free(net->nodes);
     free(net->params);
+    free(net->scratch);
     free(net);
 }
 
@@ -239,6 +240,21 @@ int cz_node_declare(cz_net *net, cz_node *node, const char *suffix, cz_param_kin
 int cz_node_declare_count(cz_net *net, cz_node *node, const char *suffix)
 {
     return declare(net, node, suffix, CZ_PARAM_BUFFER, CZ_I64, 0, NULL);
+}
+
+void *cz_net_scratch(cz_net *net, size_t bytes)
+{
+    if (bytes > net->scratch_size) {
+        /* free + malloc, not realloc: the old contents are dead. */
+        free(net->scratch);
+        net->scratch = malloc(bytes);
+        net->scratch_size = net->scratch ? bytes : 0;
+        if (!net->scratch) {
+            cz_fail(CZ_ERR_NOMEM, "net: cannot allocate %zu bytes of scratch", bytes);
+            return NULL;
+        }
+    }
+    return net->scratch;
 }
 
 void *cz_node_saved(cz_node *node, size_t bytes)
@@ -414,6 +430,7 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
     }
     int batch = input->shape[0];
     net->batch = batch;
+    net->grad_ready = false;
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
         if (node->train_only && !net->training)
@@ -426,6 +443,7 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
         if (st != CZ_OK)
             return st;
     }
+    net->grad_ready = cz_net_wants_backward(net);
     if (output)
         *output = &net->nodes[cz_net_output(net)].out;
     return CZ_OK;
@@ -437,6 +455,9 @@ cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput)
     const cz_tensor *out = &net->nodes[last].out;
     if (!out->data || net->batch < 1)
         return cz_fail(CZ_ERR_ARG, "backward: no forward pass to differentiate");
+    if (!net->grad_ready)
+        return cz_fail(CZ_ERR_ARG, "backward: the last forward ran for inference only; run it in "
+                       "training mode or after cz_net_set_input_grad(net, true)");
     if (cz_tensor_numel(doutput) != cz_tensor_numel(out) || doutput->shape[0] != net->batch) {
         char got[64], want[64];
         return cz_fail(CZ_ERR_SHAPE, "backward: gradient %s does not match the output %s",

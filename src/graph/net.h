@@ -107,6 +107,9 @@ struct cz_net {
     cz_rng rng;        /* initialisation, dropout */
     bool input_grad;   /* whether backward computes d(loss)/d(input) */
     bool share_params; /* builders reuse parameters already declared */
+    bool grad_ready;   /* the last forward kept what backward needs */
+    void *scratch;     /* shared by ops for transient work (im2col...) */
+    size_t scratch_size;
 };
 
 /* Appends a node for `op` with the given inputs and attributes, runs its
@@ -150,6 +153,19 @@ static inline size_t cz_node_numel(const cz_node *node)
  * steady batch size allocates once). Returns NULL when out of memory,
  * which the executor reports after the op returns. */
 void *cz_node_saved(cz_node *node, size_t bytes);
+
+/* Scratch memory shared by all nodes for work that does not outlive one
+ * op call (forward, or backward, of one node at a time): grown only when a
+ * node needs more, so a net holds one buffer the size of its largest need
+ * rather than one per node. NULL when out of memory. */
+void *cz_net_scratch(cz_net *net, size_t bytes);
+
+/* Whether this forward must prepare for a backward: in training, or when
+ * the input's gradient was asked for (saliency, Grad-CAM). */
+static inline bool cz_net_wants_backward(const cz_net *net)
+{
+    return net->training || net->input_grad;
+}
 
 /* The builder's ops (defined in src/ops/). */
 extern const cz_op cz_op_input, cz_op_conv2d, cz_op_linear, cz_op_batchnorm, cz_op_maxpool,

@@ -132,17 +132,20 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
     return (sizes){.col = col, .w = w, .b = c->bias ? (size_t)c->out_channels : 0};
 }
 
-/* The saved block: how many threads the forward sized it for (backward
- * must not use more, even if cz_set_threads raised the count between the
- * two), then the per-thread scratch. */
+/* What forward tells backward: how many threads it sized the scratch for
+ * (backward must not use more, even if cz_set_threads raised the count
+ * between the two). The scratch itself is the net's shared one. */
 typedef struct saved_block {
     int threads;
-    float data[];
 } saved_block;
 
-static scratch thread_scratch(float *base, int t, sizes z)
+/* Floats of scratch per thread for a pass that backward follows. */
+static size_t full_stride(sizes z) { return 2 * z.col + z.w + z.b; }
+
+/* Thread t's part of the scratch, parts `stride` floats apart. */
+static scratch thread_scratch(float *base, int t, size_t stride, sizes z)
 {
-    float *p = base + (size_t)t * (2 * z.col + z.w + z.b);
+    float *p = base + (size_t)t * stride;
     return (scratch){.col = p, .dcol = p + z.col, .dweight = p + 2 * z.col};
 }
 
@@ -157,12 +160,15 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     bool pointwise = is_pointwise(&g);
     sizes z = scratch_sizes(node, &g);
     int threads = omp_get_max_threads();
-    saved_block *saved = cz_node_saved(
-        node, sizeof(saved_block) + sizeof(float) * (2 * z.col + z.w + z.b) * (size_t)threads);
-    if (!saved)
+    /* Inference needs only the column buffers; a forward that backward
+     * will follow sizes the scratch for backward too, so backward cannot
+     * fail for lack of memory. The layout is the same either way. */
+    size_t stride = cz_net_wants_backward(net) ? full_stride(z) : z.col;
+    saved_block *saved = cz_node_saved(node, sizeof *saved);
+    float *base = cz_net_scratch(net, sizeof(float) * (stride * (size_t)threads + 1));
+    if (!saved || !base)
         return CZ_ERR_NOMEM;
     saved->threads = threads;
-    float *base = saved->data;
     const float *weight = cz_node_param(net, node, 0)->value.data;
     const float *bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
 
@@ -172,7 +178,7 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
         float *y = node->out.data + n * out_size;
         const float *col = x;
         if (!pointwise) {
-            float *buf = thread_scratch(base, omp_get_thread_num(), z).col;
+            float *buf = thread_scratch(base, omp_get_thread_num(), stride, z).col;
             cz_im2col(&g, x, buf);
             col = buf;
         }
@@ -230,15 +236,15 @@ static void conv2d_backward(cz_net *net, cz_node *node)
     bool want_dx = cz_wants_grad(net, in);
     cz_param *weight = cz_node_param(net, node, 0);
     float *dbias = node->attr.conv.bias ? cz_node_param(net, node, 1)->grad.data : NULL;
-    sizes z = scratch_sizes(node, &g); /* allocated by forward */
-    saved_block *saved = node->saved;
-    float *base = saved->data;
+    sizes z = scratch_sizes(node, &g); /* sized by forward */
+    const saved_block *saved = node->saved;
+    float *base = net->scratch;
     int N = net->batch, threads = saved->threads;
 
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), T = omp_get_num_threads();
-        scratch s = thread_scratch(base, t, z);
+        scratch s = thread_scratch(base, t, full_stride(z), z);
         memset(s.dweight, 0, sizeof(float) * (z.w + z.b));
         /* A fixed contiguous share of samples per thread. */
         int n0 = (int)((long)N * t / T), n1 = (int)((long)N * (t + 1) / T);
@@ -254,7 +260,7 @@ static void conv2d_backward(cz_net *net, cz_node *node)
         for (size_t i = i0; i < i1; i++) {
             float sum = 0.0f;
             for (int u = 0; u < T; u++)
-                sum += thread_scratch(base, u, z).dweight[i];
+                sum += thread_scratch(base, u, full_stride(z), z).dweight[i];
             if (i < z.w)
                 weight->grad.data[i] += sum;
             else

@@ -147,12 +147,12 @@ void tu_gradcheck_(cz_net *net, cz_tensor *input, tu_gradcheck_opts opts, const 
     /* Analytic gradients at the unperturbed point. */
     *cz_net_rng(net) = rng_state;
     const cz_tensor *out;
+    cz_net_set_input_grad(net, true); /* before forward: it prepares for backward */
     tu_check(cz_net_forward(net, input, &out));
     cz_tensor R = {0};
     tu_check(cz_tensor_alloc(&R, out->ndim, out->shape));
     tu_fill_uniform(&r_rng, R.data, cz_tensor_numel(&R), -1.0f, 1.0f);
     cz_net_zero_grad(net);
-    cz_net_set_input_grad(net, true);
     tu_check(cz_net_backward(net, &R));
 
     size_t n_in = cz_tensor_numel(input);

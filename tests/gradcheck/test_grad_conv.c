@@ -68,6 +68,10 @@ static void test_grad_conv2d_accumulates(void **state)
     tu_tensor_random(&x, &rng, 2, 2, 4, 4);
     tu_tensor_random(&dy, &rng, 2, 3, 2, 2);
     cz_net_zero_grad(net);
+    /* An inference-only forward keeps no backward scratch: backward says so. */
+    tu_check(cz_net_forward(net, &x, NULL));
+    assert_int_equal(cz_net_backward(net, &dy), CZ_ERR_ARG);
+    cz_net_set_training(net, true);
     tu_check(cz_net_forward(net, &x, NULL));
     tu_check(cz_net_backward(net, &dy));
     cz_param *w = cz_net_find_param(net, "conv.weight"), *b = cz_net_find_param(net, "conv.bias");

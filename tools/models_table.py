@@ -10,6 +10,11 @@ import subprocess
 import sys
 
 
+def gmacs(macs):
+    g = macs / 1e9
+    return f"{g:.3f}" if g >= 0.01 else f"{g:.2g}"
+
+
 def main(cnnzoo):
     models = json.loads(subprocess.run([cnnzoo, "list", "--json"], check=True,
                                        capture_output=True, text=True).stdout)
@@ -18,7 +23,7 @@ def main(cnnzoo):
     for m in models:
         c, h, w = m["input"]
         print(f"| {m['name']} | {c}x{h}x{w} | {m['classes']} | {m['params']:,} | "
-              f"{m['macs'] / 1e9:.3f} | `cnnzoo forward {m['name']} --weights W.pth "
+              f"{gmacs(m['macs'])} | `cnnzoo forward {m['name']} --weights W.pth "
               f"--input x.npy --output y.npy` |")
 
 

@@ -36,6 +36,20 @@ def main(d):
     np.save(f"{d}/x_rgb.npy", np.zeros((2, 3, 32, 32), np.float32))
     np.save(f"{d}/x_small.npy", np.zeros((2, 1, 8, 8), np.float32))
 
+    # resnet18 in training mode: BatchNorm normalises with the batch's own
+    # statistics, which `cnnzoo forward --train` must reproduce.
+    import torchvision
+    torch.manual_seed(1)
+    net = torchvision.models.resnet18(num_classes=10)
+    torch.save(net.state_dict(), f"{d}/resnet18.pth")
+    x = torch.randn(4, 3, 40, 48)
+    np.save(f"{d}/x_resnet.npy", x.numpy())
+    with torch.no_grad():
+        net.eval()
+        np.save(f"{d}/y_resnet_eval.npy", net(x).numpy())
+        net.train()  # after eval: a training forward updates the running stats
+        np.save(f"{d}/y_resnet_train.npy", net(x).numpy())
+
 
 if __name__ == "__main__":
     main(sys.argv[1])

@@ -26,13 +26,15 @@ expect() {
     fi
 }
 
-# Same logits as PyTorch, to 1e-4 relative, as max |diff| / max |ref|.
+# Same logits as PyTorch (y_torch.npy unless named), to 1e-4 relative, as
+# max |diff| / max |ref|.
 same_as_torch() {
+    local want=${2:-$tmp/w/y_torch.npy}
     /usr/bin/python3 -c "
 import numpy as np, sys
-a, b = np.load('$1'), np.load('$tmp/w/y_torch.npy')
+a, b = np.load('$1'), np.load('$want')
 sys.exit(0 if a.shape == b.shape and abs(a - b).max() <= 1e-4 * abs(b).max() else 1)" ||
-        fail "$1 differs from PyTorch's output"
+        fail "$1 differs from PyTorch's output $want"
 }
 
 /usr/bin/python3 "$here/make_weights.py" "$tmp/w" || { echo "FAIL: cannot make fixtures"; exit 1; }
@@ -45,6 +47,12 @@ done
 expect 0 "" -- "$cz" convert "$w/good.pth" "$tmp/good.safetensors"
 expect 0 "" -- "$cz" forward lenet5 --weights "$tmp/good.safetensors" --input "$w/x.npy" --output "$tmp/y_st.npy"
 same_as_torch "$tmp/y_st.npy"
+for mode in train eval; do
+    flag=$([ $mode = train ] && echo --train)
+    expect 0 "" -- "$cz" forward resnet18 --classes 10 --weights "$w/resnet18.pth" $flag \
+        --input "$w/x_resnet.npy" --output "$tmp/y_resnet_$mode.npy"
+    same_as_torch "$tmp/y_resnet_$mode.npy" "$w/y_resnet_$mode.npy"
+done
 expect 0 "" -- "$cz" forward lenet5 --weights "$w/missing_key.pth" --non-strict --input "$w/x.npy" --output "$tmp/y_ns.npy"
 
 # Bad weights.

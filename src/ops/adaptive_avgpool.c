@@ -5,6 +5,7 @@
  * when OH > H); columns likewise.
  */
 #include "graph/net.h"
+#include "ops/pool.h"
 
 int cz_adaptive_avgpool(cz_net *net, int x, const char *name, int out_h, int out_w)
 {
@@ -14,27 +15,7 @@ int cz_adaptive_avgpool(cz_net *net, int x, const char *name, int out_h, int out
 
 static cz_status adaptive_avgpool_infer(cz_net *net, cz_node *node)
 {
-    const cz_node *in = cz_node_in(net, node, 0);
-    int out_h = node->attr.adaptive.out_h, out_w = node->attr.adaptive.out_w;
-    if (in->ndim != 3)
-        return cz_node_fail(node, CZ_ERR_SHAPE, "input must be (C, H, W), got %d dims",
-                            in->ndim);
-    if (out_h <= 0 || out_w <= 0)
-        return cz_node_fail(node, CZ_ERR_ARG, "output size %dx%d must be positive", out_h,
-                            out_w);
-    node->ndim = 3;
-    node->shape[0] = in->shape[0];
-    node->shape[1] = out_h;
-    node->shape[2] = out_w;
-    return CZ_OK;
-}
-
-/* [start, end) of output index i's window over an input of `size`. Products
- * in 64 bits so large sizes cannot overflow. */
-static int window_start(int i, int size, int out) { return (int)((int64_t)i * size / out); }
-static int window_end(int i, int size, int out)
-{
-    return (int)(((int64_t)(i + 1) * size + out - 1) / out);
+    return cz_adaptive_infer(net, node);
 }
 
 /* x (N, C, H, W) -> y (N, C, OH, OW) */
@@ -49,9 +30,9 @@ static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
         const float *x = in->out.data + (size_t)p * H * W;
         float *y = node->out.data + (size_t)p * OH * OW;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = window_start(oh, H, OH), h1 = window_end(oh, H, OH);
+            int h0 = cz_adaptive_start(oh, H, OH), h1 = cz_adaptive_end(oh, H, OH);
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = window_start(ow, W, OW), w1 = window_end(ow, W, OW);
+                int w0 = cz_adaptive_start(ow, W, OW), w1 = cz_adaptive_end(ow, W, OW);
                 float sum = 0.0f;
                 for (int h = h0; h < h1; h++)
                     for (int w = w0; w < w1; w++)
@@ -77,9 +58,9 @@ static void adaptive_avgpool_backward(cz_net *net, cz_node *node)
         const float *dy = node->dout.data + (size_t)p * OH * OW;
         float *dx = in->dout.data + (size_t)p * H * W;
         for (int oh = 0; oh < OH; oh++) {
-            int h0 = window_start(oh, H, OH), h1 = window_end(oh, H, OH);
+            int h0 = cz_adaptive_start(oh, H, OH), h1 = cz_adaptive_end(oh, H, OH);
             for (int ow = 0; ow < OW; ow++) {
-                int w0 = window_start(ow, W, OW), w1 = window_end(ow, W, OW);
+                int w0 = cz_adaptive_start(ow, W, OW), w1 = cz_adaptive_end(ow, W, OW);
                 float g = dy[oh * OW + ow] / (float)((h1 - h0) * (w1 - w0));
                 for (int h = h0; h < h1; h++)
                     for (int w = w0; w < w1; w++)

@@ -12,12 +12,7 @@
 #include <stdint.h>
 
 #include "graph/net.h"
-
-/* Saved state: which forward the argmax belongs to, then the indices. */
-typedef struct saved_argmax {
-    int32_t batch; /* N of the training forward that filled idx, 0 if none */
-    int32_t idx[];
-} saved_argmax;
+#include "ops/pool.h"
 
 int cz_adaptive_maxpool(cz_net *net, int x, const char *name, int out_h, int out_w)
 {
@@ -27,35 +22,15 @@ int cz_adaptive_maxpool(cz_net *net, int x, const char *name, int out_h, int out
 
 static cz_status adaptive_maxpool_infer(cz_net *net, cz_node *node)
 {
-    const cz_node *in = cz_node_in(net, node, 0);
-    int out_h = node->attr.adaptive.out_h, out_w = node->attr.adaptive.out_w;
-    if (in->ndim != 3)
-        return cz_node_fail(node, CZ_ERR_SHAPE, "input must be (C, H, W), got %d dims",
-                            in->ndim);
-    if (out_h <= 0 || out_w <= 0)
-        return cz_node_fail(node, CZ_ERR_ARG, "output size %dx%d must be positive", out_h,
-                            out_w);
-    node->ndim = 3;
-    node->shape[0] = in->shape[0];
-    node->shape[1] = out_h;
-    node->shape[2] = out_w;
-    return CZ_OK;
-}
-
-/* [start, end) of output index i's window over an input of `size`; 64-bit
- * products so large sizes cannot overflow. */
-static int window_start(int i, int size, int out) { return (int)((int64_t)i * size / out); }
-static int window_end(int i, int size, int out)
-{
-    return (int)(((int64_t)(i + 1) * size + out - 1) / out);
+    return cz_adaptive_infer(net, node);
 }
 
 /* The flat index into the plane x (H, W) of the maximum of output (oh, ow)'s
  * window. */
 static int32_t window_argmax(const float *x, int H, int W, int OH, int OW, int oh, int ow)
 {
-    int h0 = window_start(oh, H, OH), h1 = window_end(oh, H, OH);
-    int w0 = window_start(ow, W, OW), w1 = window_end(ow, W, OW);
+    int h0 = cz_adaptive_start(oh, H, OH), h1 = cz_adaptive_end(oh, H, OH);
+    int w0 = cz_adaptive_start(ow, W, OW), w1 = cz_adaptive_end(ow, W, OW);
     int32_t best = h0 * W + w0;
     for (int h = h0; h < h1; h++)
         for (int w = w0; w < w1; w++) {
@@ -74,14 +49,14 @@ static cz_status adaptive_maxpool_forward(cz_net *net, cz_node *node)
     const cz_node *in = cz_node_in(net, node, 0);
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
     int planes = net->batch * in->shape[0];
-    saved_argmax *saved = NULL;
+    cz_saved_argmax *saved = NULL;
     if (net->training) {
         saved = cz_node_saved(node, sizeof *saved + sizeof(int32_t) * planes * OH * OW);
         if (!saved)
             return CZ_ERR_NOMEM;
         saved->batch = net->batch;
     } else if (node->saved) {
-        ((saved_argmax *)node->saved)->batch = 0;
+        ((cz_saved_argmax *)node->saved)->batch = 0;
     }
 
 #pragma omp parallel for schedule(static)
@@ -109,7 +84,7 @@ static void adaptive_maxpool_backward(cz_net *net, cz_node *node)
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
     size_t out_plane = (size_t)OH * OW;
     int planes = net->batch * in->shape[0];
-    const saved_argmax *saved = node->saved;
+    const cz_saved_argmax *saved = node->saved;
     bool have_argmax = saved && saved->batch == net->batch;
 
     /* One plane per iteration: overlapping windows add into the same dx

@@ -16,12 +16,6 @@
 #include "graph/net.h"
 #include "ops/pool.h"
 
-/* Saved state: which forward the argmax belongs to, then the indices. */
-typedef struct saved_argmax {
-    int32_t batch; /* N of the training forward that filled idx, 0 if none */
-    int32_t idx[];
-} saved_argmax;
-
 int cz_maxpool(cz_net *net, int x, const char *name, cz_pool_args args)
 {
     cz_attrs attr = cz_pool_attrs(args);
@@ -59,14 +53,14 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
     const cz_node *in = cz_node_in(net, node, 0);
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
     int planes = net->batch * in->shape[0];
-    saved_argmax *saved = NULL;
+    cz_saved_argmax *saved = NULL;
     if (net->training) {
         saved = cz_node_saved(node, sizeof *saved + sizeof(int32_t) * planes * OH * OW);
         if (!saved)
             return CZ_ERR_NOMEM;
         saved->batch = net->batch;
     } else if (node->saved) {
-        ((saved_argmax *)node->saved)->batch = 0;
+        ((cz_saved_argmax *)node->saved)->batch = 0;
     }
 
 #pragma omp parallel for schedule(static)
@@ -95,7 +89,7 @@ static void maxpool_backward(cz_net *net, cz_node *node)
     int OW = node->shape[2];
     size_t out_plane = (size_t)node->shape[1] * OW;
     int planes = net->batch * in->shape[0];
-    const saved_argmax *saved = node->saved;
+    const cz_saved_argmax *saved = node->saved;
     bool have_argmax = saved && saved->batch == net->batch;
 
     /* One plane per iteration: overlapping windows add into the same dx

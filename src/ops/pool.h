@@ -6,6 +6,8 @@
 #ifndef CZ_OPS_POOL_H
 #define CZ_OPS_POOL_H
 
+#include <stdint.h>
+
 #include "graph/net.h"
 
 static inline int cz_pool_pick(int specific, int square) { return specific ? specific : square; }
@@ -74,6 +76,46 @@ static inline cz_status cz_pool_infer(cz_net *net, cz_node *node)
     node->shape[0] = in->shape[0];
     node->shape[1] = oh;
     node->shape[2] = ow;
+    return CZ_OK;
+}
+
+/* What max and adaptive max pooling keep for backward: which forward the
+ * argmax belongs to, then each maximum's in-plane index. */
+typedef struct cz_saved_argmax {
+    int32_t batch; /* N of the training forward that filled idx, 0 if none */
+    int32_t idx[];
+} cz_saved_argmax;
+
+/* Adaptive pooling (PyTorch's AdaptiveAvg/MaxPool2d): output index i's
+ * window over an input of `size` is [floor(i size / out),
+ * ceil((i + 1) size / out)); 64-bit products so large sizes cannot
+ * overflow. Windows overlap when size is not a multiple of out. */
+static inline int cz_adaptive_start(int i, int size, int out)
+{
+    return (int)((int64_t)i * size / out);
+}
+
+static inline int cz_adaptive_end(int i, int size, int out)
+{
+    return (int)(((int64_t)(i + 1) * size + out - 1) / out);
+}
+
+/* Validates an adaptive pool's (C, H, W) input and positive output size
+ * and sets the node's output shape (C, OH, OW). */
+static inline cz_status cz_adaptive_infer(cz_net *net, cz_node *node)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int out_h = node->attr.adaptive.out_h, out_w = node->attr.adaptive.out_w;
+    if (in->ndim != 3)
+        return cz_node_fail(node, CZ_ERR_SHAPE, "input must be (C, H, W), got %d dims",
+                            in->ndim);
+    if (out_h <= 0 || out_w <= 0)
+        return cz_node_fail(node, CZ_ERR_ARG, "output size %dx%d must be positive", out_h,
+                            out_w);
+    node->ndim = 3;
+    node->shape[0] = in->shape[0];
+    node->shape[1] = out_h;
+    node->shape[2] = out_w;
     return CZ_OK;
 }
 

@@ -84,6 +84,11 @@ typedef enum cz_st_dtype {
 
 /* "F32", "I64"... and the element size in bytes. */
 const char *cz_st_dtype_name(cz_st_dtype dtype);
+/* One element of `dtype` at p (unaligned, little-endian): integers exactly
+ * in *iv (with *is_int set), floats and U64 values above INT64_MAX in *v;
+ * false for types with no conversion (F8). Shared by every reader of
+ * PyTorch's dtypes. */
+bool cz_st_element(cz_st_dtype dtype, const void *p, double *v, int64_t *iv, bool *is_int);
 /* F16, BF16, F32 or F64: the types a weight may be stored in. */
 bool cz_st_dtype_is_float(cz_st_dtype dtype);
 size_t cz_st_dtype_size(cz_st_dtype dtype);

@@ -899,60 +899,6 @@ const cz_pth_tensor *cz_pth_find(const cz_pth_file *f, const char *name)
 
 /* ------------------------------------------------------------ conversion */
 
-/* IEEE half to float, subnormals, infinities and NaN included. */
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-    uint32_t bits;
-    if (exp == 0) {
-        float v = (float)mant * 0x1p-24f; /* zero or subnormal: mant * 2^-24 */
-        memcpy(&bits, &v, sizeof bits);
-        bits |= sign;
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | mant << 13;
-    } else {
-        bits = sign | (exp + 112) << 23 | mant << 13; /* rebias 15 -> 127 */
-    }
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-/* One element at p (unaligned): integers exactly in *iv with *is_int set,
- * floats in *v. */
-static void element(cz_st_dtype dtype, const uint8_t *p, double *v, int64_t *iv, bool *is_int)
-{
-    uint64_t raw = 0;
-    memcpy(&raw, p, cz_st_dtype_size(dtype));
-    *is_int = true;
-    switch (dtype) {
-    case CZ_ST_BOOL: *iv = raw != 0; break;
-    case CZ_ST_U8: *iv = (int64_t)raw; break;
-    case CZ_ST_I8: *iv = (int8_t)raw; break;
-    case CZ_ST_I16: *iv = (int16_t)raw; break;
-    case CZ_ST_I32: *iv = (int32_t)raw; break;
-    case CZ_ST_I64: *iv = (int64_t)raw; break;
-    case CZ_ST_F16:
-        *is_int = false;
-        *v = half_to_float((uint16_t)raw);
-        break;
-    case CZ_ST_F64:
-        *is_int = false;
-        memcpy(v, &raw, sizeof *v);
-        break;
-    default: { /* F32, and BF16: the top half of a float */
-        uint32_t bits = dtype == CZ_ST_BF16 ? (uint32_t)raw << 16 : (uint32_t)raw;
-        float x;
-        memcpy(&x, &bits, sizeof x);
-        *is_int = false;
-        *v = x;
-        break;
-    }
-    }
-    if (*is_int)
-        *v = (double)*iv;
-}
-
 /* Walks t's elements in C order, converting into df (float) or di (int64). */
 static cz_status convert(const cz_pth_file *f, const cz_pth_tensor *t, float *df, int64_t *di)
 {
@@ -973,7 +919,7 @@ static cz_status convert(const cz_pth_file *f, const cz_pth_tensor *t, float *df
         double v = 0;
         int64_t iv = 0;
         bool is_int = false;
-        element(t->dtype, base + off * esz, &v, &iv, &is_int);
+        cz_st_element(t->dtype, base + off * esz, &v, &iv, &is_int);
         if (df) {
             df[i] = (float)v; /* rounds like PyTorch's copy_ across dtypes */
         } else {

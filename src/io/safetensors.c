@@ -546,17 +546,14 @@ static float half_to_float(uint16_t h)
     return f;
 }
 
-/* Element i of t: integers exactly in *iv (with *is_int set), floats and
- * U64 values above INT64_MAX in *v; false for types with no conversion
- * (F8). The data is unaligned, so it is copied out, never dereferenced;
- * the low bytes of `raw` are the element on a little-endian host. */
-static bool element(const cz_st_tensor *t, size_t i, double *v, int64_t *iv, bool *is_int)
+bool cz_st_element(cz_st_dtype dtype, const void *p, double *v, int64_t *iv, bool *is_int)
 {
-    size_t size = cz_st_dtype_size(t->dtype);
+    /* The data is unaligned, so it is copied out, never dereferenced; the
+     * low bytes of `raw` are the element on a little-endian host. */
     uint64_t raw = 0;
-    memcpy(&raw, (const uint8_t *)t->data + i * size, size);
+    memcpy(&raw, p, cz_st_dtype_size(dtype));
     *is_int = true;
-    switch (t->dtype) {
+    switch (dtype) {
     case CZ_ST_BOOL: *iv = raw != 0; break;
     case CZ_ST_U8:
     case CZ_ST_U16:
@@ -577,7 +574,7 @@ static bool element(const cz_st_tensor *t, size_t i, double *v, int64_t *iv, boo
     case CZ_ST_BF16:
     case CZ_ST_F32: {
         /* bfloat16 is the top half of a float. */
-        uint32_t bits = t->dtype == CZ_ST_BF16 ? (uint32_t)raw << 16 : (uint32_t)raw;
+        uint32_t bits = dtype == CZ_ST_BF16 ? (uint32_t)raw << 16 : (uint32_t)raw;
         float f;
         memcpy(&f, &bits, sizeof f);
         *is_int = false;
@@ -614,11 +611,12 @@ cz_status cz_st_to_f32(const cz_st_file *f, const cz_st_tensor *t, float *dst)
         memcpy(dst, t->data, t->size);
         return CZ_OK;
     }
+    size_t esz = cz_st_dtype_size(t->dtype);
     for (size_t i = 0; i < t->numel; i++) {
         double v = 0;
         int64_t iv = 0;
         bool is_int = false;
-        element(t, i, &v, &iv, &is_int);
+        cz_st_element(t->dtype, (const uint8_t *)t->data + i * esz, &v, &iv, &is_int);
         dst[i] = (float)v; /* rounds like PyTorch's copy_ across dtypes */
     }
     return CZ_OK;
@@ -629,11 +627,12 @@ cz_status cz_st_to_i64(const cz_st_file *f, const cz_st_tensor *t, int64_t *dst)
     if (!convertible(t->dtype))
         return cz_fail(CZ_ERR_FORMAT, "%s: tensor '%s': dtype %s cannot be converted to I64",
                        f->name, t->name, cz_st_dtype_name(t->dtype));
+    size_t esz = cz_st_dtype_size(t->dtype);
     for (size_t i = 0; i < t->numel; i++) {
         double v = 0;
         int64_t iv = 0;
         bool is_int = false;
-        element(t, i, &v, &iv, &is_int);
+        cz_st_element(t->dtype, (const uint8_t *)t->data + i * esz, &v, &iv, &is_int);
         if (!is_int) {
             /* 2^63 is exact as a double; whole numbers below it fit. */
             if (!(v >= -0x1p63 && v < 0x1p63) || v != (double)(int64_t)v)

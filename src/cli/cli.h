@@ -12,6 +12,8 @@ int cz_cmd_list(int argc, char **argv);
 int cz_cmd_summary(int argc, char **argv);
 int cz_cmd_forward(int argc, char **argv);
 int cz_cmd_convert(int argc, char **argv);
+int cz_cmd_classify(int argc, char **argv);
+int cz_cmd_preprocess(int argc, char **argv);
 
 /* Builds a model by name for the CLI: prints the error and returns NULL. */
 cz_net *cz_cli_model(const char *name, uint64_t seed);

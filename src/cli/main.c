@@ -18,6 +18,8 @@ static const struct {
     {"summary", cz_cmd_summary, "print a model's layers: op, output shape, parameters, MACs"},
     {"forward", cz_cmd_forward, "run a model with weights on an .npy batch, write the output"},
     {"convert", cz_cmd_convert, "convert a PyTorch .pth state_dict to safetensors"},
+    {"classify", cz_cmd_classify, "print the top-k classes of JPEG/PNG images"},
+    {"preprocess", cz_cmd_preprocess, "write the float32 batch a model sees for JPEG/PNG images"},
 };
 
 static void usage(FILE *f)
@@ -25,7 +27,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: cnnzoo <command> [options]\n\n"
                "The classic convolutional networks in C: build, train, evaluate, inspect.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`cnnzoo <command> --help` describes each command's options.\n"
                "Example: cnnzoo train lenet5 --data fashion-mnist --epochs 10\n");
 }

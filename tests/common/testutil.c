@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "testutil.h"
 
@@ -188,4 +189,47 @@ void tu_gradcheck_(cz_net *net, cz_tensor *input, tu_gradcheck_opts opts, const 
     free(dinput);
     cz_tensor_free(&R);
     *cz_net_rng(net) = rng_state;
+}
+
+/* ------------------------------------------------------------ files */
+
+static char tu_tmp_dir[2048];
+
+int tu_make_tmp_dir(const char *tag)
+{
+    const char *base = getenv("CZ_TEST_TMP");
+    if (base && *base) {
+        mkdir(base, 0777);
+        snprintf(tu_tmp_dir, sizeof tu_tmp_dir, "%s/%s.XXXXXX", base, tag);
+    } else {
+        snprintf(tu_tmp_dir, sizeof tu_tmp_dir, "/tmp/cz_%s.XXXXXX", tag);
+    }
+    return mkdtemp(tu_tmp_dir) ? 0 : -1;
+}
+
+const char *tu_tmp_path(const char *name)
+{
+    static char buf[4][2400];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", tu_tmp_dir, name);
+    return p;
+}
+
+void tu_write_bytes(const char *path, const void *data, size_t size)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, size, fp), size);
+    assert_int_equal(fclose(fp), 0);
+}
+
+void tu_expect_error(cz_status got, cz_status want, const char *part1, const char *part2)
+{
+    const char *msg = cz_last_error();
+    if (got != want || !strstr(msg, part1) || (part2 && !strstr(msg, part2)))
+        fail_msg("status %d (want %d), message \"%s\" lacks \"%s\"%s%s", got, want, msg, part1,
+                 part2 ? "\" or \"" : "", part2 ? part2 : "");
+    if (strchr(msg, '\n'))
+        fail_msg("message is not one line: \"%s\"", msg);
 }

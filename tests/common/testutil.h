@@ -40,6 +40,18 @@ void tu_expect_close_f_(const float *got, const float *want, size_t n, double at
     tu_expect_close_f_(got, want, n, atol, rtol, what, __FILE__, __LINE__)
 
 /* Fails the current test unless status is CZ_OK, printing cz_last_error(). */
+/* A fresh folder for one test program's files, made under $CZ_TEST_TMP
+ * (ctest sets it) or /tmp, named after `tag`; 0 on success (a cmocka
+ * group setup can return it). tu_tmp_path names a file in it; the result
+ * lives until the 4th call after. */
+int tu_make_tmp_dir(const char *tag);
+const char *tu_tmp_path(const char *name);
+/* Writes size bytes to path, failing the test on any error. */
+void tu_write_bytes(const char *path, const void *data, size_t size);
+/* Fails unless `got` is `want` and cz_last_error() is one line holding
+ * part1 (and part2 when not NULL). */
+void tu_expect_error(cz_status got, cz_status want, const char *part1, const char *part2);
+
 #define tu_check(status)                                                       \
     do {                                                                       \
         cz_status tu_st_ = (status);                                           \

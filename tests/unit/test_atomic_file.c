@@ -19,30 +19,12 @@
 #include <cmocka.h>
 
 #include "io/io.h"
+#include "testutil.h"
 
-static char tmp_dir[2048];
-
-/* A fresh folder per run under $CZ_TEST_TMP (set by ctest) or /tmp. */
 static int make_tmp_dir(void **state)
 {
     (void)state;
-    const char *base = getenv("CZ_TEST_TMP");
-    if (base && *base) {
-        mkdir(base, 0777); /* ctest names it but does not create it */
-        snprintf(tmp_dir, sizeof tmp_dir, "%s/atomic_file.XXXXXX", base);
-    } else {
-        snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cz_atomic_file.XXXXXX");
-    }
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][2400];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return p;
+    return tu_make_tmp_dir("atomic_file");
 }
 
 static void write_text(const char *path, const char *text)
@@ -66,7 +48,7 @@ static void assert_file_text(const char *path, const char *expected)
 /* No "<name>.tmp*" file may survive a commit, an abort or a failure. */
 static void assert_no_temporaries(void)
 {
-    DIR *dir = opendir(tmp_dir);
+    DIR *dir = opendir(tu_tmp_path("."));
     assert_non_null(dir);
     struct dirent *e;
     while ((e = readdir(dir)))
@@ -77,18 +59,10 @@ static void assert_no_temporaries(void)
     closedir(dir);
 }
 
-static void assert_error(cz_status got, cz_status want, const char *part1, const char *part2)
-{
-    const char *msg = cz_last_error();
-    if (got != want || !strstr(msg, part1) || (part2 && !strstr(msg, part2)))
-        fail_msg("status %d (want %d), message \"%s\" lacks \"%s\"%s%s", got, want, msg, part1,
-                 part2 ? " or " : "", part2 ? part2 : "");
-}
-
 static void test_commit_creates_with_umask_mode(void **state)
 {
     (void)state;
-    const char *path = tmp_path("new.txt");
+    const char *path = tu_tmp_path("new.txt");
     mode_t old_mask = umask(022);
     cz_atomic_file f;
     assert_int_equal(cz_atomic_open(&f, path), CZ_OK);
@@ -108,7 +82,7 @@ static void test_commit_creates_with_umask_mode(void **state)
 static void test_commit_replaces(void **state)
 {
     (void)state;
-    const char *path = tmp_path("replace.txt");
+    const char *path = tu_tmp_path("replace.txt");
     write_text(path, "old contents, longer than the new ones\n");
     cz_atomic_file f;
     assert_int_equal(cz_atomic_open(&f, path), CZ_OK);
@@ -123,7 +97,7 @@ static void test_commit_replaces(void **state)
 static void test_abort_keeps_old(void **state)
 {
     (void)state;
-    const char *path = tmp_path("abort.txt");
+    const char *path = tu_tmp_path("abort.txt");
     write_text(path, "keep me\n");
     cz_atomic_file f;
     assert_int_equal(cz_atomic_open(&f, path), CZ_OK);
@@ -132,15 +106,15 @@ static void test_abort_keeps_old(void **state)
     assert_file_text(path, "keep me\n");
     assert_no_temporaries();
     /* After abort the handle is dead but safe to use. */
-    assert_error(cz_atomic_write(&f, "x", 1), CZ_ERR_ARG, "not open", NULL);
-    assert_error(cz_atomic_commit(&f), CZ_ERR_ARG, "not open", NULL);
+    tu_expect_error(cz_atomic_write(&f, "x", 1), CZ_ERR_ARG, "not open", NULL);
+    tu_expect_error(cz_atomic_commit(&f), CZ_ERR_ARG, "not open", NULL);
     cz_atomic_abort(&f);
 }
 
 static void test_empty_commit(void **state)
 {
     (void)state;
-    const char *path = tmp_path("empty.txt");
+    const char *path = tu_tmp_path("empty.txt");
     cz_atomic_file f;
     assert_int_equal(cz_atomic_open(&f, path), CZ_OK);
     assert_int_equal(cz_atomic_commit(&f), CZ_OK);
@@ -152,21 +126,21 @@ static void test_empty_commit(void **state)
 static void test_missing_folder(void **state)
 {
     (void)state;
-    const char *path = tmp_path("no/such/folder/model.safetensors");
+    const char *path = tu_tmp_path("no/such/folder/model.safetensors");
     cz_atomic_file f;
-    assert_error(cz_atomic_open(&f, path), CZ_ERR_IO, path, "No such file or directory");
+    tu_expect_error(cz_atomic_open(&f, path), CZ_ERR_IO, path, "No such file or directory");
     assert_null(f.fp);
 }
 
 static void test_folder_is_a_file(void **state)
 {
     (void)state;
-    const char *file = tmp_path("plain_file");
+    const char *file = tu_tmp_path("plain_file");
     write_text(file, "x");
     char path[2600];
     snprintf(path, sizeof path, "%s/model.safetensors", file);
     cz_atomic_file f;
-    assert_error(cz_atomic_open(&f, path), CZ_ERR_IO, path, "Not a directory");
+    tu_expect_error(cz_atomic_open(&f, path), CZ_ERR_IO, path, "Not a directory");
 }
 
 static void test_unwritable_folder(void **state)
@@ -176,12 +150,12 @@ static void test_unwritable_folder(void **state)
      * ordinary users; the missing-folder test covers the path for root. */
     if (geteuid() == 0)
         skip();
-    const char *dir = tmp_path("readonly");
+    const char *dir = tu_tmp_path("readonly");
     assert_int_equal(mkdir(dir, 0555), 0);
     char path[2600];
     snprintf(path, sizeof path, "%s/out.bin", dir);
     cz_atomic_file f;
-    assert_error(cz_atomic_open(&f, path), CZ_ERR_IO, path, "Permission denied");
+    tu_expect_error(cz_atomic_open(&f, path), CZ_ERR_IO, path, "Permission denied");
     chmod(dir, 0755);
 }
 
@@ -190,7 +164,7 @@ static void test_unwritable_folder(void **state)
 static void test_write_failure_keeps_old(void **state)
 {
     (void)state;
-    const char *path = tmp_path("big.bin");
+    const char *path = tu_tmp_path("big.bin");
     write_text(path, "previous\n");
     struct rlimit saved;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
@@ -223,7 +197,7 @@ static void test_write_failure_keeps_old(void **state)
 static void test_read_file(void **state)
 {
     (void)state;
-    const char *path = tmp_path("small.txt");
+    const char *path = tu_tmp_path("small.txt");
     write_text(path, "0123456789");
     char *data;
     size_t size;
@@ -231,17 +205,18 @@ static void test_read_file(void **state)
     assert_int_equal(size, 10);
     assert_string_equal(data, "0123456789");
     free(data);
-    assert_error(cz_read_file(path, 9, &data, &size), CZ_ERR_ARG, path, "9-byte limit");
+    tu_expect_error(cz_read_file(path, 9, &data, &size), CZ_ERR_ARG, path, "9-byte limit");
     assert_null(data);
-    assert_error(cz_read_file(tmp_path("absent.txt"), 100, &data, &size), CZ_ERR_IO,
+    tu_expect_error(cz_read_file(tu_tmp_path("absent.txt"), 100, &data, &size), CZ_ERR_IO,
                  "absent.txt", "No such file or directory");
-    assert_error(cz_read_file(tmp_dir, 100, &data, &size), CZ_ERR_IO, tmp_dir, "Is a directory");
+    const char *dir = tu_tmp_path(".");
+    tu_expect_error(cz_read_file(dir, 100, &data, &size), CZ_ERR_IO, dir, "Is a directory");
 }
 
 static void test_map_file(void **state)
 {
     (void)state;
-    const char *path = tmp_path("mapped.txt");
+    const char *path = tu_tmp_path("mapped.txt");
     write_text(path, "mapped bytes");
     cz_mapped_file m;
     assert_int_equal(cz_map_file(&m, path), CZ_OK);
@@ -250,14 +225,15 @@ static void test_map_file(void **state)
     cz_unmap_file(&m);
     assert_null(m.data);
 
-    const char *empty = tmp_path("mapped_empty.txt");
+    const char *empty = tu_tmp_path("mapped_empty.txt");
     write_text(empty, "");
     assert_int_equal(cz_map_file(&m, empty), CZ_OK);
     assert_int_equal(m.size, 0);
     cz_unmap_file(&m);
 
-    assert_error(cz_map_file(&m, tmp_dir), CZ_ERR_IO, tmp_dir, "Is a directory");
-    assert_error(cz_map_file(&m, tmp_path("absent.bin")), CZ_ERR_IO, "absent.bin",
+    const char *dir = tu_tmp_path(".");
+    tu_expect_error(cz_map_file(&m, dir), CZ_ERR_IO, dir, "Is a directory");
+    tu_expect_error(cz_map_file(&m, tu_tmp_path("absent.bin")), CZ_ERR_IO, "absent.bin",
                  "No such file or directory");
 }
 

@@ -16,39 +16,14 @@
 #include <cmocka.h>
 
 #include "cnnzoo.h"
+#include "testutil.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
-
-static char tmp_dir[2048];
 
 static int make_tmp_dir(void **state)
 {
     (void)state;
-    const char *base = getenv("CZ_TEST_TMP");
-    if (base && *base) {
-        mkdir(base, 0777);
-        snprintf(tmp_dir, sizeof tmp_dir, "%s/idx.XXXXXX", base);
-    } else {
-        snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cz_idx.XXXXXX");
-    }
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][2400];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return p;
-}
-
-static void write_plain(const char *path, const void *data, size_t size)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(data, 1, size, fp), size);
-    assert_int_equal(fclose(fp), 0);
+    return tu_make_tmp_dir("idx");
 }
 
 static void write_gz(const char *path, const void *data, size_t size)
@@ -146,9 +121,9 @@ static void test_plain_and_gz_agree(void **state)
     size_t n = idx_header(buf, 2, dims);
     for (int i = 0; i < 12; i++)
         buf[n + (size_t)i] = (uint8_t)(i * 20);
-    const char *plain = tmp_path("small-idx2-ubyte");
-    const char *gz = tmp_path("small-idx2-ubyte.gz");
-    write_plain(plain, buf, n + 12);
+    const char *plain = tu_tmp_path("small-idx2-ubyte");
+    const char *gz = tu_tmp_path("small-idx2-ubyte.gz");
+    tu_write_bytes(plain, buf, n + 12);
     write_gz(gz, buf, n + 12);
     for (int k = 0; k < 2; k++) {
         cz_idx idx;
@@ -167,8 +142,8 @@ static void test_empty_dataset(void **state)
     (void)state;
     uint8_t buf[16];
     uint32_t dims[2] = {0, 28};
-    const char *path = tmp_path("empty-idx2-ubyte");
-    write_plain(path, buf, idx_header(buf, 2, dims));
+    const char *path = tu_tmp_path("empty-idx2-ubyte");
+    tu_write_bytes(path, buf, idx_header(buf, 2, dims));
     cz_idx idx;
     assert_int_equal(cz_idx_read(path, &idx), CZ_OK);
     assert_int_equal(idx.count, 0);
@@ -179,18 +154,18 @@ static void test_empty_dataset(void **state)
 static void test_missing_file(void **state)
 {
     (void)state;
-    expect_error(tmp_path("absent-idx1-ubyte.gz"), CZ_ERR_IO, "No such file or directory");
+    expect_error(tu_tmp_path("absent-idx1-ubyte.gz"), CZ_ERR_IO, "No such file or directory");
 }
 
 static void test_wrong_magic(void **state)
 {
     (void)state;
-    const char *path = tmp_path("archive.zip");
-    write_plain(path, "PK\x03\x04 not idx at all", 20);
+    const char *path = tu_tmp_path("archive.zip");
+    tu_write_bytes(path, "PK\x03\x04 not idx at all", 20);
     expect_error(path, CZ_ERR_FORMAT, "not an IDX file (magic 0x504b0304, expected 0x000008NN");
 
     /* Compressed twice: one gunzip leaves gzip's own magic. */
-    const char *inner = tmp_path("inner.gz");
+    const char *inner = tu_tmp_path("inner.gz");
     uint8_t buf[16];
     uint32_t dims[1] = {2};
     size_t n = idx_header(buf, 1, dims);
@@ -202,7 +177,7 @@ static void test_wrong_magic(void **state)
     uint8_t gz_bytes[256];
     size_t gz_size = fread(gz_bytes, 1, sizeof gz_bytes, fp);
     fclose(fp);
-    const char *twice = tmp_path("twice.gz");
+    const char *twice = tu_tmp_path("twice.gz");
     write_gz(twice, gz_bytes, gz_size);
     expect_error(twice, CZ_ERR_FORMAT, "not an IDX file (magic 0x1f8b08");
 }
@@ -211,8 +186,8 @@ static void test_unsupported_type(void **state)
 {
     (void)state;
     const uint8_t floats[] = {0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0x80, 0x3f};
-    const char *path = tmp_path("floats-idx1");
-    write_plain(path, floats, sizeof floats);
+    const char *path = tu_tmp_path("floats-idx1");
+    tu_write_bytes(path, floats, sizeof floats);
     expect_error(path, CZ_ERR_FORMAT, "element type 0x0d (float) is not supported");
 }
 
@@ -220,14 +195,14 @@ static void test_bad_ndim(void **state)
 {
     (void)state;
     const uint8_t zero[] = {0, 0, 8, 0, 7};
-    const char *path0 = tmp_path("ndim0.gz");
+    const char *path0 = tu_tmp_path("ndim0.gz");
     write_gz(path0, zero, sizeof zero);
     expect_error(path0, CZ_ERR_FORMAT, "IDX header has 0 dims, expected 1 to 4");
 
     uint8_t five[4 + 20 + 1] = {0, 0, 8, 5};
     for (int i = 0; i < 5; i++)
         five[7 + 4 * i] = 1;
-    const char *path5 = tmp_path("ndim5.gz");
+    const char *path5 = tu_tmp_path("ndim5.gz");
     write_gz(path5, five, sizeof five);
     expect_error(path5, CZ_ERR_FORMAT, "IDX header has 5 dims, expected 1 to 4");
 }
@@ -235,16 +210,16 @@ static void test_bad_ndim(void **state)
 static void test_short_files(void **state)
 {
     (void)state;
-    const char *empty = tmp_path("empty.gz");
+    const char *empty = tu_tmp_path("empty.gz");
     write_gz(empty, "", 0);
     expect_error(empty, CZ_ERR_FORMAT, "0 bytes, shorter than the 4-byte magic");
 
-    const char *two = tmp_path("two-bytes");
-    write_plain(two, "\0\0", 2);
+    const char *two = tu_tmp_path("two-bytes");
+    tu_write_bytes(two, "\0\0", 2);
     expect_error(two, CZ_ERR_FORMAT, "2 bytes, shorter than the 4-byte magic");
 
     const uint8_t cut_dims[] = {0, 0, 8, 3, 0, 0, 0x27, 0x10, 0, 0};
-    const char *dims = tmp_path("cut-dims.gz");
+    const char *dims = tu_tmp_path("cut-dims.gz");
     write_gz(dims, cut_dims, sizeof cut_dims);
     expect_error(dims, CZ_ERR_FORMAT, "truncated IDX header: expected 12 bytes of dims, found 6");
 }
@@ -257,12 +232,12 @@ static void test_truncated_data(void **state)
     uint32_t dims[3] = {10, 28, 28};
     size_t n = idx_header(buf, 3, dims);
     memset(buf + n, 7, 100);
-    const char *path = tmp_path("truncated-idx3-ubyte.gz");
+    const char *path = tu_tmp_path("truncated-idx3-ubyte.gz");
     write_gz(path, buf, n + 100);
     expect_error(path, CZ_ERR_FORMAT, "truncated: expected 7840 bytes of data, found 100");
 
-    const char *plain = tmp_path("truncated-idx3-ubyte");
-    write_plain(plain, buf, n + 100);
+    const char *plain = tu_tmp_path("truncated-idx3-ubyte");
+    tu_write_bytes(plain, buf, n + 100);
     expect_error(plain, CZ_ERR_FORMAT, "truncated: expected 7840 bytes of data, found 100");
 }
 
@@ -275,7 +250,7 @@ static void test_truncated_gzip_stream(void **state)
     size_t n = idx_header(buf, 1, dims);
     for (int i = 0; i < 5000; i++)
         buf[n + (size_t)i] = (uint8_t)(i * 7919 % 251); /* hard to compress */
-    const char *full = tmp_path("full.gz");
+    const char *full = tu_tmp_path("full.gz");
     write_gz(full, buf, n + 5000);
     FILE *fp = fopen(full, "rb");
     assert_non_null(fp);
@@ -283,8 +258,8 @@ static void test_truncated_gzip_stream(void **state)
     size_t gz_size = fread(gz_bytes, 1, sizeof gz_bytes, fp);
     fclose(fp);
     assert_true(gz_size > 200);
-    const char *cut = tmp_path("cut.gz");
-    write_plain(cut, gz_bytes, gz_size / 2);
+    const char *cut = tu_tmp_path("cut.gz");
+    tu_write_bytes(cut, gz_bytes, gz_size / 2);
     cz_idx idx;
     cz_status st = cz_idx_read(cut, &idx);
     assert_true(st == CZ_ERR_IO || st == CZ_ERR_FORMAT);
@@ -301,7 +276,7 @@ static void test_trailing_data(void **state)
     uint32_t dims[1] = {5};
     size_t n = idx_header(buf, 1, dims);
     memset(buf + n, 1, 6); /* one byte too many */
-    const char *path = tmp_path("trailing.gz");
+    const char *path = tu_tmp_path("trailing.gz");
     write_gz(path, buf, n + 6);
     expect_error(path, CZ_ERR_FORMAT, "trailing data after the 5 bytes the header announces");
 }
@@ -311,18 +286,18 @@ static void test_huge_dims(void **state)
     (void)state;
     uint8_t buf[32];
     uint32_t overflow[3] = {65536, 65536, 65536}; /* 2^48 bytes */
-    const char *path = tmp_path("overflow-idx3-ubyte");
-    write_plain(path, buf, idx_header(buf, 3, overflow));
+    const char *path = tu_tmp_path("overflow-idx3-ubyte");
+    tu_write_bytes(path, buf, idx_header(buf, 3, overflow));
     expect_error(path, CZ_ERR_FORMAT, "IDX dims 65536x65536x65536 exceed the 2147483648-byte limit");
 
     uint32_t wide[4] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
-    const char *path2 = tmp_path("wide-idx4-ubyte");
-    write_plain(path2, buf, idx_header(buf, 4, wide));
+    const char *path2 = tu_tmp_path("wide-idx4-ubyte");
+    tu_write_bytes(path2, buf, idx_header(buf, 4, wide));
     expect_error(path2, CZ_ERR_FORMAT, "IDX dim 0 is 4294967295, larger than 2^31 - 1");
 
     uint32_t product[4] = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-    const char *path3 = tmp_path("product-idx4-ubyte");
-    write_plain(path3, buf, idx_header(buf, 4, product));
+    const char *path3 = tu_tmp_path("product-idx4-ubyte");
+    tu_write_bytes(path3, buf, idx_header(buf, 4, product));
     expect_error(path3, CZ_ERR_FORMAT, "exceed the 2147483648-byte limit");
 }
 
@@ -330,8 +305,8 @@ static void test_directory(void **state)
 {
     (void)state;
     cz_idx idx;
-    assert_int_not_equal(cz_idx_read(tmp_dir, &idx), CZ_OK);
-    assert_non_null(strstr(cz_last_error(), tmp_dir));
+    assert_int_not_equal(cz_idx_read(tu_tmp_path("."), &idx), CZ_OK);
+    assert_non_null(strstr(cz_last_error(), tu_tmp_path(".")));
     assert_null(idx.data);
 }
 

@@ -22,31 +22,14 @@
 
 #include "io/io.h"
 #include "io/npy.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static char tmp_dir[2048];
 
 static int make_tmp_dir(void **state)
 {
     (void)state;
-    const char *base = getenv("CZ_TEST_TMP");
-    if (base && *base) {
-        mkdir(base, 0777);
-        snprintf(tmp_dir, sizeof tmp_dir, "%s/npy.XXXXXX", base);
-    } else {
-        snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cz_npy.XXXXXX");
-    }
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][2400];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return p;
+    return tu_make_tmp_dir("npy");
 }
 
 static const char *fixture(const char *name)
@@ -69,16 +52,6 @@ static uint8_t *slurp(const char *path, size_t *size)
     if (cz_read_file(path, (size_t)1 << 24, &data, size) != CZ_OK)
         fail_msg("%s", cz_last_error());
     return (uint8_t *)data;
-}
-
-static void assert_error(cz_status got, cz_status want, const char *part1, const char *part2)
-{
-    const char *msg = cz_last_error();
-    if (got != want || !strstr(msg, part1) || (part2 && !strstr(msg, part2)))
-        fail_msg("status %d (want %d), message \"%s\" lacks \"%s\"%s%s", got, want, msg, part1,
-                 part2 ? "\" or \"" : "", part2 ? part2 : "");
-    if (strchr(msg, '\n'))
-        fail_msg("message is not one line: \"%s\"", msg);
 }
 
 /* Reads bytes copied into an exact-size heap buffer. */
@@ -115,7 +88,7 @@ static void expect_bad_header(const char *header, size_t data_size, const char *
     size_t size;
     uint8_t *b = make_npy(header, data_size, &size);
     cz_npy_array a;
-    assert_error(read_bytes(b, size, CZ_NPY_F32, &a), CZ_ERR_FORMAT, part1, part2);
+    tu_expect_error(read_bytes(b, size, CZ_NPY_F32, &a), CZ_ERR_FORMAT, part1, part2);
     assert_non_null(strstr(cz_last_error(), "bad.npy"));
     assert_null(a.data);
     free(b);
@@ -139,7 +112,7 @@ static void test_read_fixtures(void **state)
         for (int i = 0; i < 120; i++)
             assert_true(v[i] == (float)i * 0.25f - 7.0f);
         cz_npy_free(&a);
-        assert_error(cz_npy_read(fixture(f32_files[k]), CZ_NPY_I64, &a), CZ_ERR_FORMAT,
+        tu_expect_error(cz_npy_read(fixture(f32_files[k]), CZ_NPY_I64, &a), CZ_ERR_FORMAT,
                      "element 1 (-6.75) is not a whole number", NULL);
     }
 
@@ -189,11 +162,11 @@ static void test_read_fixtures(void **state)
     assert_true(t.data[119] == 119 * 0.25f - 7.0f);
     cz_tensor_free(&t);
 
-    assert_error(cz_npy_read(fixture("fortran.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(cz_npy_read(fixture("fortran.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "fortran.npy: array is in Fortran order", NULL);
-    assert_error(cz_npy_read(fixture("bigendian.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(cz_npy_read(fixture("bigendian.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "dtype '>f4' is big-endian", NULL);
-    assert_error(cz_npy_read(tmp_path("absent.npy"), CZ_NPY_F32, &a), CZ_ERR_IO, "absent.npy",
+    tu_expect_error(cz_npy_read(tu_tmp_path("absent.npy"), CZ_NPY_F32, &a), CZ_ERR_IO, "absent.npy",
                  NULL);
 }
 
@@ -221,7 +194,7 @@ static void test_write_matches_numpy(void **state)
     };
     const void *data[5] = {f32, labels, &scalar, f1, NULL};
     for (int k = 0; k < 5; k++) {
-        const char *out = tmp_path(cases[k].name);
+        const char *out = tu_tmp_path(cases[k].name);
         assert_int_equal(cz_npy_write(out, cases[k].dtype, data[k], cases[k].ndim, cases[k].shape),
                          CZ_OK);
         size_t got_size, want_size;
@@ -235,9 +208,9 @@ static void test_write_matches_numpy(void **state)
     int shape[4] = {2, 3, 4, 5};
     assert_int_equal(cz_tensor_alloc(&t, 4, shape), CZ_OK);
     memcpy(t.data, f32, sizeof f32);
-    assert_int_equal(cz_npy_write_tensor(tmp_path("tensor.npy"), &t), CZ_OK);
+    assert_int_equal(cz_npy_write_tensor(tu_tmp_path("tensor.npy"), &t), CZ_OK);
     size_t a_size, b_size;
-    uint8_t *a = slurp(tmp_path("tensor.npy"), &a_size), *b = slurp(fixture("f32_4d.npy"), &b_size);
+    uint8_t *a = slurp(tu_tmp_path("tensor.npy"), &a_size), *b = slurp(fixture("f32_4d.npy"), &b_size);
     assert_int_equal(a_size, b_size);
     assert_memory_equal(a, b, a_size);
     free(a);
@@ -269,7 +242,7 @@ static void test_round_trips(void **state)
                 default: want[i] = *p; break;
                 }
             }
-            const char *path = tmp_path("trip.npy");
+            const char *path = tu_tmp_path("trip.npy");
             assert_int_equal(cz_npy_write(path, (cz_npy_dtype)dt, raw, ndim, shape), CZ_OK);
             cz_npy_array a;
             assert_int_equal(cz_npy_read(path, CZ_NPY_F32, &a), CZ_OK);
@@ -283,7 +256,7 @@ static void test_round_trips(void **state)
     }
     /* Header growth room and 64-byte alignment hold for long shapes too. */
     int64_t wide[2] = {0, (int64_t)1 << 40};
-    const char *path = tmp_path("wide.npy");
+    const char *path = tu_tmp_path("wide.npy");
     assert_int_equal(cz_npy_write(path, CZ_NPY_F32, NULL, 2, wide), CZ_OK);
     size_t size;
     uint8_t *b = slurp(path, &size);
@@ -301,19 +274,19 @@ static void test_write_errors(void **state)
     (void)state;
     float x = 0;
     int64_t neg[1] = {-1};
-    assert_error(cz_npy_write(tmp_path("e.npy"), CZ_NPY_F32, &x, 1, neg), CZ_ERR_ARG,
+    tu_expect_error(cz_npy_write(tu_tmp_path("e.npy"), CZ_NPY_F32, &x, 1, neg), CZ_ERR_ARG,
                  "dim 0 is -1", NULL);
     int64_t one[1] = {1};
-    assert_error(cz_npy_write(tmp_path("e.npy"), CZ_NPY_F32, &x, 9, one), CZ_ERR_ARG,
+    tu_expect_error(cz_npy_write(tu_tmp_path("e.npy"), CZ_NPY_F32, &x, 9, one), CZ_ERR_ARG,
                  "bad arguments", NULL);
-    assert_error(cz_npy_write(tmp_path("e.npy"), CZ_NPY_F32, NULL, 1, one), CZ_ERR_ARG,
+    tu_expect_error(cz_npy_write(tu_tmp_path("e.npy"), CZ_NPY_F32, NULL, 1, one), CZ_ERR_ARG,
                  "no data", NULL);
     int64_t huge[3] = {(int64_t)1 << 40, 1 << 20, 1 << 20};
-    assert_error(cz_npy_write(tmp_path("e.npy"), CZ_NPY_F32, &x, 3, huge), CZ_ERR_ARG, "dim 2",
+    tu_expect_error(cz_npy_write(tu_tmp_path("e.npy"), CZ_NPY_F32, &x, 3, huge), CZ_ERR_ARG, "dim 2",
                  NULL);
-    assert_error(cz_npy_write(tmp_path("no/such/dir/e.npy"), CZ_NPY_F32, &x, 1, one),
+    tu_expect_error(cz_npy_write(tu_tmp_path("no/such/dir/e.npy"), CZ_NPY_F32, &x, 1, one),
                  CZ_ERR_IO, "no/such/dir", NULL);
-    assert_int_equal(access(tmp_path("e.npy"), F_OK), -1);
+    assert_int_equal(access(tu_tmp_path("e.npy"), F_OK), -1);
 }
 
 /* ------------------------------------------------------------ malformed */
@@ -376,16 +349,16 @@ static void test_bad_headers(void **state)
     free(b);
 
     /* Magic, version and header length. */
-    assert_error(read_bytes("\x93NUMP", 5, CZ_NPY_F32, &a), CZ_ERR_FORMAT, "too short", NULL);
-    assert_error(read_bytes("PK\x03\x04......", 10, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(read_bytes("\x93NUMP", 5, CZ_NPY_F32, &a), CZ_ERR_FORMAT, "too short", NULL);
+    tu_expect_error(read_bytes("PK\x03\x04......", 10, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "no magic string", NULL);
-    assert_error(read_bytes("\x93NUMPY\x04\x00\x00\x00", 10, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(read_bytes("\x93NUMPY\x04\x00\x00\x00", 10, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "version 4.0", NULL);
-    assert_error(read_bytes("\x93NUMPY\x01\x00\xff\x00{}", 12, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(read_bytes("\x93NUMPY\x01\x00\xff\x00{}", 12, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "header of 255 bytes exceeds the 2 bytes", NULL);
-    assert_error(read_bytes("\x93NUMPY\x02\x00\x01\x00", 10, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(read_bytes("\x93NUMPY\x02\x00\x01\x00", 10, CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "inside the npy header length", NULL);
-    assert_error(read_bytes("\x93NUMPY\x01\x00\x00\x00", 10, CZ_NPY_F64, &a), CZ_ERR_ARG,
+    tu_expect_error(read_bytes("\x93NUMPY\x01\x00\x00\x00", 10, CZ_NPY_F64, &a), CZ_ERR_ARG,
                  "F32 or I64", NULL);
 }
 

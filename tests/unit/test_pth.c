@@ -25,31 +25,14 @@
 
 #include "io/io.h"
 #include "io/pth.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static char tmp_dir[2048];
 
 static int make_tmp_dir(void **state)
 {
     (void)state;
-    const char *base = getenv("CZ_TEST_TMP");
-    if (base && *base) {
-        mkdir(base, 0777);
-        snprintf(tmp_dir, sizeof tmp_dir, "%s/pth.XXXXXX", base);
-    } else {
-        snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cz_pth.XXXXXX");
-    }
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][2400];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return p;
+    return tu_make_tmp_dir("pth");
 }
 
 /* The fixture file `name`, or skips the test when fixtures are absent.
@@ -74,24 +57,6 @@ static uint8_t *slurp(const char *path, size_t *size)
     if (cz_read_file(path, (size_t)1 << 27, &data, size) != CZ_OK)
         fail_msg("%s", cz_last_error());
     return (uint8_t *)data;
-}
-
-static void write_bytes(const char *path, const void *data, size_t size)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(data, 1, size, fp), size);
-    assert_int_equal(fclose(fp), 0);
-}
-
-static void assert_error(cz_status got, cz_status want, const char *part1, const char *part2)
-{
-    const char *msg = cz_last_error();
-    if (got != want || !strstr(msg, part1) || (part2 && !strstr(msg, part2)))
-        fail_msg("status %d (want %d), message \"%s\" lacks \"%s\"%s%s", got, want, msg, part1,
-                 part2 ? "\" or \"" : "", part2 ? part2 : "");
-    if (strchr(msg, '\n'))
-        fail_msg("message is not one line: \"%s\"", msg);
 }
 
 /* Opens bytes copied into an exact-size heap buffer. */
@@ -121,7 +86,7 @@ static void expect_bad(const void *data, size_t size, const char *part1, const c
 {
     cz_pth_file *f = NULL;
     cz_status st = open_bytes(&f, data, size);
-    assert_error(st, CZ_ERR_FORMAT, part1, part2);
+    tu_expect_error(st, CZ_ERR_FORMAT, part1, part2);
     assert_non_null(strstr(cz_last_error(), "bad.pth"));
 }
 
@@ -603,7 +568,7 @@ static void test_dtypes(void **state)
     assert_int_equal(cz_pth_to_i64(f, cz_pth_find(f, "bool"), ints), CZ_OK);
     assert_int_equal(ints[0] + ints[1] + ints[2], 2);
     int64_t halves[12];
-    assert_error(cz_pth_to_i64(f, cz_pth_find(f, "f16"), halves), CZ_ERR_FORMAT, "'f16'",
+    tu_expect_error(cz_pth_to_i64(f, cz_pth_find(f, "f16"), halves), CZ_ERR_FORMAT, "'f16'",
                  "not a whole number");
     cz_pth_close(f);
 }
@@ -615,7 +580,7 @@ static void test_malicious_refused(void **state)
     const char *globals[] = {"'os.system'", "'os.system'", "'posix.system'"};
     for (int i = 0; i < 3; i++) {
         cz_pth_file *f = NULL;
-        assert_error(cz_pth_open(&f, fixture(files[i])), CZ_ERR_FORMAT, globals[i],
+        tu_expect_error(cz_pth_open(&f, fixture(files[i])), CZ_ERR_FORMAT, globals[i],
                      "refusing to load");
         assert_null(f);
         assert_non_null(strstr(cz_last_error(), files[i]));
@@ -688,26 +653,26 @@ static void test_load_into_net(void **state)
     /* Mismatches are reported as load_state_dict does, and change nothing. */
     net = small_net(6, true);
     float before = cz_net_find_param(net, "0.weight")->value.data[0];
-    assert_error(cz_pth_load(net, fixture("small.pth"), true), CZ_ERR_FORMAT,
+    tu_expect_error(cz_pth_load(net, fixture("small.pth"), true), CZ_ERR_FORMAT,
                  "Missing key(s): 5.weight, 5.bias.",
                  "size mismatch for 4.weight: file has [5, 16], model has [6, 16]");
     assert_true(cz_net_find_param(net, "0.weight")->value.data[0] == before);
     cz_net_free(net);
     net = small_net(5, true);
-    assert_error(cz_weights_load(net, fixture("small_legacy.pth"), true), CZ_ERR_FORMAT,
+    tu_expect_error(cz_weights_load(net, fixture("small_legacy.pth"), true), CZ_ERR_FORMAT,
                  "small_legacy.pth: Missing key(s): 5.weight, 5.bias", NULL);
     assert_int_equal(cz_weights_load(net, fixture("small_legacy.pth"), false), CZ_OK);
     cz_net_free(net);
 
     /* Other files are named for what they are. */
     net = small_net(5, false);
-    assert_error(cz_weights_load(net, fixture("f32_4d.npy"), true), CZ_ERR_FORMAT, ".npy", NULL);
-    assert_error(cz_weights_load(net, fixture("malicious.pth"), true), CZ_ERR_FORMAT,
+    tu_expect_error(cz_weights_load(net, fixture("f32_4d.npy"), true), CZ_ERR_FORMAT, ".npy", NULL);
+    tu_expect_error(cz_weights_load(net, fixture("malicious.pth"), true), CZ_ERR_FORMAT,
                  "'os.system'", NULL);
-    const char *junk = tmp_path("junk.bin");
-    write_bytes(junk, "hello world, not weights", 24);
-    assert_error(cz_weights_load(net, junk, true), CZ_ERR_FORMAT, "junk.bin", NULL);
-    assert_error(cz_weights_load(net, tmp_path("absent.pth"), true), CZ_ERR_IO, "absent.pth",
+    const char *junk = tu_tmp_path("junk.bin");
+    tu_write_bytes(junk, "hello world, not weights", 24);
+    tu_expect_error(cz_weights_load(net, junk, true), CZ_ERR_FORMAT, "junk.bin", NULL);
+    tu_expect_error(cz_weights_load(net, tu_tmp_path("absent.pth"), true), CZ_ERR_IO, "absent.pth",
                  NULL);
     cz_net_free(net);
 }
@@ -733,8 +698,8 @@ static void test_built_zip_and_zip64(void **state)
                 assert_true(t[i * 2 + j] == storage_values[1 + i + 4 * j]);
         cz_pth_close(f);
         /* The same from a file. */
-        const char *path = tmp_path("built.pth");
-        write_bytes(path, z.d, z.n);
+        const char *path = tu_tmp_path("built.pth");
+        tu_write_bytes(path, z.d, z.n);
         assert_int_equal(cz_pth_open(&f, path), CZ_OK);
         cz_pth_close(f);
         free(z.d);

@@ -22,39 +22,14 @@
 
 #include "graph/net.h"
 #include "io/io.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static char tmp_dir[2048];
 
 static int make_tmp_dir(void **state)
 {
     (void)state;
-    const char *base = getenv("CZ_TEST_TMP");
-    if (base && *base) {
-        mkdir(base, 0777);
-        snprintf(tmp_dir, sizeof tmp_dir, "%s/safetensors.XXXXXX", base);
-    } else {
-        snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cz_safetensors.XXXXXX");
-    }
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][2400];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
-    return p;
-}
-
-static void write_bytes(const char *path, const void *data, size_t size)
-{
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
-    assert_int_equal(fwrite(data, 1, size, fp), size);
-    assert_int_equal(fclose(fp), 0);
+    return tu_make_tmp_dir("safetensors");
 }
 
 /* Writes [u64 header_len][header][data_size bytes of 0x55]; header_len is
@@ -69,18 +44,8 @@ static void write_st(const char *path, const char *header, uint64_t declared, si
         buf[i] = (uint8_t)(n >> (8 * i));
     memcpy(buf + 8, header, len);
     memset(buf + 8 + len, 0x55, data_size);
-    write_bytes(path, buf, 8 + len + data_size);
+    tu_write_bytes(path, buf, 8 + len + data_size);
     free(buf);
-}
-
-static void assert_error(cz_status got, cz_status want, const char *part1, const char *part2)
-{
-    const char *msg = cz_last_error();
-    if (got != want || !strstr(msg, part1) || (part2 && !strstr(msg, part2)))
-        fail_msg("status %d (want %d), message \"%s\" lacks \"%s\"%s%s", got, want, msg, part1,
-                 part2 ? "\" or \"" : "", part2 ? part2 : "");
-    if (strchr(msg, '\n'))
-        fail_msg("message is not one line: \"%s\"", msg);
 }
 
 /* A minimal linear and batch norm: infer declares torchvision's
@@ -193,7 +158,7 @@ static uint64_t header_len(const uint8_t *bytes)
 static void test_net_round_trip(void **state)
 {
     (void)state;
-    const char *path = tmp_path("net.safetensors");
+    const char *path = tu_tmp_path("net.safetensors");
     cz_net *a = make_net(true, 3), *b = make_net(true, 3);
     fill_net(a, 0.5f);
     fill_net(b, -7.0f);
@@ -241,7 +206,7 @@ static void test_header_padding(void **state)
         name[1 + extra] = 'x';
         name[2 + extra] = '\0';
         cz_st_tensor t = {.name = name, .dtype = CZ_ST_F32, .ndim = 1, .shape = {3}, .data = values};
-        const char *path = tmp_path("padding.safetensors");
+        const char *path = tu_tmp_path("padding.safetensors");
         assert_int_equal(cz_st_write(path, &t, 1, NULL, 0), CZ_OK);
         size_t size;
         uint8_t *bytes = slurp(path, &size);
@@ -263,7 +228,7 @@ static void test_header_padding(void **state)
 static void test_metadata_round_trip(void **state)
 {
     (void)state;
-    const char *path = tmp_path("meta.safetensors");
+    const char *path = tu_tmp_path("meta.safetensors");
     const char *meta[] = {"format", "pt", "model", "lenet5", "quote\"d", "a \"tricky\"\\ value\n",
                           "unicode", "gr\xc3\xbc\xc3\x9f\x65", "empty", ""};
     cz_net *a = make_net(false, 3), *b = make_net(false, 3);
@@ -292,7 +257,7 @@ static void test_metadata_round_trip(void **state)
 static void test_dtypes_and_conversion(void **state)
 {
     (void)state;
-    const char *path = tmp_path("dtypes.safetensors");
+    const char *path = tu_tmp_path("dtypes.safetensors");
     /* 1, -2, 65504 (max), 2^-24 (smallest subnormal), inf, 1/3 rounded */
     const uint16_t halves[6] = {0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x3555};
     const uint16_t bf16[2] = {0x3f80, 0xc0a0}; /* 1, -5 */
@@ -342,7 +307,7 @@ static void test_dtypes_and_conversion(void **state)
     assert_int_equal(iv[0], -7);
     assert_int_equal(cz_st_to_i64(f, cz_st_find(f, "scalar"), iv), CZ_OK);
     assert_int_equal(iv[0], 42);
-    assert_error(cz_st_to_i64(f, cz_st_find(f, "f64"), iv), CZ_ERR_FORMAT, "tensor 'f64'",
+    tu_expect_error(cz_st_to_i64(f, cz_st_find(f, "f64"), iv), CZ_ERR_FORMAT, "tensor 'f64'",
                  "element 0 (0.10000000000000001) is not a whole number");
     const cz_st_tensor *e = cz_st_find(f, "empty");
     assert_int_equal(e->numel, 0);
@@ -355,7 +320,7 @@ static void test_dtypes_and_conversion(void **state)
     cz_st_tensor t8 = {.name = "f8", .dtype = CZ_ST_F8_E4M3, .ndim = 0, .data = &f8};
     assert_int_equal(cz_st_write(path, &t8, 1, NULL, 0), CZ_OK);
     assert_int_equal(cz_st_open(&f, path), CZ_OK);
-    assert_error(cz_st_to_f32(f, cz_st_at(f, 0), out), CZ_ERR_FORMAT,
+    tu_expect_error(cz_st_to_f32(f, cz_st_at(f, 0), out), CZ_ERR_FORMAT,
                  "tensor 'f8': dtype F8_E4M3 cannot be converted to F32", NULL);
     cz_st_close(f);
 }
@@ -364,7 +329,7 @@ static void test_dtypes_and_conversion(void **state)
 static void test_load_converts(void **state)
 {
     (void)state;
-    const char *path = tmp_path("converted.safetensors");
+    const char *path = tu_tmp_path("converted.safetensors");
     cz_net *a = make_net(true, 3), *b = make_net(true, 3);
     fill_net(a, 1);
     cz_st_tensor t[16];
@@ -420,7 +385,7 @@ static void test_load_converts(void **state)
     count_f = 1.5f;
     counter = (cz_st_tensor){.name = "bn1.num_batches_tracked", .dtype = CZ_ST_F32, .data = &count_f};
     assert_int_equal(cz_st_write(path, &counter, 1, NULL, 0), CZ_OK);
-    assert_error(cz_safetensors_load(b, path, false), CZ_ERR_FORMAT,
+    tu_expect_error(cz_safetensors_load(b, path, false), CZ_ERR_FORMAT,
                  "bad value for bn1.num_batches_tracked: F32 is not a whole number", NULL);
     assert_int_equal(count->count, 13);
     cz_net_free(a);
@@ -433,7 +398,7 @@ static void test_load_converts(void **state)
  * of 3, and an fc3 the model lacks. */
 static const char *write_mismatched_file(cz_net **model)
 {
-    const char *path = tmp_path("mismatched.safetensors");
+    const char *path = tu_tmp_path("mismatched.safetensors");
     cz_net *src = cz_net_create(1, 2, 3, 1);
     int x = add_linear(src, CZ_INPUT, "fc1", 4);
     x = add_linear(src, x, "fc2", 5);
@@ -505,7 +470,7 @@ static void test_non_strict(void **state)
 static void test_missing_counter_tolerated(void **state)
 {
     (void)state;
-    const char *path = tmp_path("no_counter.safetensors");
+    const char *path = tu_tmp_path("no_counter.safetensors");
     cz_net *a = make_net(true, 3), *b = make_net(true, 3);
     fill_net(a, 4);
     int n = cz_net_param_count(a);
@@ -543,7 +508,7 @@ static void test_long_message_is_bounded(void **state)
         x = add_linear(big, x, name, 1);
     }
     assert_int_equal(cz_net_status(big), CZ_OK);
-    const char *path = tmp_path("unrelated.safetensors");
+    const char *path = tu_tmp_path("unrelated.safetensors");
     float v[4] = {0};
     cz_st_tensor t[40];
     char names[40][32];
@@ -568,21 +533,21 @@ static void test_long_message_is_bounded(void **state)
 static void test_write_errors(void **state)
 {
     (void)state;
-    const char *path = tmp_path("bad_args.safetensors");
+    const char *path = tu_tmp_path("bad_args.safetensors");
     float v[2] = {1, 2};
     cz_st_tensor twice[2] = {
         {.name = "w", .dtype = CZ_ST_F32, .ndim = 1, .shape = {2}, .data = v},
         {.name = "w", .dtype = CZ_ST_F32, .ndim = 1, .shape = {2}, .data = v},
     };
-    assert_error(cz_st_write(path, twice, 2, NULL, 0), CZ_ERR_ARG, "tensor name 'w' given twice",
+    tu_expect_error(cz_st_write(path, twice, 2, NULL, 0), CZ_ERR_ARG, "tensor name 'w' given twice",
                  NULL);
     cz_st_tensor meta_name = {.name = "__metadata__", .dtype = CZ_ST_F32, .ndim = 0, .data = v};
-    assert_error(cz_st_write(path, &meta_name, 1, NULL, 0), CZ_ERR_ARG, "no usable name", NULL);
+    tu_expect_error(cz_st_write(path, &meta_name, 1, NULL, 0), CZ_ERR_ARG, "no usable name", NULL);
     cz_st_tensor negative = {.name = "n", .dtype = CZ_ST_F32, .ndim = 1, .shape = {-2}, .data = v};
-    assert_error(cz_st_write(path, &negative, 1, NULL, 0), CZ_ERR_ARG, "tensor 'n': dim 0 is -2",
+    tu_expect_error(cz_st_write(path, &negative, 1, NULL, 0), CZ_ERR_ARG, "tensor 'n': dim 0 is -2",
                  NULL);
     const char *meta[] = {"k", "1", "k", "2"};
-    assert_error(cz_st_write(path, NULL, 0, meta, 2), CZ_ERR_ARG, "metadata key 'k' given twice",
+    tu_expect_error(cz_st_write(path, NULL, 0, meta, 2), CZ_ERR_ARG, "metadata key 'k' given twice",
                  NULL);
     /* Nothing was created by the failed calls. */
     assert_int_equal(access(path, F_OK), -1);
@@ -595,11 +560,11 @@ static void test_write_errors(void **state)
     cz_st_close(f);
 
     cz_net *net = make_net(false, 3);
-    const char *unwritable = tmp_path("missing_folder/model.safetensors");
-    assert_error(cz_safetensors_save(net, unwritable, NULL, 0), CZ_ERR_IO, unwritable,
+    const char *unwritable = tu_tmp_path("missing_folder/model.safetensors");
+    tu_expect_error(cz_safetensors_save(net, unwritable, NULL, 0), CZ_ERR_IO, unwritable,
                  "No such file or directory");
-    const char *absent = tmp_path("absent.safetensors");
-    assert_error(cz_safetensors_load(net, absent, true), CZ_ERR_IO, absent,
+    const char *absent = tu_tmp_path("absent.safetensors");
+    tu_expect_error(cz_safetensors_load(net, absent, true), CZ_ERR_IO, absent,
                  "No such file or directory");
     cz_net_free(net);
 }
@@ -726,11 +691,11 @@ static void test_malformed_headers(void **state)
         const bad_file *b = &bad_files[i];
         char name[128];
         snprintf(name, sizeof name, "bad_%s.safetensors", b->label);
-        const char *path = tmp_path(name);
+        const char *path = tu_tmp_path(name);
         if (strcmp(b->label, "nul_in_header") == 0) {
             /* strlen would stop at the NUL: write the bytes by hand. */
             uint8_t bytes[14] = {6, 0, 0, 0, 0, 0, 0, 0, '{', '}', 0, ' ', ' ', ' '};
-            write_bytes(path, bytes, sizeof bytes);
+            tu_write_bytes(path, bytes, sizeof bytes);
         } else {
             write_st(path, b->header, b->declared, b->data_size);
         }
@@ -741,11 +706,11 @@ static void test_malformed_headers(void **state)
 static void test_short_files(void **state)
 {
     (void)state;
-    const char *empty = tmp_path("empty.safetensors");
-    write_bytes(empty, "", 0);
+    const char *empty = tu_tmp_path("empty.safetensors");
+    tu_write_bytes(empty, "", 0);
     expect_open_error(empty, "file is 0 bytes, too short for the 8-byte header length");
-    const char *four = tmp_path("four.safetensors");
-    write_bytes(four, "\x02\0\0\0", 4);
+    const char *four = tu_tmp_path("four.safetensors");
+    tu_write_bytes(four, "\x02\0\0\0", 4);
     expect_open_error(four, "file is 4 bytes, too short for the 8-byte header length");
 }
 
@@ -753,7 +718,7 @@ static void test_short_files(void **state)
 static void test_header_limit(void **state)
 {
     (void)state;
-    const char *path = tmp_path("huge_header.safetensors");
+    const char *path = tu_tmp_path("huge_header.safetensors");
     uint64_t n = CZ_ST_MAX_HEADER + 1;
     write_st(path, "{", n, 0);
     assert_int_equal(truncate(path, (off_t)(8 + n + 16)), 0);
@@ -770,7 +735,7 @@ static void test_deep_nesting(void **state)
     strcpy(header, "{\"a\":");
     memset(header + 5, '[', depth);
     header[5 + depth] = '\0';
-    const char *path = tmp_path("deep.safetensors");
+    const char *path = tu_tmp_path("deep.safetensors");
     write_st(path, header, UINT64_MAX, 0);
     free(header);
     expect_open_error(path, "header is not valid JSON");
@@ -781,7 +746,7 @@ static void test_deep_nesting(void **state)
 static void test_fuzz_corruptions(void **state)
 {
     (void)state;
-    const char *path = tmp_path("fuzz_base.safetensors");
+    const char *path = tu_tmp_path("fuzz_base.safetensors");
     cz_net *net = make_net(true, 3);
     fill_net(net, 1);
     const char *meta[] = {"format", "pt"};

@@ -25,85 +25,22 @@ static cz_status adaptive_maxpool_infer(cz_net *net, cz_node *node)
     return cz_adaptive_infer(net, node);
 }
 
-/* The flat index into the plane x (H, W) of the maximum of output (oh, ow)'s
- * window. */
-static int32_t window_argmax(const float *x, int H, int W, int OH, int OW, int oh, int ow)
+/* AdaptiveMaxPool2d's window of output (oh, ow). */
+static cz_window adaptive_window(const cz_node *node, int H, int W, int oh, int ow)
 {
-    int h0 = cz_adaptive_start(oh, H, OH), h1 = cz_adaptive_end(oh, H, OH);
-    int w0 = cz_adaptive_start(ow, W, OW), w1 = cz_adaptive_end(ow, W, OW);
-    int32_t best = h0 * W + w0;
-    for (int h = h0; h < h1; h++)
-        for (int w = w0; w < w1; w++) {
-            float v = x[h * W + w];
-            if (v != v)
-                return h * W + w;
-            if (v > x[best])
-                best = h * W + w;
-        }
-    return best;
+    int OH = node->shape[1], OW = node->shape[2];
+    return (cz_window){.h0 = cz_adaptive_start(oh, H, OH), .h1 = cz_adaptive_end(oh, H, OH),
+                       .w0 = cz_adaptive_start(ow, W, OW), .w1 = cz_adaptive_end(ow, W, OW)};
 }
 
-/* x (N, C, H, W) -> y (N, C, OH, OW); argmax (N, C, OH, OW) in training */
 static cz_status adaptive_maxpool_forward(cz_net *net, cz_node *node)
 {
-    const cz_node *in = cz_node_in(net, node, 0);
-    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
-    int planes = net->batch * in->shape[0];
-    cz_saved_argmax *saved = NULL;
-    if (net->training) {
-        saved = cz_node_saved(node, sizeof *saved + sizeof(int32_t) * planes * OH * OW);
-        if (!saved)
-            return CZ_ERR_NOMEM;
-        saved->batch = net->batch;
-    } else if (node->saved) {
-        ((cz_saved_argmax *)node->saved)->batch = 0;
-    }
-
-#pragma omp parallel for schedule(static)
-    for (int p = 0; p < planes; p++) {
-        const float *x = in->out.data + (size_t)p * H * W;
-        float *y = node->out.data + (size_t)p * OH * OW;
-        int32_t *argmax = saved ? saved->idx + (size_t)p * OH * OW : NULL;
-        for (int oh = 0; oh < OH; oh++)
-            for (int ow = 0; ow < OW; ow++) {
-                int32_t best = window_argmax(x, H, W, OH, OW, oh, ow);
-                y[oh * OW + ow] = x[best];
-                if (argmax)
-                    argmax[oh * OW + ow] = best;
-            }
-    }
-    return CZ_OK;
+    return cz_max_window_forward(net, node, adaptive_window);
 }
 
-/* dy (N, C, OH, OW) -> dx (N, C, H, W) += dy at each window's argmax */
 static void adaptive_maxpool_backward(cz_net *net, cz_node *node)
 {
-    cz_node *in = cz_node_in(net, node, 0);
-    if (!cz_wants_grad(net, in))
-        return;
-    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
-    size_t out_plane = (size_t)OH * OW;
-    int planes = net->batch * in->shape[0];
-    const cz_saved_argmax *saved = node->saved;
-    bool have_argmax = saved && saved->batch == net->batch;
-
-    /* One plane per iteration: overlapping windows add into the same dx
-     * element only from within the plane, so threads never collide. */
-#pragma omp parallel for schedule(static)
-    for (int p = 0; p < planes; p++) {
-        const float *dy = node->dout.data + (size_t)p * out_plane;
-        float *dx = in->dout.data + (size_t)p * H * W;
-        if (have_argmax) {
-            const int32_t *am = saved->idx + (size_t)p * out_plane;
-            for (size_t i = 0; i < out_plane; i++)
-                dx[am[i]] += dy[i];
-            continue;
-        }
-        const float *x = in->out.data + (size_t)p * H * W;
-        for (int oh = 0; oh < OH; oh++)
-            for (int ow = 0; ow < OW; ow++)
-                dx[window_argmax(x, H, W, OH, OW, oh, ow)] += dy[oh * OW + ow];
-    }
+    cz_max_window_backward(net, node, adaptive_window);
 }
 
 const cz_op cz_op_adaptive_maxpool = {

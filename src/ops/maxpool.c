@@ -24,31 +24,34 @@ int cz_maxpool(cz_net *net, int x, const char *name, cz_pool_args args)
 
 static cz_status maxpool_infer(cz_net *net, cz_node *node) { return cz_pool_infer(net, node); }
 
-/* The flat index into the plane x (H, W) of the maximum of output (oh, ow)'s
- * window, clipped to the real input (padding is -inf). */
-static int32_t window_argmax(const cz_node *node, const float *x, int H, int W, int oh, int ow)
+/* MaxPool2d's window of output (oh, ow), clipped to the real input
+ * (padding is -inf, so it never wins). */
+static cz_window strided_window(const cz_node *node, int H, int W, int oh, int ow)
 {
-    int h0 = oh * node->attr.pool.stride_h - node->attr.pool.pad_h;
-    int w0 = ow * node->attr.pool.stride_w - node->attr.pool.pad_w;
-    int h1 = h0 + node->attr.pool.kernel_h, w1 = w0 + node->attr.pool.kernel_w;
-    h0 = h0 < 0 ? 0 : h0;
-    w0 = w0 < 0 ? 0 : w0;
-    h1 = h1 > H ? H : h1;
-    w1 = w1 > W ? W : w1;
-    int32_t best = h0 * W + w0;
-    for (int h = h0; h < h1; h++)
-        for (int w = w0; w < w1; w++) {
-            float v = x[h * W + w];
+    const cz_pool_attr *a = &node->attr.pool;
+    int h0 = oh * a->stride_h - a->pad_h, w0 = ow * a->stride_w - a->pad_w;
+    int h1 = h0 + a->kernel_h, w1 = w0 + a->kernel_w;
+    return (cz_window){.h0 = h0 < 0 ? 0 : h0, .h1 = h1 > H ? H : h1,
+                       .w0 = w0 < 0 ? 0 : w0, .w1 = w1 > W ? W : w1};
+}
+
+/* The flat index into the plane x (H, W) of the maximum of window w. */
+static int32_t window_argmax(const float *x, int W, cz_window w)
+{
+    int32_t best = w.h0 * W + w.w0;
+    for (int h = w.h0; h < w.h1; h++)
+        for (int c = w.w0; c < w.w1; c++) {
+            float v = x[h * W + c];
             if (v != v)
-                return h * W + w;
+                return h * W + c;
             if (v > x[best])
-                best = h * W + w;
+                best = h * W + c;
         }
     return best;
 }
 
 /* x (N, C, H, W) -> y (N, C, OH, OW); argmax (N, C, OH, OW) in training */
-static cz_status maxpool_forward(cz_net *net, cz_node *node)
+cz_status cz_max_window_forward(cz_net *net, cz_node *node, cz_window_fn window)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
@@ -70,7 +73,7 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
         int32_t *argmax = saved ? saved->idx + (size_t)p * OH * OW : NULL;
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
-                int32_t best = window_argmax(node, x, H, W, oh, ow);
+                int32_t best = window_argmax(x, W, window(node, H, W, oh, ow));
                 y[oh * OW + ow] = x[best];
                 if (argmax)
                     argmax[oh * OW + ow] = best;
@@ -80,14 +83,13 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
 }
 
 /* dy (N, C, OH, OW) -> dx (N, C, H, W) += dy at each window's argmax */
-static void maxpool_backward(cz_net *net, cz_node *node)
+void cz_max_window_backward(cz_net *net, cz_node *node, cz_window_fn window)
 {
     cz_node *in = cz_node_in(net, node, 0);
     if (!cz_wants_grad(net, in))
         return;
-    int H = in->shape[1], W = in->shape[2];
-    int OW = node->shape[2];
-    size_t out_plane = (size_t)node->shape[1] * OW;
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    size_t out_plane = (size_t)OH * OW;
     int planes = net->batch * in->shape[0];
     const cz_saved_argmax *saved = node->saved;
     bool have_argmax = saved && saved->batch == net->batch;
@@ -106,10 +108,20 @@ static void maxpool_backward(cz_net *net, cz_node *node)
         }
         /* No saved argmax (an eval forward): search the windows again. */
         const float *x = in->out.data + (size_t)p * H * W;
-        for (int oh = 0; oh < node->shape[1]; oh++)
+        for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++)
-                dx[window_argmax(node, x, H, W, oh, ow)] += dy[oh * OW + ow];
+                dx[window_argmax(x, W, window(node, H, W, oh, ow))] += dy[oh * OW + ow];
     }
+}
+
+static cz_status maxpool_forward(cz_net *net, cz_node *node)
+{
+    return cz_max_window_forward(net, node, strided_window);
+}
+
+static void maxpool_backward(cz_net *net, cz_node *node)
+{
+    cz_max_window_backward(net, node, strided_window);
 }
 
 const cz_op cz_op_maxpool = {

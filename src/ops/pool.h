@@ -79,6 +79,18 @@ static inline cz_status cz_pool_infer(cz_net *net, cz_node *node)
     return CZ_OK;
 }
 
+/* The input window [h0, h1) x [w0, w1) that output (oh, ow) of a pooling
+ * node reads, already clipped to the H x W input. */
+typedef struct cz_window {
+    int h0, h1, w0, w1;
+} cz_window;
+typedef cz_window (*cz_window_fn)(const cz_node *node, int H, int W, int oh, int ow);
+
+/* Max pooling over whatever windows `window` gives (maxpool.c): the
+ * forward and backward shared by MaxPool2d and AdaptiveMaxPool2d. */
+cz_status cz_max_window_forward(cz_net *net, cz_node *node, cz_window_fn window);
+void cz_max_window_backward(cz_net *net, cz_node *node, cz_window_fn window);
+
 /* What max and adaptive max pooling keep for backward: which forward the
  * argmax belongs to, then each maximum's in-plane index. */
 typedef struct cz_saved_argmax {

@@ -20,7 +20,7 @@
 #include <assert.h>
 #include <stdio.h>
 
-#include "models.h"
+#include "resnet_blocks.h"
 
 typedef struct res2net_config {
     int layers[4];  /* blocks per stage */
@@ -29,14 +29,6 @@ typedef struct res2net_config {
 } res2net_config;
 
 enum { MAX_SCALE = 8 };
-#define BN_EPS 1e-5f
-#define BN_MOMENTUM 0.1f
-
-static int conv_bn(cz_net *net, int x, const char *conv, const char *bn, cz_conv_args args)
-{
-    x = cz_conv2d(net, x, conv, args);
-    return cz_batchnorm(net, x, bn, BN_EPS, BN_MOMENTUM);
-}
 
 /* y_i = ReLU(bns.i(convs.i(x))) */
 static int scale_conv(cz_net *net, int x, int i, int width, int stride)
@@ -45,7 +37,7 @@ static int scale_conv(cz_net *net, int x, int i, int width, int stride)
     snprintf(conv, sizeof conv, "convs.%d", i);
     snprintf(bn, sizeof bn, "bns.%d", i);
     snprintf(relu, sizeof relu, "relu%d", i);
-    x = conv_bn(net, x, conv, bn,
+    x = cz_resnet_conv_bn(net, x, conv, bn,
                 (cz_conv_args){.out_channels = width, .kernel = 3, .stride = stride, .padding = 1});
     return cz_relu(net, x, relu);
 }
@@ -75,18 +67,19 @@ static int multi_scale(cz_net *net, int x, int width, int scale, int stride, boo
     return cz_concat(net, outs, scale, "concat");
 }
 
-static int bottle2neck(cz_net *net, int x, const res2net_config *cfg, int planes, int stride,
+static int bottle2neck(cz_net *net, int x, const void *config, int planes, int stride,
                        bool downsample)
 {
+    const res2net_config *cfg = config;
     int width = planes * cfg->base_width / 64;
-    int out = conv_bn(net, x, "conv1", "bn1",
+    int out = cz_resnet_conv_bn(net, x, "conv1", "bn1",
                       (cz_conv_args){.out_channels = width * cfg->scale, .kernel = 1});
     out = cz_relu(net, out, "relu");
     out = multi_scale(net, out, width, cfg->scale, stride, stride > 1 || downsample);
-    out = conv_bn(net, out, "conv3", "bn3", (cz_conv_args){.out_channels = planes * 4, .kernel = 1});
+    out = cz_resnet_conv_bn(net, out, "conv3", "bn3", (cz_conv_args){.out_channels = planes * 4, .kernel = 1});
     int shortcut = x;
     if (downsample)
-        shortcut = conv_bn(net, x, "downsample.0", "downsample.1",
+        shortcut = cz_resnet_conv_bn(net, x, "downsample.0", "downsample.1",
                            (cz_conv_args){.out_channels = planes * 4, .kernel = 1, .stride = stride});
     out = cz_add(net, out, shortcut, "residual");
     return cz_relu(net, out, "relu_out");
@@ -99,32 +92,13 @@ static cz_net *res2net(const res2net_config *cfg, int classes, int channels, int
     cz_net *net = cz_net_create(channels, height, width, seed);
     if (!net)
         return NULL;
-    int x = conv_bn(net, CZ_INPUT, "conv1", "bn1",
+    int x = cz_resnet_conv_bn(net, CZ_INPUT, "conv1", "bn1",
                     (cz_conv_args){.out_channels = 64, .kernel = 7, .stride = 2, .padding = 3});
     x = cz_relu(net, x, "act1");
     x = cz_maxpool(net, x, "maxpool", (cz_pool_args){.kernel = 3, .stride = 2, .padding = 1});
-    int inplanes = 64;
-    for (int stage = 0; stage < 4; stage++) {
-        int planes = 64 << stage, stride = stage == 0 ? 1 : 2;
-        cz_scope_push(net, "layer%d", stage + 1);
-        for (int b = 0; b < cfg->layers[stage]; b++) {
-            bool first = b == 0;
-            cz_scope_push(net, "%d", b);
-            x = bottle2neck(net, x, cfg, planes, first ? stride : 1,
-                            first && (stride != 1 || inplanes != planes * 4));
-            cz_scope_pop(net);
-            inplanes = planes * 4;
-        }
-        cz_scope_pop(net);
-    }
-    x = cz_adaptive_avgpool(net, x, "global_pool", 1, 1);
-    x = cz_flatten(net, x, "flatten");
-    cz_linear(net, x, "fc", classes, true);
-    if (cz_net_status(net) != CZ_OK) {
-        cz_net_free(net);
-        return NULL;
-    }
-    return net;
+    x = cz_resnet_stages(net, x, cfg->layers, 64, bottle2neck, cfg);
+    cz_resnet_head(net, x, "fc", classes, 0.0f);
+    return cz_resnet_finish(net);
 }
 
 static cz_net *res2net50_26w_4s(int classes, int channels, int height, int width, uint64_t seed)

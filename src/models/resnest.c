@@ -23,7 +23,7 @@
  *   out = sum over r of a_r * U_r
  * BN eps 1e-5, momentum 0.1 (timm's default BatchNorm2d); no dropout.
  */
-#include "models.h"
+#include "resnet_blocks.h"
 
 typedef struct resnest_config {
     int layers[4];   /* blocks per stage */
@@ -32,15 +32,6 @@ typedef struct resnest_config {
     int cardinality;
     int radix;
 } resnest_config;
-
-#define BN_EPS 1e-5f
-#define BN_MOMENTUM 0.1f
-
-static int conv_bn(cz_net *net, int x, const char *conv, const char *bn, cz_conv_args args)
-{
-    x = cz_conv2d(net, x, conv, args);
-    return cz_batchnorm(net, x, bn, BN_EPS, BN_MOMENTUM);
-}
 
 /* timm's make_divisible: v rounded to a multiple of divisor, at least
  * min_value, and never more than 10% below v. */
@@ -58,13 +49,13 @@ static int make_divisible(double v, int divisor, int min_value)
 static int split_attention(cz_net *net, int x, int channels, int radix, int groups)
 {
     int attn_channels = make_divisible(channels * radix * 0.25, 8, 32);
-    int u = conv_bn(net, x, "conv", "bn0",
+    int u = cz_resnet_conv_bn(net, x, "conv", "bn0",
                     (cz_conv_args){.out_channels = channels * radix, .kernel = 3, .padding = 1,
                                    .groups = groups * radix});
     u = cz_relu(net, u, "act0");
     int gap = radix > 1 ? cz_split_sum(net, u, "sum", radix) : u;
     gap = cz_adaptive_avgpool(net, gap, "gap", 1, 1);
-    gap = conv_bn(net, gap, "fc1", "bn1",
+    gap = cz_resnet_conv_bn(net, gap, "fc1", "bn1",
                   (cz_conv_args){.out_channels = attn_channels, .kernel = 1, .groups = groups,
                                  .bias = true});
     gap = cz_relu(net, gap, "act1");
@@ -84,16 +75,17 @@ static int downsample_avg(cz_net *net, int x, int out_channels, int stride)
         x = cz_avgpool(net, x, "0",
                        (cz_pool_args){.kernel = 2, .stride = stride, .ceil_mode = true,
                                       .count_include_pad = false});
-    x = conv_bn(net, x, "1", "2", (cz_conv_args){.out_channels = out_channels, .kernel = 1});
+    x = cz_resnet_conv_bn(net, x, "1", "2", (cz_conv_args){.out_channels = out_channels, .kernel = 1});
     cz_scope_pop(net);
     return x;
 }
 
-static int resnest_bottleneck(cz_net *net, int x, const resnest_config *cfg, int planes,
+static int resnest_bottleneck(cz_net *net, int x, const void *config, int planes,
                               int stride, bool downsample)
 {
+    const resnest_config *cfg = config;
     int group_width = planes * cfg->base_width / 64 * cfg->cardinality;
-    int out = conv_bn(net, x, "conv1", "bn1",
+    int out = cz_resnet_conv_bn(net, x, "conv1", "bn1",
                       (cz_conv_args){.out_channels = group_width, .kernel = 1});
     out = cz_relu(net, out, "act1");
     cz_scope_push(net, "conv2");
@@ -103,7 +95,7 @@ static int resnest_bottleneck(cz_net *net, int x, const resnest_config *cfg, int
         out = cz_avgpool(net, out, "avd_last",
                          (cz_pool_args){.kernel = 3, .stride = stride, .padding = 1,
                                         .count_include_pad = true});
-    out = conv_bn(net, out, "conv3", "bn3", (cz_conv_args){.out_channels = planes * 4, .kernel = 1});
+    out = cz_resnet_conv_bn(net, out, "conv3", "bn3", (cz_conv_args){.out_channels = planes * 4, .kernel = 1});
     int shortcut = downsample ? downsample_avg(net, x, planes * 4, stride) : x;
     out = cz_add(net, out, shortcut, "residual");
     return cz_relu(net, out, "act3");
@@ -114,15 +106,15 @@ static int resnest_bottleneck(cz_net *net, int x, const resnest_config *cfg, int
 static int deep_stem(cz_net *net, int x, int stem_width)
 {
     cz_scope_push(net, "conv1");
-    x = conv_bn(net, x, "0", "1",
+    x = cz_resnet_conv_bn(net, x, "0", "1",
                 (cz_conv_args){.out_channels = stem_width, .kernel = 3, .stride = 2, .padding = 1});
     x = cz_relu(net, x, "2");
-    x = conv_bn(net, x, "3", "4",
+    x = cz_resnet_conv_bn(net, x, "3", "4",
                 (cz_conv_args){.out_channels = stem_width, .kernel = 3, .padding = 1});
     x = cz_relu(net, x, "5");
     x = cz_conv2d(net, x, "6", (cz_conv_args){.out_channels = 2 * stem_width, .kernel = 3, .padding = 1});
     cz_scope_pop(net);
-    x = cz_batchnorm(net, x, "bn1", BN_EPS, BN_MOMENTUM);
+    x = cz_batchnorm(net, x, "bn1", CZ_RESNET_BN_EPS, CZ_RESNET_BN_MOMENTUM);
     x = cz_relu(net, x, "act1");
     return cz_maxpool(net, x, "maxpool", (cz_pool_args){.kernel = 3, .stride = 2, .padding = 1});
 }
@@ -134,28 +126,9 @@ static cz_net *resnest(const resnest_config *cfg, int classes, int channels, int
     if (!net)
         return NULL;
     int x = deep_stem(net, CZ_INPUT, cfg->stem_width);
-    int inplanes = 2 * cfg->stem_width;
-    for (int stage = 0; stage < 4; stage++) {
-        int planes = 64 << stage, stride = stage == 0 ? 1 : 2;
-        cz_scope_push(net, "layer%d", stage + 1);
-        for (int b = 0; b < cfg->layers[stage]; b++) {
-            bool first = b == 0;
-            cz_scope_push(net, "%d", b);
-            x = resnest_bottleneck(net, x, cfg, planes, first ? stride : 1,
-                                   first && (stride != 1 || inplanes != planes * 4));
-            cz_scope_pop(net);
-            inplanes = planes * 4;
-        }
-        cz_scope_pop(net);
-    }
-    x = cz_adaptive_avgpool(net, x, "global_pool", 1, 1);
-    x = cz_flatten(net, x, "flatten");
-    cz_linear(net, x, "fc", classes, true);
-    if (cz_net_status(net) != CZ_OK) {
-        cz_net_free(net);
-        return NULL;
-    }
-    return net;
+    x = cz_resnet_stages(net, x, cfg->layers, 2 * cfg->stem_width, resnest_bottleneck, cfg);
+    cz_resnet_head(net, x, "fc", classes, 0.0f);
+    return cz_resnet_finish(net);
 }
 
 static cz_net *resnest50d(int classes, int channels, int height, int width, uint64_t seed)

@@ -62,6 +62,25 @@ int cz_resnet_head(cz_net *net, int x, const char *fc, int classes, float dropou
     return cz_linear(net, x, fc, classes, true);
 }
 
+int cz_resnet_stages(cz_net *net, int x, const int layers[4], int in_channels,
+                     cz_resnet_block_fn block, const void *config)
+{
+    for (int stage = 0; stage < 4; stage++) {
+        int planes = 64 << stage, stride = stage == 0 ? 1 : 2;
+        cz_scope_push(net, "layer%d", stage + 1);
+        for (int b = 0; b < layers[stage]; b++) {
+            bool first = b == 0;
+            cz_scope_push(net, "%d", b);
+            x = block(net, x, config, planes, first ? stride : 1,
+                      first && (stride != 1 || in_channels != planes * 4));
+            cz_scope_pop(net);
+            in_channels = planes * 4;
+        }
+        cz_scope_pop(net);
+    }
+    return x;
+}
+
 cz_net *cz_resnet_finish(cz_net *net)
 {
     if (cz_net_status(net) != CZ_OK) {

@@ -44,6 +44,17 @@ int cz_resnet_conv_bn(cz_net *net, int x, const char *conv, const char *bn, cz_c
 /* Global average pool, flatten, dropout p (none when 0), linear `fc`. */
 int cz_resnet_head(cz_net *net, int x, const char *fc, int classes, float dropout);
 
+/* A bottleneck-style block (expansion 4) built in the current scope
+ * ("layer2.0"): `downsample` says the shortcut needs a projection. */
+typedef int (*cz_resnet_block_fn)(cz_net *net, int x, const void *config, int planes,
+                                  int stride, bool downsample);
+
+/* torchvision's four stages layer1..layer4 of layers[s] blocks, planes
+ * 64 << s, stride 2 in the first block of stages 2-4, for the ResNet
+ * relatives that bring their own block (ResNeSt, Res2Net). */
+int cz_resnet_stages(cz_net *net, int x, const int layers[4], int in_channels,
+                     cz_resnet_block_fn block, const void *config);
+
 /* Returns the net, or frees it and returns NULL when a builder call
  * failed (the message stays in cz_last_error()). */
 cz_net *cz_resnet_finish(cz_net *net);

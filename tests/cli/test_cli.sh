@@ -3,30 +3,8 @@
 # short train + eval, and bad input. Every bad input must exit non-zero
 # with one line "cnnzoo: error: ..." naming the problem, and never crash.
 set -u
-cz=$1
-tmp=$2
+. "$(dirname "$0")/lib.sh" "$@"
 here=$(dirname "$0")
-rm -rf "$tmp" && mkdir -p "$tmp"
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE PATTERN -- COMMAND...: exit status CODE, stderr one line
-# "cnnzoo: error: ..." matching PATTERN (for CODE != 0).
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        fail "'$*' exited $rc, expected $code; stderr: $(cat "$tmp/err")"
-        return
-    fi
-    [ "$code" -eq 0 ] && return
-    if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^cnnzoo: error: .*$pattern" "$tmp/err"; then
-        fail "'$*': expected one line 'cnnzoo: error: ...$pattern...', got: $(cat "$tmp/err")"
-    fi
-}
 
 # Help and the happy path.
 expect 0 "" -- "$cz" --help

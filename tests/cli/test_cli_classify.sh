@@ -8,31 +8,9 @@
 # says whether preprocessing or the network is at fault. Then bad input:
 # one line "cnnzoo: error: ..." naming the problem, exit 1 (or 2 for usage).
 set -u
-cz=$1
-tmp=$2
+. "$(dirname "$0")/lib.sh" "$@"
 here=$(dirname "$0")
 root="$here/../.."
-rm -rf "$tmp" && mkdir -p "$tmp"
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE PATTERN -- COMMAND...: exit status CODE, stderr one line
-# "cnnzoo: error: ..." matching PATTERN (for CODE != 0).
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        fail "'$*' exited $rc, expected $code; stderr: $(cat "$tmp/err")"
-        return
-    fi
-    [ "$code" -eq 0 ] && return
-    if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^cnnzoo: error: .*$pattern" "$tmp/err"; then
-        fail "'$*': expected one line 'cnnzoo: error: ...$pattern...', got: $(cat "$tmp/err")"
-    fi
-}
 
 ref="$tmp/ref"
 if ! /usr/bin/python3 "$root/tools/classify_reference.py" "$ref"; then
@@ -50,13 +28,11 @@ import numpy as np
 cz, ref = sys.argv[1:3]
 TOL = 1e-4
 
-
 def softmax_top5(logits):
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
     p = z / z.sum(axis=1, keepdims=True)
     idx = np.argsort(-p, axis=1, kind="stable")[:, :5]
     return idx, np.take_along_axis(p, idx, axis=1)
-
 
 def compare(name, what, want, got_idx, got_p):
     """want: per image [[index, probability]...]; returns True if equal."""
@@ -72,7 +48,6 @@ def compare(name, what, want, got_idx, got_p):
     if worst > TOL:
         print(f"FAIL: {name} ({what}): probabilities differ by {worst:.2e} > {TOL}")
     return ok and worst <= TOL
-
 
 def network_alone(case):
     """`cnnzoo forward` on torchvision's preprocessed batch (transform_input
@@ -90,7 +65,6 @@ def network_alone(case):
         logits = logits.reshape(-1, 10, logits.shape[-1]).mean(axis=1)
     return compare(case["name"], "network alone", case["top"], *softmax_top5(logits))
 
-
 def classify(case):
     images = [os.path.join(ref, i) for i in case["images"]]
     cmd = [cz, "classify", case["model"], "--weights", os.path.join(ref, case["weights"]),
@@ -106,7 +80,6 @@ def classify(case):
     idx = [[t["index"] for t in g["top"]] for g in got]
     prob = [[t["probability"] for t in g["top"]] for g in got]
     return compare(case["name"], "classify", case["top"], idx, prob)
-
 
 ok = True
 for case in json.load(open(os.path.join(ref, "expected.json")))["cases"]:

@@ -6,27 +6,8 @@
 # The images and torchvision's tensors come from tools/image_reference.py
 # through CZ_IMAGE_FIXTURES.
 set -u
-cz=$1
-tmp=$2
+. "$(dirname "$0")/lib.sh" "$@"
 fx=${CZ_IMAGE_FIXTURES:?CZ_IMAGE_FIXTURES must name the image fixtures}
-rm -rf "$tmp" && mkdir -p "$tmp"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        fail "'$*' exited $rc, expected $code; stderr: $(cat "$tmp/err")"
-        return
-    fi
-    [ "$code" -eq 0 ] && return
-    if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^cnnzoo: error: .*$pattern" "$tmp/err"; then
-        fail "'$*': expected one line 'cnnzoo: error: ...$pattern...', got: $(cat "$tmp/err")"
-    fi
-}
 
 # same_as_torchvision OUT.npy STD WANT.npy... : OUT equals the WANTs
 # stacked, to 2/255 once Normalize's division by STD is undone.

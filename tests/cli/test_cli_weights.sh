@@ -4,27 +4,8 @@
 # must give PyTorch's logits; bad weights and bad .npy inputs must be one
 # clear error line naming the file or key, a non-zero exit, no crash.
 set -u
-cz=$1
-tmp=$2
+. "$(dirname "$0")/lib.sh" "$@"
 here=$(dirname "$0")
-rm -rf "$tmp" && mkdir -p "$tmp"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        fail "'$*' exited $rc, expected $code; stderr: $(cat "$tmp/err")"
-        return
-    fi
-    [ "$code" -eq 0 ] && return
-    if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q "^cnnzoo: error: .*$pattern" "$tmp/err"; then
-        fail "'$*': expected one line 'cnnzoo: error: ...$pattern...', got: $(cat "$tmp/err")"
-    fi
-}
 
 # Same logits as PyTorch (y_torch.npy unless named), to 1e-4 relative, as
 # max |diff| / max |ref|.

@@ -233,3 +233,38 @@ void tu_expect_error(cz_status got, cz_status want, const char *part1, const cha
     if (strchr(msg, '\n'))
         fail_msg("message is not one line: \"%s\"", msg);
 }
+
+const char *tu_fixture(const char *env, const char *name)
+{
+    static char buf[4][2400];
+    static int next;
+    const char *dir = getenv(env);
+    if (!dir || !*dir) {
+        print_message("%s is not set; skipping\n", env);
+        skip();
+    }
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+    return p;
+}
+
+int tu_for_each_line(const char *path, const char *kind, void (*fn)(char **words, int n))
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char line[1024];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *words[8];
+        int n = 0;
+        for (char *w = strtok(line, " \n"); w && n < 8; w = strtok(NULL, " \n"))
+            words[n++] = w;
+        if (n > 0 && strcmp(words[0], kind) == 0) {
+            fn(words, n);
+            cases++;
+        }
+    }
+    fclose(f);
+    return cases;
+}

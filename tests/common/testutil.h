@@ -46,6 +46,13 @@ void tu_expect_close_f_(const float *got, const float *want, size_t n, double at
  * lives until the 4th call after. */
 int tu_make_tmp_dir(const char *tag);
 const char *tu_tmp_path(const char *name);
+/* The file `name` in the fixture folder named by environment variable
+ * `env` (set by ctest); skips the calling test when it is unset. The
+ * result lives until the 4th call after. */
+const char *tu_fixture(const char *env, const char *name);
+/* Calls fn(words, n) for each line of the text file at `path` whose first
+ * word is `kind` (at most 8 words, split on spaces); returns how many. */
+int tu_for_each_line(const char *path, const char *kind, void (*fn)(char **words, int n));
 /* Writes size bytes to path, failing the test on any error. */
 void tu_write_bytes(const char *path, const void *data, size_t size);
 /* Fails unless `got` is `want` and cz_last_error() is one line holding

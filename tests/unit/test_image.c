@@ -24,6 +24,7 @@
 #include "io/image.h"
 #include "io/io.h"
 #include "io/npy.h"
+#include "testutil.h"
 
 static const char *fixtures(void)
 {
@@ -33,32 +34,13 @@ static const char *fixtures(void)
 
 static const char *fixture_path(const char *name)
 {
-    static char buf[4][2048];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", fixtures(), name);
-    return p;
+    return tu_fixture("CZ_IMAGE_FIXTURES", name);
 }
 
 /* Each manifest line starting with `kind`, handed to fn as words. */
 static int for_each_case(const char *kind, void (*fn)(char **words, int n))
 {
-    FILE *f = fopen(fixture_path("manifest.txt"), "r");
-    assert_non_null(f);
-    char line[1024];
-    int cases = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *words[8];
-        int n = 0;
-        for (char *w = strtok(line, " \n"); w && n < 8; w = strtok(NULL, " \n"))
-            words[n++] = w;
-        if (n > 0 && strcmp(words[0], kind) == 0) {
-            fn(words, n);
-            cases++;
-        }
-    }
-    fclose(f);
-    return cases;
+    return tu_for_each_line(fixture_path("manifest.txt"), kind, fn);
 }
 
 /* The decoded image must equal PIL's (H, W[, 3]) uint8 array exactly. */

@@ -32,20 +32,6 @@ static int make_tmp_dir(void **state)
     return tu_make_tmp_dir("npy");
 }
 
-static const char *fixture(const char *name)
-{
-    static char buf[4][2400];
-    static int next;
-    const char *dir = getenv("CZ_PTH_FIXTURES");
-    if (!dir || !*dir) {
-        print_message("CZ_PTH_FIXTURES is not set; skipping\n");
-        skip();
-    }
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
-    return p;
-}
-
 static uint8_t *slurp(const char *path, size_t *size)
 {
     char *data;
@@ -102,7 +88,7 @@ static void test_read_fixtures(void **state)
     const char *f32_files[] = {"f32_4d.npy", "f32_v2.npy", "f32_v3.npy"};
     for (int k = 0; k < 3; k++) {
         cz_npy_array a;
-        assert_int_equal(cz_npy_read(fixture(f32_files[k]), CZ_NPY_F32, &a), CZ_OK);
+        assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", f32_files[k]), CZ_NPY_F32, &a), CZ_OK);
         assert_int_equal(a.file_dtype, CZ_NPY_F32);
         assert_int_equal(a.ndim, 4);
         int64_t want_shape[4] = {2, 3, 4, 5};
@@ -112,59 +98,59 @@ static void test_read_fixtures(void **state)
         for (int i = 0; i < 120; i++)
             assert_true(v[i] == (float)i * 0.25f - 7.0f);
         cz_npy_free(&a);
-        tu_expect_error(cz_npy_read(fixture(f32_files[k]), CZ_NPY_I64, &a), CZ_ERR_FORMAT,
+        tu_expect_error(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", f32_files[k]), CZ_NPY_I64, &a), CZ_ERR_FORMAT,
                      "element 1 (-6.75) is not a whole number", NULL);
     }
 
     cz_npy_array a;
     const int64_t labels[5] = {0, -1, (int64_t)1 << 40, 7, -((int64_t)1 << 62)};
-    assert_int_equal(cz_npy_read(fixture("i64_1d.npy"), CZ_NPY_I64, &a), CZ_OK);
+    assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "i64_1d.npy"), CZ_NPY_I64, &a), CZ_OK);
     assert_int_equal(a.ndim, 1);
     assert_int_equal(a.shape[0], 5);
     assert_memory_equal(a.data, labels, sizeof labels);
     cz_npy_free(&a);
-    assert_int_equal(cz_npy_read(fixture("i64_1d.npy"), CZ_NPY_F32, &a), CZ_OK);
+    assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "i64_1d.npy"), CZ_NPY_F32, &a), CZ_OK);
     assert_true(((float *)a.data)[2] == 0x1p40f);
     cz_npy_free(&a);
 
-    assert_int_equal(cz_npy_read(fixture("f64_2d.npy"), CZ_NPY_F32, &a), CZ_OK);
+    assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "f64_2d.npy"), CZ_NPY_F32, &a), CZ_OK);
     assert_int_equal(a.file_dtype, CZ_NPY_F64);
     for (int i = 0; i < 12; i++)
         assert_true(((float *)a.data)[i] == (float)(i * 0.5 + 0.1));
     cz_npy_free(&a);
 
-    assert_int_equal(cz_npy_read(fixture("i32_2d.npy"), CZ_NPY_I64, &a), CZ_OK);
+    assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "i32_2d.npy"), CZ_NPY_I64, &a), CZ_OK);
     const int64_t i32[4] = {1, -2, 3, 1 << 30};
     assert_memory_equal(a.data, i32, sizeof i32);
     cz_npy_free(&a);
 
-    assert_int_equal(cz_npy_read(fixture("u8_1d.npy"), CZ_NPY_F32, &a), CZ_OK);
+    assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "u8_1d.npy"), CZ_NPY_F32, &a), CZ_OK);
     assert_int_equal(a.file_dtype, CZ_NPY_U8);
     assert_true(((float *)a.data)[1] == 128.0f && ((float *)a.data)[2] == 255.0f);
     cz_npy_free(&a);
 
-    assert_int_equal(cz_npy_read(fixture("scalar.npy"), CZ_NPY_F32, &a), CZ_OK);
+    assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "scalar.npy"), CZ_NPY_F32, &a), CZ_OK);
     assert_int_equal(a.ndim, 0);
     assert_int_equal(a.numel, 1);
     assert_true(((float *)a.data)[0] == 3.5f);
     cz_npy_free(&a);
 
-    assert_int_equal(cz_npy_read(fixture("empty.npy"), CZ_NPY_F32, &a), CZ_OK);
+    assert_int_equal(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "empty.npy"), CZ_NPY_F32, &a), CZ_OK);
     assert_int_equal(a.ndim, 2);
     assert_int_equal(a.numel, 0);
     assert_non_null(a.data);
     cz_npy_free(&a);
 
     cz_tensor t = {0};
-    assert_int_equal(cz_npy_read_tensor(fixture("f32_4d.npy"), &t), CZ_OK);
+    assert_int_equal(cz_npy_read_tensor(tu_fixture("CZ_PTH_FIXTURES", "f32_4d.npy"), &t), CZ_OK);
     assert_int_equal(t.ndim, 4);
     assert_int_equal(t.shape[3], 5);
     assert_true(t.data[119] == 119 * 0.25f - 7.0f);
     cz_tensor_free(&t);
 
-    tu_expect_error(cz_npy_read(fixture("fortran.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "fortran.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "fortran.npy: array is in Fortran order", NULL);
-    tu_expect_error(cz_npy_read(fixture("bigendian.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
+    tu_expect_error(cz_npy_read(tu_fixture("CZ_PTH_FIXTURES", "bigendian.npy"), CZ_NPY_F32, &a), CZ_ERR_FORMAT,
                  "dtype '>f4' is big-endian", NULL);
     tu_expect_error(cz_npy_read(tu_tmp_path("absent.npy"), CZ_NPY_F32, &a), CZ_ERR_IO, "absent.npy",
                  NULL);
@@ -198,7 +184,7 @@ static void test_write_matches_numpy(void **state)
         assert_int_equal(cz_npy_write(out, cases[k].dtype, data[k], cases[k].ndim, cases[k].shape),
                          CZ_OK);
         size_t got_size, want_size;
-        uint8_t *got = slurp(out, &got_size), *want = slurp(fixture(cases[k].name), &want_size);
+        uint8_t *got = slurp(out, &got_size), *want = slurp(tu_fixture("CZ_PTH_FIXTURES", cases[k].name), &want_size);
         assert_int_equal(got_size, want_size);
         assert_memory_equal(got, want, want_size);
         free(got);
@@ -210,7 +196,7 @@ static void test_write_matches_numpy(void **state)
     memcpy(t.data, f32, sizeof f32);
     assert_int_equal(cz_npy_write_tensor(tu_tmp_path("tensor.npy"), &t), CZ_OK);
     size_t a_size, b_size;
-    uint8_t *a = slurp(tu_tmp_path("tensor.npy"), &a_size), *b = slurp(fixture("f32_4d.npy"), &b_size);
+    uint8_t *a = slurp(tu_tmp_path("tensor.npy"), &a_size), *b = slurp(tu_fixture("CZ_PTH_FIXTURES", "f32_4d.npy"), &b_size);
     assert_int_equal(a_size, b_size);
     assert_memory_equal(a, b, a_size);
     free(a);

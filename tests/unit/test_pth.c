@@ -35,22 +35,6 @@ static int make_tmp_dir(void **state)
     return tu_make_tmp_dir("pth");
 }
 
-/* The fixture file `name`, or skips the test when fixtures are absent.
- * The result lives until the 4th call after; callers keep copies. */
-static const char *fixture(const char *name)
-{
-    static char buf[4][2400];
-    static int next;
-    const char *dir = getenv("CZ_PTH_FIXTURES");
-    if (!dir || !*dir) {
-        print_message("CZ_PTH_FIXTURES is not set; skipping\n");
-        skip();
-    }
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
-    return p;
-}
-
 static uint8_t *slurp(const char *path, size_t *size)
 {
     char *data;
@@ -418,13 +402,13 @@ static void test_small_formats(void **state)
 {
     (void)state;
     char want[2400];
-    snprintf(want, sizeof want, "%s", fixture("small.safetensors"));
+    snprintf(want, sizeof want, "%s", tu_fixture("CZ_PTH_FIXTURES", "small.safetensors"));
     const char *files[] = {"small.pth", "small_legacy.pth", "small_p4.pth", "small_deflate.pth"};
     const char *formats[] = {"zip", "legacy", "zip", "zip"};
     for (int i = 0; i < 4; i++) {
-        expect_same_as_st(fixture(files[i]), want);
+        expect_same_as_st(tu_fixture("CZ_PTH_FIXTURES", files[i]), want);
         cz_pth_file *f;
-        assert_int_equal(cz_pth_open(&f, fixture(files[i])), CZ_OK);
+        assert_int_equal(cz_pth_open(&f, tu_fixture("CZ_PTH_FIXTURES", files[i])), CZ_OK);
         assert_string_equal(cz_pth_format(f), formats[i]);
         assert_null(cz_pth_dict_key(f));
         assert_false(cz_pth_prefix_stripped(f));
@@ -440,7 +424,7 @@ static void test_small_formats(void **state)
         assert_null(cz_pth_find(f, "nope"));
         cz_pth_close(f);
     }
-    expect_same_pth(fixture("small.pth"), fixture("small_legacy.pth"));
+    expect_same_pth(tu_fixture("CZ_PTH_FIXTURES", "small.pth"), tu_fixture("CZ_PTH_FIXTURES", "small_legacy.pth"));
 }
 
 /* resnet18_keys.txt: "name d0,d1,..." per tensor in state_dict order. */
@@ -448,10 +432,10 @@ static void test_resnet18(void **state)
 {
     (void)state;
     char path[2400];
-    snprintf(path, sizeof path, "%s", fixture("resnet18.pth"));
+    snprintf(path, sizeof path, "%s", tu_fixture("CZ_PTH_FIXTURES", "resnet18.pth"));
     cz_pth_file *f;
     assert_int_equal(cz_pth_open(&f, path), CZ_OK);
-    FILE *keys = fopen(fixture("resnet18_keys.txt"), "r");
+    FILE *keys = fopen(tu_fixture("CZ_PTH_FIXTURES", "resnet18_keys.txt"), "r");
     assert_non_null(keys);
     char line[512];
     int i = 0;
@@ -476,7 +460,7 @@ static void test_resnet18(void **state)
 
     /* A few values, through the partial safetensors copy. */
     cz_st_file *s;
-    assert_int_equal(cz_st_open(&s, fixture("resnet18.safetensors")), CZ_OK);
+    assert_int_equal(cz_st_open(&s, tu_fixture("CZ_PTH_FIXTURES", "resnet18.safetensors")), CZ_OK);
     assert_int_equal(cz_pth_open(&f, path), CZ_OK);
     for (int k = 0; k < cz_st_count(s); k++) {
         const cz_st_tensor *w = cz_st_at(s, k);
@@ -493,21 +477,21 @@ static void test_resnet18(void **state)
     }
     cz_pth_close(f);
     cz_st_close(s);
-    expect_same_pth(path, fixture("resnet18_legacy.pth"));
+    expect_same_pth(path, tu_fixture("CZ_PTH_FIXTURES", "resnet18_legacy.pth"));
 }
 
 static void test_checkpoints(void **state)
 {
     (void)state;
     char want[2400];
-    snprintf(want, sizeof want, "%s", fixture("checkpoint.safetensors"));
+    snprintf(want, sizeof want, "%s", tu_fixture("CZ_PTH_FIXTURES", "checkpoint.safetensors"));
     const char *files[] = {"checkpoint.pth", "checkpoint_legacy.pth", "checkpoint_model.pth",
                            "module.pth"};
     const char *keys[] = {"state_dict", "state_dict", "model", NULL};
     for (int i = 0; i < 4; i++) {
-        expect_same_as_st(fixture(files[i]), want);
+        expect_same_as_st(tu_fixture("CZ_PTH_FIXTURES", files[i]), want);
         cz_pth_file *f;
-        assert_int_equal(cz_pth_open(&f, fixture(files[i])), CZ_OK);
+        assert_int_equal(cz_pth_open(&f, tu_fixture("CZ_PTH_FIXTURES", files[i])), CZ_OK);
         if (keys[i])
             assert_string_equal(cz_pth_dict_key(f), keys[i]);
         else
@@ -521,10 +505,10 @@ static void test_checkpoints(void **state)
 static void test_views(void **state)
 {
     (void)state;
-    expect_same_as_st(fixture("views.pth"), fixture("views.safetensors"));
-    expect_same_as_st(fixture("views_legacy.pth"), fixture("views.safetensors"));
+    expect_same_as_st(tu_fixture("CZ_PTH_FIXTURES", "views.pth"), tu_fixture("CZ_PTH_FIXTURES", "views.safetensors"));
+    expect_same_as_st(tu_fixture("CZ_PTH_FIXTURES", "views_legacy.pth"), tu_fixture("CZ_PTH_FIXTURES", "views.safetensors"));
     cz_pth_file *f;
-    assert_int_equal(cz_pth_open(&f, fixture("views.pth")), CZ_OK);
+    assert_int_equal(cz_pth_open(&f, tu_fixture("CZ_PTH_FIXTURES", "views.pth")), CZ_OK);
     const cz_pth_tensor *base = cz_pth_find(f, "base"), *t = cz_pth_find(f, "t"),
                         *slice = cz_pth_find(f, "slice"), *scalar = cz_pth_find(f, "scalar"),
                         *expand = cz_pth_find(f, "expand"), *empty = cz_pth_find(f, "empty");
@@ -549,10 +533,10 @@ static void test_views(void **state)
 static void test_dtypes(void **state)
 {
     (void)state;
-    expect_same_as_st(fixture("dtypes.pth"), fixture("dtypes.safetensors"));
-    expect_same_as_st(fixture("dtypes_legacy.pth"), fixture("dtypes.safetensors"));
+    expect_same_as_st(tu_fixture("CZ_PTH_FIXTURES", "dtypes.pth"), tu_fixture("CZ_PTH_FIXTURES", "dtypes.safetensors"));
+    expect_same_as_st(tu_fixture("CZ_PTH_FIXTURES", "dtypes_legacy.pth"), tu_fixture("CZ_PTH_FIXTURES", "dtypes.safetensors"));
     cz_pth_file *f;
-    assert_int_equal(cz_pth_open(&f, fixture("dtypes.pth")), CZ_OK);
+    assert_int_equal(cz_pth_open(&f, tu_fixture("CZ_PTH_FIXTURES", "dtypes.pth")), CZ_OK);
     static const struct {
         const char *name;
         cz_st_dtype dtype;
@@ -580,7 +564,7 @@ static void test_malicious_refused(void **state)
     const char *globals[] = {"'os.system'", "'os.system'", "'posix.system'"};
     for (int i = 0; i < 3; i++) {
         cz_pth_file *f = NULL;
-        tu_expect_error(cz_pth_open(&f, fixture(files[i])), CZ_ERR_FORMAT, globals[i],
+        tu_expect_error(cz_pth_open(&f, tu_fixture("CZ_PTH_FIXTURES", files[i])), CZ_ERR_FORMAT, globals[i],
                      "refusing to load");
         assert_null(f);
         assert_non_null(strstr(cz_last_error(), files[i]));
@@ -633,41 +617,41 @@ static void test_load_into_net(void **state)
 {
     (void)state;
     char want[2400];
-    snprintf(want, sizeof want, "%s", fixture("small.safetensors"));
+    snprintf(want, sizeof want, "%s", tu_fixture("CZ_PTH_FIXTURES", "small.safetensors"));
     const char *files[] = {"small.pth", "small_legacy.pth", "small.safetensors"};
     for (int i = 0; i < 3; i++) {
         cz_net *net = small_net(5, false);
         if (i < 2)
-            assert_int_equal(cz_pth_load(net, fixture(files[i]), true), CZ_OK);
-        assert_int_equal(cz_weights_load(net, fixture(files[i]), true), CZ_OK);
+            assert_int_equal(cz_pth_load(net, tu_fixture("CZ_PTH_FIXTURES", files[i]), true), CZ_OK);
+        assert_int_equal(cz_weights_load(net, tu_fixture("CZ_PTH_FIXTURES", files[i]), true), CZ_OK);
         assert_net_matches(net, want);
         cz_net_free(net);
     }
     /* A checkpoint's state_dict, and DataParallel keys. */
     cz_net *net = small_net(5, false);
-    assert_int_equal(cz_weights_load(net, fixture("module.pth"), true), CZ_OK);
-    assert_net_matches(net, fixture("checkpoint.safetensors"));
-    assert_int_equal(cz_weights_load(net, fixture("checkpoint_legacy.pth"), true), CZ_OK);
+    assert_int_equal(cz_weights_load(net, tu_fixture("CZ_PTH_FIXTURES", "module.pth"), true), CZ_OK);
+    assert_net_matches(net, tu_fixture("CZ_PTH_FIXTURES", "checkpoint.safetensors"));
+    assert_int_equal(cz_weights_load(net, tu_fixture("CZ_PTH_FIXTURES", "checkpoint_legacy.pth"), true), CZ_OK);
     cz_net_free(net);
 
     /* Mismatches are reported as load_state_dict does, and change nothing. */
     net = small_net(6, true);
     float before = cz_net_find_param(net, "0.weight")->value.data[0];
-    tu_expect_error(cz_pth_load(net, fixture("small.pth"), true), CZ_ERR_FORMAT,
+    tu_expect_error(cz_pth_load(net, tu_fixture("CZ_PTH_FIXTURES", "small.pth"), true), CZ_ERR_FORMAT,
                  "Missing key(s): 5.weight, 5.bias.",
                  "size mismatch for 4.weight: file has [5, 16], model has [6, 16]");
     assert_true(cz_net_find_param(net, "0.weight")->value.data[0] == before);
     cz_net_free(net);
     net = small_net(5, true);
-    tu_expect_error(cz_weights_load(net, fixture("small_legacy.pth"), true), CZ_ERR_FORMAT,
+    tu_expect_error(cz_weights_load(net, tu_fixture("CZ_PTH_FIXTURES", "small_legacy.pth"), true), CZ_ERR_FORMAT,
                  "small_legacy.pth: Missing key(s): 5.weight, 5.bias", NULL);
-    assert_int_equal(cz_weights_load(net, fixture("small_legacy.pth"), false), CZ_OK);
+    assert_int_equal(cz_weights_load(net, tu_fixture("CZ_PTH_FIXTURES", "small_legacy.pth"), false), CZ_OK);
     cz_net_free(net);
 
     /* Other files are named for what they are. */
     net = small_net(5, false);
-    tu_expect_error(cz_weights_load(net, fixture("f32_4d.npy"), true), CZ_ERR_FORMAT, ".npy", NULL);
-    tu_expect_error(cz_weights_load(net, fixture("malicious.pth"), true), CZ_ERR_FORMAT,
+    tu_expect_error(cz_weights_load(net, tu_fixture("CZ_PTH_FIXTURES", "f32_4d.npy"), true), CZ_ERR_FORMAT, ".npy", NULL);
+    tu_expect_error(cz_weights_load(net, tu_fixture("CZ_PTH_FIXTURES", "malicious.pth"), true), CZ_ERR_FORMAT,
                  "'os.system'", NULL);
     const char *junk = tu_tmp_path("junk.bin");
     tu_write_bytes(junk, "hello world, not weights", 24);
@@ -739,13 +723,13 @@ static void test_truncated(void **state)
     if (!getenv("CZ_PTH_FIXTURES"))
         return;
     size_t size;
-    uint8_t *real = slurp(fixture("small.pth"), &size);
+    uint8_t *real = slurp(tu_fixture("CZ_PTH_FIXTURES", "small.pth"), &size);
     expect_bad(real, 10, "end-of-central-directory record", "truncated");
     expect_bad(real, size / 2, "no zip end-of-central-directory record", NULL);
     expect_bad(real, size - 1, "no zip end-of-central-directory record", NULL);
     expect_bad(real, 3, "too short", NULL);
     free(real);
-    real = slurp(fixture("small_legacy.pth"), &size);
+    real = slurp(tu_fixture("CZ_PTH_FIXTURES", "small_legacy.pth"), &size);
     for (size_t cut = 0; cut < size; cut += 7) {
         cz_pth_file *f = NULL;
         assert_int_not_equal(open_bytes(&f, real, cut), CZ_OK);

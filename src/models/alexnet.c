@@ -35,7 +35,7 @@
  */
 #include <stdio.h>
 
-#include "models.h"
+#include "alexnet.h"
 
 /* One convolution of the feature extractor, with what follows its ReLU. */
 typedef struct conv_layer {
@@ -66,8 +66,7 @@ static const alexnet_config paper_alexnet = {
     .ceil_mode = true,
 };
 
-/* Names the next child of an nn.Sequential: "0", "1", ... */
-static const char *next_index(char name[12], int *index)
+const char *cz_sequential_next(char name[12], int *index)
 {
     snprintf(name, 12, "%d", (*index)++);
     return name;
@@ -81,15 +80,15 @@ static int features(cz_net *net, int x, const alexnet_config *cfg)
     cz_scope_push(net, "features");
     for (int i = 0; i < 5; i++) {
         const conv_layer *c = &cfg->conv[i];
-        x = cz_conv2d(net, x, next_index(name, &index),
+        x = cz_conv2d(net, x, cz_sequential_next(name, &index),
                       (cz_conv_args){.out_channels = c->out_channels, .kernel = c->kernel,
                                      .stride = c->stride, .padding = c->padding,
                                      .groups = c->groups, .bias = true});
-        x = cz_relu(net, x, next_index(name, &index));
+        x = cz_relu(net, x, cz_sequential_next(name, &index));
         if (c->lrn)
-            x = cz_lrn(net, x, next_index(name, &index), 5, 1e-4f, 0.75f, 2.0f);
+            x = cz_lrn(net, x, cz_sequential_next(name, &index), 5, 1e-4f, 0.75f, 2.0f);
         if (c->pool)
-            x = cz_maxpool(net, x, next_index(name, &index),
+            x = cz_maxpool(net, x, cz_sequential_next(name, &index),
                            (cz_pool_args){.kernel = 3, .stride = 2, .ceil_mode = cfg->ceil_mode});
     }
     cz_scope_pop(net);
@@ -98,7 +97,7 @@ static int features(cz_net *net, int x, const alexnet_config *cfg)
 
 /* (256, 6, 6) -> classes: three fully connected layers, dropout before the
  * first two. */
-static int classifier(cz_net *net, int x, int classes)
+int cz_alexnet_classifier(cz_net *net, int x, int classes)
 {
     x = cz_flatten(net, x, "flatten");
     cz_scope_push(net, "classifier");
@@ -121,7 +120,7 @@ static cz_net *build(const alexnet_config *cfg, int classes, int channels, int h
         return NULL;
     int x = features(net, CZ_INPUT, cfg);
     x = cz_adaptive_avgpool(net, x, "avgpool", 6, 6);
-    classifier(net, x, classes);
+    cz_alexnet_classifier(net, x, classes);
     if (cz_net_status(net) != CZ_OK) {
         cz_net_free(net);
         return NULL;

@@ -25,7 +25,7 @@
  */
 #include <stdio.h>
 
-#include "models.h"
+#include "alexnet.h"
 
 typedef struct conv_layer {
     int out_channels, kernel, stride, padding;
@@ -37,13 +37,6 @@ static const conv_layer zfnet_convs[] = {
     {96, 7, 2, 1, true, false},  {256, 5, 2, 0, true, false}, {384, 3, 1, 1, false, false},
     {384, 3, 1, 1, false, false}, {256, 3, 1, 1, false, true},
 };
-
-/* Names the next child of an nn.Sequential: "0", "1", ... */
-static const char *next_index(char name[12], int *index)
-{
-    snprintf(name, 12, "%d", (*index)++);
-    return name;
-}
 
 static int max_pool(cz_net *net, int x, const char *name)
 {
@@ -58,31 +51,15 @@ static int features(cz_net *net, int x)
     cz_scope_push(net, "features");
     for (size_t i = 0; i < sizeof zfnet_convs / sizeof zfnet_convs[0]; i++) {
         const conv_layer *c = &zfnet_convs[i];
-        x = cz_conv2d(net, x, next_index(name, &index),
+        x = cz_conv2d(net, x, cz_sequential_next(name, &index),
                       (cz_conv_args){.out_channels = c->out_channels, .kernel = c->kernel,
                                      .stride = c->stride, .padding = c->padding, .bias = true});
-        x = cz_relu(net, x, next_index(name, &index));
+        x = cz_relu(net, x, cz_sequential_next(name, &index));
         if (c->pool || c->pool_and_norm)
-            x = max_pool(net, x, next_index(name, &index));
+            x = max_pool(net, x, cz_sequential_next(name, &index));
         if (c->pool_and_norm)
-            x = cz_lrn(net, x, next_index(name, &index), 5, 1e-4f, 0.75f, 2.0f);
+            x = cz_lrn(net, x, cz_sequential_next(name, &index), 5, 1e-4f, 0.75f, 2.0f);
     }
-    cz_scope_pop(net);
-    return x;
-}
-
-/* (256, 6, 6) -> classes */
-static int classifier(cz_net *net, int x, int classes)
-{
-    x = cz_flatten(net, x, "flatten");
-    cz_scope_push(net, "classifier");
-    x = cz_dropout(net, x, "0", 0.5f);
-    x = cz_linear(net, x, "1", 4096, true);
-    x = cz_relu(net, x, "2");
-    x = cz_dropout(net, x, "3", 0.5f);
-    x = cz_linear(net, x, "4", 4096, true);
-    x = cz_relu(net, x, "5");
-    x = cz_linear(net, x, "6", classes, true);
     cz_scope_pop(net);
     return x;
 }
@@ -94,7 +71,7 @@ static cz_net *zfnet(int classes, int channels, int height, int width, uint64_t 
         return NULL;
     int x = features(net, CZ_INPUT);
     x = cz_adaptive_avgpool(net, x, "avgpool", 6, 6);
-    classifier(net, x, classes);
+    cz_alexnet_classifier(net, x, classes);
     if (cz_net_status(net) != CZ_OK) {
         cz_net_free(net);
         return NULL;

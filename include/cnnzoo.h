@@ -239,6 +239,8 @@ int64_t cz_net_macs(const cz_net *net);
 int cz_net_param_count(const cz_net *net);
 cz_param *cz_net_param(cz_net *net, int i);
 cz_param *cz_net_find_param(cz_net *net, const char *name);
+/* False for a shapes-only net (cz_model_describe), which holds no values. */
+bool cz_net_has_weights(const cz_net *net);
 /* Number of learned scalars (weights only, as torchvision counts them). */
 int64_t cz_net_weight_numel(const cz_net *net);
 
@@ -325,6 +327,10 @@ const cz_model_info *cz_model_find(const char *name);
 /* Builds a model by name; classes/height/width 0 take the defaults. NULL on
  * error (unknown name, input too small...), with cz_last_error() set. */
 cz_net *cz_model_create(const char *name, int classes, int height, int width, uint64_t seed);
+/* The same net with parameter shapes but no weights (nothing allocated or
+ * initialised): for layers, parameter counts and MACs (`list`, `summary`).
+ * It cannot run: cz_net_forward refuses it. */
+cz_net *cz_model_describe(const char *name, int classes, int height, int width);
 
 #ifdef __cplusplus
 }

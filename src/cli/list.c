@@ -23,7 +23,7 @@ int cz_cmd_list(int argc, char **argv)
                "description");
     for (int i = 0; i < cz_model_count(); i++) {
         const cz_model_info *m = cz_model_at(i);
-        cz_net *net = cz_model_create(m->name, 0, 0, 0, 0);
+        cz_net *net = cz_model_describe(m->name, 0, 0, 0);
         if (!net) {
             cz_cli_error("%s", cz_last_error());
             return CZ_EXIT_FAIL;

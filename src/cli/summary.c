@@ -78,9 +78,11 @@ int cz_cmd_summary(int argc, char **argv)
                      info->channels, c);
         return CZ_EXIT_USAGE;
     }
-    cz_net *net = cz_cli_model_sized(pos[0], classes, h, w);
-    if (!net)
+    cz_net *net = cz_model_describe(pos[0], classes, h, w); /* no weights needed */
+    if (!net) {
+        cz_cli_error("%s", cz_last_error());
         return CZ_EXIT_USAGE;
+    }
     if (json)
         print_json(net, pos[0]);
     else

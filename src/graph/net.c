@@ -28,6 +28,10 @@ static cz_status grow(void **items, int *cap, int need, size_t item_size)
     return CZ_OK;
 }
 
+static _Thread_local bool create_shapes_only;
+
+void cz_net_set_shapes_only(bool on) { create_shapes_only = on; }
+
 cz_net *cz_net_create(int channels, int height, int width, uint64_t seed)
 {
     if (channels <= 0 || height <= 0 || width <= 0) {
@@ -53,6 +57,7 @@ cz_net *cz_net_create(int channels, int height, int width, uint64_t seed)
     in->shape[2] = width;
     net->n_nodes = 1;
     net->output = -1;
+    net->shapes_only = create_shapes_only;
     return net;
 }
 
@@ -220,7 +225,10 @@ static int declare(cz_net *net, cz_node *node, const char *suffix, cz_param_kind
         cz_fail(CZ_ERR_NOMEM, "net: out of memory");
         return -1;
     }
-    if (dtype == CZ_F32 && (cz_tensor_alloc(&p->value, ndim, shape) != CZ_OK ||
+    if (dtype == CZ_F32 && net->shapes_only) {
+        p->value.ndim = ndim;
+        memcpy(p->value.shape, shape, sizeof(int) * (size_t)ndim);
+    } else if (dtype == CZ_F32 && (cz_tensor_alloc(&p->value, ndim, shape) != CZ_OK ||
                             (kind == CZ_PARAM_WEIGHT &&
                              cz_tensor_alloc(&p->grad, ndim, shape) != CZ_OK))) {
         free(p->name);
@@ -368,6 +376,8 @@ cz_param *cz_net_find_param(cz_net *net, const char *name)
     return NULL;
 }
 
+bool cz_net_has_weights(const cz_net *net) { return !net->shapes_only; }
+
 int64_t cz_net_weight_numel(const cz_net *net)
 {
     int64_t n = 0;
@@ -420,6 +430,9 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
 {
     if (cz_net_status(net) != CZ_OK)
         return net->status;
+    if (net->shapes_only)
+        return cz_fail(CZ_ERR_ARG, "forward: this net was built for its shapes only "
+                       "(cz_model_describe) and has no weights");
     const cz_node *in = &net->nodes[0];
     if (input->ndim != 4 || input->shape[0] < 1 || input->shape[1] != in->shape[0] ||
         input->shape[2] != in->shape[1] || input->shape[3] != in->shape[2]) {

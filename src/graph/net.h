@@ -108,6 +108,7 @@ struct cz_net {
     bool input_grad;   /* whether backward computes d(loss)/d(input) */
     bool share_params; /* builders reuse parameters already declared */
     bool grad_ready;   /* the last forward kept what backward needs */
+    bool shapes_only;  /* parameters have shapes but no storage (list, summary) */
     void *scratch;     /* shared by ops for transient work (im2col...) */
     size_t scratch_size;
 };
@@ -153,6 +154,11 @@ static inline size_t cz_node_numel(const cz_node *node)
  * steady batch size allocates once). Returns NULL when out of memory,
  * which the executor reports after the op returns. */
 void *cz_node_saved(cz_node *node, size_t bytes);
+
+/* While on (per thread), cz_net_create makes shapes-only nets: builders
+ * declare parameters without allocating or initialising them, so a model's
+ * layers, parameter counts and MACs cost no memory (see cz_model_describe). */
+void cz_net_set_shapes_only(bool on);
 
 /* Scratch memory shared by all nodes for work that does not outlive one
  * op call (forward, or backward, of one node at a time): grown only when a

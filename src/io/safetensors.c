@@ -783,6 +783,9 @@ cz_status cz_st_write(const char *path, const cz_st_tensor *tensors, int n,
 
 cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *meta, int n_meta)
 {
+    if (!cz_net_has_weights(net))
+        return cz_fail(CZ_ERR_ARG, "%s: the net was built for its shapes only and has no "
+                       "weights to save", path);
     if (!net || !path)
         return cz_fail(CZ_ERR_ARG, "safetensors save: NULL %s", net ? "path" : "net");
     if (cz_net_status(net) != CZ_OK)

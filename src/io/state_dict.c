@@ -183,6 +183,9 @@ cz_status cz_state_dict_load(cz_net *net, const cz_sd_source *src, bool strict)
         return cz_fail(CZ_ERR_ARG, "state_dict load: NULL %s", net ? "source" : "net");
     if (cz_net_status(net) != CZ_OK)
         return cz_net_status(net);
+    if (!cz_net_has_weights(net))
+        return cz_fail(CZ_ERR_ARG, "%s: cannot load into a net built for its shapes only",
+                       src->path);
     int n = cz_net_param_count(net);
     /* Per parameter: the file's tensor index (-1 when absent or skipped)
      * and, for int64 counters, the converted value. Validation fills these

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "graph/net.h"
 #include "models.h"
 
 /* The families in the survey's order. */
@@ -69,5 +70,13 @@ cz_net *cz_model_create(const char *name, int classes, int height, int width, ui
         snprintf(why, sizeof why, "%s", cz_last_error());
         cz_fail(CZ_ERR_ARG, "cannot build %s: %s", name, why);
     }
+    return net;
+}
+
+cz_net *cz_model_describe(const char *name, int classes, int height, int width)
+{
+    cz_net_set_shapes_only(true);
+    cz_net *net = cz_model_create(name, classes, height, width, 0);
+    cz_net_set_shapes_only(false);
     return net;
 }

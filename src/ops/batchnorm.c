@@ -58,7 +58,7 @@ static cz_status batchnorm_infer(cz_net *net, cz_node *node)
     /* Declared tensors start at zero: weight and running_var start at one. */
     float *weight = cz_node_param(net, node, BN_WEIGHT)->value.data;
     float *running_var = cz_node_param(net, node, BN_RUNNING_VAR)->value.data;
-    for (int c = 0; c < C; c++) {
+    for (int c = 0; weight && c < C; c++) { /* NULL in a shapes-only net */
         weight[c] = 1.0f;
         running_var[c] = 1.0f;
     }

@@ -40,7 +40,7 @@ static cz_status linear_infer(cz_net *net, cz_node *node)
     float bound = 1.0f / sqrtf((float)in->shape[0]);
     for (int k = 0; k < node->n_params; k++) {
         cz_tensor *t = &cz_node_param(net, node, k)->value;
-        for (size_t i = 0; i < cz_tensor_numel(t); i++)
+        for (size_t i = 0; t->data && i < cz_tensor_numel(t); i++) /* NULL: shapes only */
             t->data[i] = bound * (float)(2.0 * cz_rng_uniform(&net->rng) - 1.0);
     }
     return CZ_OK;

@@ -47,11 +47,6 @@ static const char *data_dir(void)
     return env && *env ? env : CZ_DATA_DIR;
 }
 
-static bool has_transform_input(const char *model)
-{
-    return strcmp(model, "googlenet") == 0 || strcmp(model, "inception_v3") == 0;
-}
-
 /* Reads a whole text file of at most LABELS_MAX_BYTES, NUL-terminated. */
 static cz_status read_text(const char *path, char **text, size_t *size)
 {
@@ -179,21 +174,6 @@ static int prepare_batch(const classify_run *run, const char *const *paths, int 
     return rc;
 }
 
-/* torchvision's GoogLeNet/Inception-v3 transform_input: the network was
- * trained on inputs normalised with mean = std = 0.5, so an
- * ImageNet-normalised x_c becomes x_c * std_c / 0.5 + (mean_c - 0.5) / 0.5. */
-static void transform_input(const cz_preprocess *pp, cz_tensor *x)
-{
-    size_t plane = (size_t)x->shape[2] * (size_t)x->shape[3];
-    for (int n = 0; n < x->shape[0]; n++)
-        for (int c = 0; c < x->shape[1]; c++) {
-            float scale = pp->std[c] / 0.5f, shift = (pp->mean[c] - 0.5f) / 0.5f;
-            float *p = x->data + ((size_t)n * (size_t)x->shape[1] + (size_t)c) * plane;
-            for (size_t i = 0; i < plane; i++)
-                p[i] = p[i] * scale + shift;
-        }
-}
-
 /* Writes s as a JSON string literal. */
 static void json_string(const char *s)
 {
@@ -283,7 +263,7 @@ static int classify_batch(classify_run *run, const char *const *paths, int n, cz
     if (rc >= 0)
         return rc;
     if (run->transform)
-        transform_input(&run->pp, x);
+        cz_transform_input(&run->pp, x);
     const cz_tensor *y = NULL;
     if (cz_net_forward(run->net, x, &y) != CZ_OK) {
         cz_cli_error("%s", cz_last_error());
@@ -303,28 +283,6 @@ static int classify_batch(classify_run *run, const char *const *paths, int n, cz
     free(top);
     fflush(stdout);
     return rc;
-}
-
-/* Resolves --transform-input against the model. Returns -1 or the exit
- * code after printing the error. */
-static int parse_transform(classify_run *run, const char *text)
-{
-    bool capable = has_transform_input(run->model);
-    if (!text) {
-        run->transform = capable;
-        return -1;
-    }
-    if (strcmp(text, "on") != 0 && strcmp(text, "off") != 0) {
-        cz_cli_error("classify: --transform-input expects on or off, got '%s'", text);
-        return CZ_EXIT_USAGE;
-    }
-    run->transform = strcmp(text, "on") == 0;
-    if (run->transform && !capable) {
-        cz_cli_error("classify: --transform-input on: only googlenet and inception_v3 have "
-                     "torchvision's transform_input, not %s", run->model);
-        return CZ_EXIT_USAGE;
-    }
-    return -1;
 }
 
 /* Builds the net at the pipeline's crop size and checks that it ends in
@@ -407,7 +365,7 @@ int cz_cmd_classify(int argc, char **argv)
         rc = CZ_EXIT_USAGE;
     }
     if (rc < 0)
-        rc = parse_transform(&run, transform);
+        rc = cz_cli_transform_input("classify", run.model, transform, &run.transform);
     if (rc < 0 && cz_preprocess_for_model(run.model, &run.pp) != CZ_OK) {
         cz_cli_error("%s", cz_last_error());
         rc = CZ_EXIT_USAGE;

@@ -25,7 +25,20 @@ int cz_cli_parse_chw(const char *cmd, const char *text, int *c, int *h, int *w);
 cz_net *cz_cli_model_sized(const char *name, int classes, int height, int width);
 /* Loads weights (.pth or .safetensors) into net; prints the error. */
 int cz_cli_load_weights(cz_net *net, const char *path, bool strict);
-/* Loads the IDX dataset `name` shaped for the model's input. */
-int cz_cli_dataset(const cz_net *net, const char *name, bool train, cz_dataset *ds);
+typedef enum cz_data_kind { CZ_DATA_IDX, CZ_DATA_CIFAR, CZ_DATA_FOLDER } cz_data_kind;
+
+/* Opens the train or test split of what --data names, with MODEL's
+ * pipeline for image folders (see data_arg.c); prints the error. Zero-byte
+ * files left out of a folder are counted in *skipped. */
+int cz_cli_dataset(const char *model, const char *spec, bool train, cz_dataset *ds,
+                   cz_data_kind *kind, int *skipped);
+/* Whether --data has a test split: an image folder has one only when laid
+ * out as train/ and val/. */
+bool cz_cli_has_test_split(const char *spec, cz_data_kind kind);
+/* Loader threads when --workers is not given. */
+int cz_cli_default_workers(cz_data_kind kind);
+/* Resolves --transform-input (on, off, or NULL for the model's default)
+ * into *on; -1, or the exit code after printing the error. */
+int cz_cli_transform_input(const char *cmd, const char *model, const char *text, bool *on);
 
 #endif

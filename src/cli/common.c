@@ -1,7 +1,9 @@
 /* common.c - what several subcommands share: models and datasets. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "data/preprocess.h"
 #include "io/pth.h"
 
 cz_net *cz_cli_model(const char *name, uint64_t seed)
@@ -29,20 +31,22 @@ int cz_cli_load_weights(cz_net *net, const char *path, bool strict)
     return CZ_EXIT_OK;
 }
 
-int cz_cli_dataset(const cz_net *net, const char *name, bool train, cz_dataset *ds)
+int cz_cli_transform_input(const char *cmd, const char *model, const char *text, bool *on)
 {
-    int shape[3];
-    cz_net_node_shape(net, CZ_INPUT, shape);
-    /* IDX images are 28x28: pad them to the model's square input. */
-    int pad = (shape[1] - 28) / 2;
-    if (shape[0] != 1 || shape[1] != shape[2] || pad < 0 || 28 + 2 * pad != shape[1]) {
-        cz_cli_error("--data %s: 1x28x28 images do not fit the model's %dx%dx%d input", name,
-                     shape[0], shape[1], shape[2]);
+    bool capable = cz_has_transform_input(model);
+    if (!text) {
+        *on = capable;
+        return -1;
+    }
+    if (strcmp(text, "on") != 0 && strcmp(text, "off") != 0) {
+        cz_cli_error("%s: --transform-input expects on or off, got '%s'", cmd, text);
         return CZ_EXIT_USAGE;
     }
-    if (cz_dataset_load_idx(name, train, pad, ds) != CZ_OK) {
-        cz_cli_error("%s", cz_last_error());
-        return CZ_EXIT_FAIL;
+    *on = strcmp(text, "on") == 0;
+    if (*on && !capable) {
+        cz_cli_error("%s: --transform-input on: only googlenet and inception_v3 have "
+                     "torchvision's transform_input, not %s", cmd, model);
+        return CZ_EXIT_USAGE;
     }
-    return CZ_EXIT_OK;
+    return -1;
 }

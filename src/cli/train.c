@@ -1,7 +1,8 @@
 /*
- * train.c - `cnnzoo train MODEL --data NAME`: mini-batch SGD with momentum,
- * weight decay and a step schedule; prints one line per epoch and the final
- * test accuracy, and saves the weights as DIR/MODEL.safetensors.
+ * train.c - `cnnzoo train MODEL --data DATA`: mini-batch SGD with momentum,
+ * weight decay and a step schedule, with the survey's augmentations;
+ * prints one line per epoch and the final test accuracy, and saves the
+ * weights as DIR/MODEL.safetensors.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,14 +36,162 @@ static int make_dirs(const char *path)
     }
 }
 
+typedef struct augment_args {
+    const char *mode; /* --augment */
+    float jitter, lighting;
+} augment_args;
+
+static bool is_alexnet_like(const char *model)
+{
+    return strncmp(model, "alexnet", 7) == 0 || strcmp(model, "zfnet") == 0;
+}
+
+/* --augment auto picks each dataset's usual recipe: none for the IDX
+ * digits, the pad-4 crop and flip for CIFAR, and for image folders
+ * AlexNet's random 224 crop of the 256 image with PCA lighting (AlexNet,
+ * ZFNet) or Inception's RandomResizedCrop (everything after). */
+static int pick_augment(const augment_args *a, const char *model, cz_data_kind kind,
+                        cz_augment *out)
+{
+    static const struct {
+        const char *name;
+        cz_crop_mode crop;
+    } modes[] = {{"none", CZ_CROP_CENTER},
+                 {"resized-crop", CZ_CROP_RANDOM_RESIZED},
+                 {"random-crop", CZ_CROP_RANDOM},
+                 {"pad-crop", CZ_CROP_PAD_RANDOM}};
+    float lighting = a->lighting;
+    if (strcmp(a->mode, "auto") == 0) {
+        cz_crop_mode crop = kind == CZ_DATA_IDX     ? CZ_CROP_CENTER
+                            : kind == CZ_DATA_CIFAR ? CZ_CROP_PAD_RANDOM
+                            : is_alexnet_like(model) ? CZ_CROP_RANDOM
+                                                    : CZ_CROP_RANDOM_RESIZED;
+        if (crop == CZ_CROP_RANDOM && lighting < 0)
+            lighting = 0.1f;
+        *out = cz_augment_default(crop);
+    } else {
+        size_t k = 0, n = sizeof modes / sizeof modes[0];
+        while (k < n && strcmp(a->mode, modes[k].name) != 0)
+            k++;
+        if (k == n) {
+            cz_cli_error("train: --augment expects auto, none, resized-crop, random-crop or "
+                         "pad-crop, got '%s'", a->mode);
+            return CZ_EXIT_USAGE;
+        }
+        *out = cz_augment_default(modes[k].crop);
+    }
+    out->brightness = out->contrast = out->saturation = a->jitter;
+    out->lighting = lighting > 0 ? lighting : 0;
+    return CZ_EXIT_OK;
+}
+
+static const char *crop_name(cz_crop_mode crop)
+{
+    switch (crop) {
+    case CZ_CROP_RANDOM_RESIZED: return "RandomResizedCrop";
+    case CZ_CROP_RANDOM: return "random crop of the resized image";
+    case CZ_CROP_PAD_RANDOM: return "pad-4 random crop";
+    default: return "none";
+    }
+}
+
+/* Builds MODEL for the dataset's classes and sample size. */
+static cz_net *model_for(const char *model, const cz_dataset *ds, uint64_t seed)
+{
+    cz_net *net = cz_model_create(model, ds->classes, ds->pipe.crop, ds->pipe.crop, seed);
+    if (!net) {
+        cz_cli_error("%s", cz_last_error());
+        return NULL;
+    }
+    int shape[3];
+    cz_net_node_shape(net, CZ_INPUT, shape);
+    if (shape[0] != ds->pipe.channels) {
+        cz_cli_error("%s takes %d-channel images, but %s gives %d", model, shape[0], ds->source,
+                     ds->pipe.channels);
+        cz_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+static int save(cz_net *net, const char *out_dir, const char *model, const char *data,
+                const cz_train_opts *o, const cz_eval_result *last, int classes)
+{
+    char path[1100], acc[32], epochs[16], seed[32], k[16];
+    snprintf(path, sizeof path, "%s/%s.safetensors", out_dir, model);
+    snprintf(acc, sizeof acc, "%.4f", last->top1);
+    snprintf(epochs, sizeof epochs, "%d", o->epochs);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    snprintf(k, sizeof k, "%d", classes);
+    const char *meta[] = {"model", model, "dataset", data, "epochs", epochs, "seed", seed,
+                          "classes", k, "test_top1", acc};
+    if (cz_safetensors_save(net, path, meta, 6) != CZ_OK) {
+        cz_cli_error("%s", cz_last_error());
+        return CZ_EXIT_FAIL;
+    }
+    printf("saved %s\n", path);
+    return CZ_EXIT_OK;
+}
+
+static int run(const char *model, const char *data, const char *out_dir, cz_train_opts *o,
+               const augment_args *aa)
+{
+    cz_dataset train = {0}, test = {0};
+    cz_data_kind kind;
+    int skipped = 0, test_skipped = 0;
+    cz_net *net = NULL;
+    int rc = cz_cli_dataset(model, data, true, &train, &kind, &skipped);
+    bool has_test = rc == CZ_EXIT_OK && cz_cli_has_test_split(data, kind);
+    if (rc == CZ_EXIT_OK && has_test)
+        rc = cz_cli_dataset(model, data, false, &test, &kind, &test_skipped);
+    if (rc == CZ_EXIT_OK)
+        rc = pick_augment(aa, model, kind, &train.aug);
+    if (o->workers < 0)
+        o->workers = cz_cli_default_workers(kind);
+    if (rc == CZ_EXIT_OK && !(net = model_for(model, &train, o->seed)))
+        rc = CZ_EXIT_USAGE;
+    if (rc == CZ_EXIT_OK && make_dirs(out_dir) != 0)
+        rc = CZ_EXIT_FAIL;
+    if (rc == CZ_EXIT_OK) {
+        printf("training %s on %s: %d images, %d classes, %dx%d, augmentation %s%s; %d epochs, "
+               "batch %d, lr %g, %d threads, %d loader threads\n",
+               model, data, train.count, train.classes, train.pipe.crop, train.pipe.crop,
+               crop_name(train.aug.crop), train.aug.flip ? " + flip" : "", o->epochs, o->batch,
+               o->lr, cz_get_threads(), o->workers);
+        if (skipped + test_skipped)
+            printf("left out %d empty file%s\n", skipped + test_skipped,
+                   skipped + test_skipped == 1 ? "" : "s");
+        if (!has_test)
+            printf("no test split (%s has no train/ and val/ folders)\n", data);
+        o->out = stdout;
+        o->progress = isatty(fileno(stderr));
+        cz_eval_result last;
+        if (cz_train(net, &train, has_test ? &test : NULL, o, &last) != CZ_OK) {
+            cz_cli_error("%s", cz_last_error());
+            rc = CZ_EXIT_FAIL;
+        } else {
+            if (has_test)
+                printf("test accuracy: top-1 %.2f%%, top-5 %.2f%% (%d images)\n",
+                       100 * last.top1, 100 * last.top5, last.count);
+            rc = save(net, out_dir, model, data, o, &last, train.classes);
+        }
+    }
+    cz_dataset_free(&train);
+    cz_dataset_free(&test);
+    cz_net_free(net);
+    return rc;
+}
+
 int cz_cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *out_dir = "runs";
     cz_train_opts o = {.epochs = 10, .batch = 64, .lr = 0.02f, .momentum = 0.9f,
-                       .weight_decay = 5e-4f, .step_size = 4, .gamma = 0.3f, .seed = 1};
+                       .weight_decay = 5e-4f, .step_size = 4, .gamma = 0.3f, .seed = 1,
+                       .workers = -1};
+    augment_args aa = {"auto", 0, -1};
     int threads = 0;
     const cz_opt opts[] = {
-        {"data", CZ_OPT_STRING, &data, "NAME", "fashion-mnist, mnist, or a folder of IDX files", 0, 0},
+        {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
         {"epochs", CZ_OPT_INT, &o.epochs, "N", "passes over the training set", 1, 100000},
         {"batch", CZ_OPT_INT, &o.batch, "B", "samples per step", 1, 65536},
         {"lr", CZ_OPT_FLOAT, &o.lr, "LR", "initial learning rate", 1e-12, 100},
@@ -50,8 +199,12 @@ int cz_cmd_train(int argc, char **argv)
         {"wd", CZ_OPT_FLOAT, &o.weight_decay, "WD", "L2 weight decay", 0, 1},
         {"step", CZ_OPT_INT, &o.step_size, "S", "multiply the lr by --gamma every S epochs (0: never)", 0, 100000},
         {"gamma", CZ_OPT_FLOAT, &o.gamma, "G", "learning-rate decay factor", 1e-6, 1},
-        {"seed", CZ_OPT_SEED, &o.seed, "S", "seed for initialisation and shuffling", 0, 1.8e19},
-        {"threads", CZ_OPT_INT, &threads, "T", "threads (0: all cores)", 0, 1024},
+        {"augment", CZ_OPT_STRING, &aa.mode, "MODE", "auto, none, resized-crop, random-crop (224 of 256) or pad-crop (CIFAR); all but none flip too", 0, 0},
+        {"jitter", CZ_OPT_FLOAT, &aa.jitter, "J", "colour jitter: brightness, contrast, saturation factors in [1-J, 1+J]", 0, 1},
+        {"lighting", CZ_OPT_FLOAT, &aa.lighting, "S", "AlexNet's PCA lighting noise std (auto: 0.1 with random-crop)", 0, 10},
+        {"seed", CZ_OPT_SEED, &o.seed, "S", "seed for initialisation, shuffling and augmentation", 0, 1.8e19},
+        {"threads", CZ_OPT_INT, &threads, "T", "threads for the network (0: all cores)", 0, 1024},
+        {"workers", CZ_OPT_INT, &o.workers, "W", "loader threads decoding and augmenting (default: 1 for in-memory sets, the core count for folders)", 0, 256},
         {"out", CZ_OPT_STRING, &out_dir, "DIR", "folder for MODEL.safetensors", 0, 0},
     };
     const cz_cmd cmd = {"train", "MODEL", 1, 1,
@@ -66,43 +219,5 @@ int cz_cmd_train(int argc, char **argv)
         return CZ_EXIT_USAGE;
     }
     cz_set_threads(threads);
-    cz_net *net = cz_cli_model(pos[0], o.seed);
-    if (!net)
-        return CZ_EXIT_USAGE;
-    cz_dataset train = {0}, test = {0};
-    rc = cz_cli_dataset(net, data, true, &train);
-    if (rc == CZ_EXIT_OK)
-        rc = cz_cli_dataset(net, data, false, &test);
-    if (rc == CZ_EXIT_OK && make_dirs(out_dir) != 0)
-        rc = CZ_EXIT_FAIL;
-    if (rc == CZ_EXIT_OK) {
-        printf("training %s on %s: %d images, %d epochs, batch %d, lr %g, %d threads\n", pos[0],
-               data, train.count, o.epochs, o.batch, o.lr, cz_get_threads());
-        o.out = stdout;
-        o.progress = isatty(fileno(stderr));
-        cz_eval_result last;
-        if (cz_train(net, &train, &test, &o, &last) != CZ_OK) {
-            cz_cli_error("%s", cz_last_error());
-            rc = CZ_EXIT_FAIL;
-        } else {
-            char path[1100], acc[32], epochs[16], seed[32];
-            snprintf(path, sizeof path, "%s/%s.safetensors", out_dir, pos[0]);
-            snprintf(acc, sizeof acc, "%.4f", last.top1);
-            snprintf(epochs, sizeof epochs, "%d", o.epochs);
-            snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
-            const char *meta[] = {"model", pos[0], "dataset", data, "epochs", epochs,
-                                  "seed", seed, "test_top1", acc};
-            printf("test accuracy: %.2f%% (%d images)\n", 100 * last.top1, last.count);
-            if (cz_safetensors_save(net, path, meta, 5) != CZ_OK) {
-                cz_cli_error("%s", cz_last_error());
-                rc = CZ_EXIT_FAIL;
-            } else {
-                printf("saved %s\n", path);
-            }
-        }
-    }
-    cz_dataset_free(&train);
-    cz_dataset_free(&test);
-    cz_net_free(net);
-    return rc;
+    return run(pos[0], data, out_dir, &o, &aa);
 }

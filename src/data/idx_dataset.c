@@ -39,37 +39,48 @@ static void idx_path(const char *dir, const char *stem, char *buf, size_t size)
         snprintf(buf, size, "%s/%s.gz", dir, stem);
 }
 
-static cz_status convert(const cz_idx *images, const cz_idx *labels, int pad, float mean,
-                         float std, cz_dataset *out)
+static cz_status copy_names(const char *const *names, int n, cz_dataset *out)
+{
+    out->class_names = calloc((size_t)n, sizeof(char *));
+    if (!out->class_names)
+        return cz_fail(CZ_ERR_NOMEM, "%s: out of memory", out->source);
+    out->classes = n;
+    for (int k = 0; k < n; k++)
+        if (!(out->class_names[k] = strdup(names[k])))
+            return cz_fail(CZ_ERR_NOMEM, "%s: out of memory", out->source);
+    return CZ_OK;
+}
+
+/* Takes the image bytes from `images` (one channel, so already
+ * interleaved) and checks the labels. */
+static cz_status convert(cz_idx *images, const cz_idx *labels, int pad, float mean, float std,
+                         cz_dataset *out)
 {
     int rows = images->dims[1], cols = images->dims[2];
+    if (rows != cols)
+        return cz_fail(CZ_ERR_FORMAT, "%s: images are %dx%d, expected square digits",
+                       out->source, rows, cols);
     out->count = (int)images->count;
     out->channels = 1;
-    out->height = rows + 2 * pad;
-    out->width = cols + 2 * pad;
-    out->classes = 10;
-    size_t plane = (size_t)out->height * out->width;
-    out->images = malloc(sizeof(float) * plane * (size_t)out->count);
+    out->height = rows;
+    out->width = cols;
+    out->pixels = images->data;
+    images->data = NULL;
     out->labels = malloc(sizeof(int) * (size_t)out->count);
-    if (!out->images || !out->labels)
-        return cz_fail(CZ_ERR_NOMEM, "%s: cannot hold %d images in memory", out->source,
+    if (!out->labels)
+        return cz_fail(CZ_ERR_NOMEM, "%s: cannot hold %d labels in memory", out->source,
                        out->count);
-    float background = (0.0f - mean) / std;
     for (int i = 0; i < out->count; i++) {
-        float *img = out->images + plane * (size_t)i;
-        const uint8_t *src = images->data + (size_t)i * rows * cols;
-        for (size_t p = 0; p < plane; p++)
-            img[p] = background;
-        for (int y = 0; y < rows; y++)
-            for (int x = 0; x < cols; x++)
-                img[(size_t)(y + pad) * out->width + x + pad] =
-                    ((float)src[y * cols + x] / 255.0f - mean) / std;
         int label = labels->data[i];
         if (label >= out->classes)
             return cz_fail(CZ_ERR_FORMAT, "%s: label %d of sample %d is not a class 0..9",
                            out->source, label, i);
         out->labels[i] = label;
     }
+    /* Resize to the size they have (a copy), then CenterCrop's zero
+     * padding: (0 - mean) / std around the digit. */
+    out->pipe = (cz_preprocess){1, rows, rows + 2 * pad, CZ_RESAMPLE_BILINEAR, {mean}, {std}};
+    out->aug = cz_augment_default(CZ_CROP_CENTER);
     return CZ_OK;
 }
 
@@ -105,7 +116,6 @@ cz_status cz_dataset_load_idx(const char *name, bool train, int pad, cz_dataset 
     snprintf(stem, sizeof stem, "%s-labels-idx1-ubyte", split);
     idx_path(dir, stem, labels_path, sizeof labels_path);
     snprintf(out->source, sizeof out->source, "%s", images_path);
-    out->class_names = classes;
 
     cz_idx images = {0}, labels = {0};
     cz_status s = cz_idx_read(images_path, &images);
@@ -122,35 +132,12 @@ cz_status cz_dataset_load_idx(const char *name, bool train, int pad, cz_dataset 
     if (s == CZ_OK && (pad < 0 || pad > 64))
         s = cz_fail(CZ_ERR_ARG, "padding %d, expected 0..64", pad);
     if (s == CZ_OK)
+        s = copy_names(classes, 10, out);
+    if (s == CZ_OK)
         s = convert(&images, &labels, pad, mean, std, out);
     cz_idx_free(&images);
     cz_idx_free(&labels);
     if (s != CZ_OK)
         cz_dataset_free(out);
     return s;
-}
-
-void cz_dataset_free(cz_dataset *ds)
-{
-    free(ds->images);
-    free(ds->labels);
-    ds->images = NULL;
-    ds->labels = NULL;
-    ds->count = 0;
-}
-
-cz_status cz_dataset_batch(const cz_dataset *ds, const int *idx, int n, cz_tensor *x, int *labels)
-{
-    int shape[4] = {n, ds->channels, ds->height, ds->width};
-    if (!x->data || x->ndim != 4 || memcmp(x->shape, shape, sizeof shape) != 0) {
-        cz_status s = cz_tensor_alloc(x, 4, shape);
-        if (s != CZ_OK)
-            return s;
-    }
-    size_t size = (size_t)ds->channels * ds->height * ds->width;
-    for (int i = 0; i < n; i++) {
-        memcpy(x->data + size * i, ds->images + size * (size_t)idx[i], sizeof(float) * size);
-        labels[i] = ds->labels[idx[i]];
-    }
-    return CZ_OK;
 }

@@ -394,3 +394,20 @@ cz_status cz_preprocess_ten_crops(const cz_preprocess *p, const cz_image *img, f
     cz_image_free(&r);
     return CZ_OK;
 }
+
+bool cz_has_transform_input(const char *model)
+{
+    return strcmp(model, "googlenet") == 0 || strcmp(model, "inception_v3") == 0;
+}
+
+void cz_transform_input(const cz_preprocess *p, cz_tensor *x)
+{
+    size_t plane = (size_t)x->shape[2] * (size_t)x->shape[3];
+    for (int n = 0; n < x->shape[0]; n++)
+        for (int c = 0; c < x->shape[1]; c++) {
+            float scale = p->std[c] / 0.5f, shift = (p->mean[c] - 0.5f) / 0.5f;
+            float *v = x->data + ((size_t)n * (size_t)x->shape[1] + (size_t)c) * plane;
+            for (size_t i = 0; i < plane; i++)
+                v[i] = v[i] * scale + shift;
+        }
+}

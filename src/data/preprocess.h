@@ -42,4 +42,13 @@ cz_status cz_preprocess_image(const cz_preprocess *p, const cz_image *img, float
  * resize, each normalised, into dst (10 x channels x crop x crop). */
 cz_status cz_preprocess_ten_crops(const cz_preprocess *p, const cz_image *img, float *dst);
 
+/* Whether torchvision's builder for `model` has transform_input
+ * (googlenet, inception_v3), which its pretrained weights switch on. */
+bool cz_has_transform_input(const char *model);
+
+/* torchvision's transform_input, in place on a batch normalised by p: the
+ * network was trained on inputs normalised with mean = std = 0.5, so x_c
+ * becomes x_c * std_c / 0.5 + (mean_c - 0.5) / 0.5. */
+void cz_transform_input(const cz_preprocess *p, cz_tensor *x);
+
 #endif

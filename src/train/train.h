@@ -34,23 +34,37 @@ typedef struct cz_train_opts {
     float lr, momentum, weight_decay;
     int step_size;   /* epochs between decays (0: none) */
     float gamma;     /* decay factor */
-    uint64_t seed;   /* shuffling */
+    uint64_t seed;   /* shuffling and augmentation */
+    int workers;     /* loader threads (0: load between steps) */
     bool progress;   /* a progress bar on stderr (a TTY) */
     FILE *out;       /* per-epoch lines */
 } cz_train_opts;
 
+typedef struct cz_eval_opts {
+    int batch;
+    int workers;          /* loader threads */
+    bool ten_crop;        /* average the logits of the ten crops */
+    bool transform_input; /* torchvision's GoogLeNet/Inception-v3 input transform */
+} cz_eval_opts;
+
 typedef struct cz_eval_result {
     double loss;
-    double top1; /* fraction correct */
-    int count;
+    double top1, top5; /* fractions correct */
+    int count;         /* samples seen */
+    int skipped;       /* unreadable files left out */
+    char first_skipped[1024]; /* the first one's error */
 } cz_eval_result;
 
-/* Trains for opts->epochs; after each epoch evaluates on `test` (if not
- * NULL) and prints one line. `last` receives the final test result. */
+/* Trains for opts->epochs on `train` with its training transforms; after
+ * each epoch evaluates on `test` (if not NULL) and prints one line.
+ * Unreadable files are reported once. `last` receives the final test
+ * result. */
 cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
                    const cz_train_opts *opts, cz_eval_result *last);
 
-/* Mean loss and top-1 accuracy in eval mode. */
-cz_status cz_evaluate(cz_net *net, const cz_dataset *ds, int batch, cz_eval_result *result);
+/* Mean loss, top-1 and top-5 accuracy in eval mode, over the evaluation
+ * transform of every sample. */
+cz_status cz_evaluate(cz_net *net, const cz_dataset *ds, const cz_eval_opts *opts,
+                      cz_eval_result *result);
 
 #endif

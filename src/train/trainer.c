@@ -1,15 +1,17 @@
 /*
- * trainer.c - the mini-batch training loop and evaluation.
+ * trainer.c - the mini-batch training loop and evaluation, fed by the
+ * background loader.
  *
- * Shuffling uses its own generator seeded from opts->seed, so the order of
- * batches does not depend on how many random numbers the net drew.
+ * Shuffling uses its own generator seeded from opts->seed, and each
+ * sample's augmentation one seeded by (seed, epoch, position), so neither
+ * depends on how many random numbers the net drew or on thread timing.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "data/loader.h"
 #include "train/train.h"
 
 static double now(void)
@@ -17,15 +19,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int argmax(const float *v, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
 }
 
 static void progress(int epoch, int epochs, int done, int total, double loss, double t0)
@@ -41,118 +34,200 @@ static void progress(int epoch, int epochs, int done, int total, double loss, do
     fflush(stderr);
 }
 
-typedef struct batch_buf {
-    cz_tensor x, dlogits;
-    int *labels;
-} batch_buf;
+/* Running sums of one pass. */
+typedef struct tally {
+    double loss_sum;
+    int top1, top5, seen;
+} tally;
 
-static void batch_free(batch_buf *b)
+/* Adds the rows of logits (n, K): the label ranks r-th when r logits
+ * exceed its own (torch.topk's view, ties in the label's favour). */
+static void count_topk(tally *t, const cz_tensor *logits, const int *labels, int n)
 {
-    cz_tensor_free(&b->x);
-    cz_tensor_free(&b->dlogits);
-    free(b->labels);
+    int K = logits->shape[1];
+    for (int i = 0; i < n; i++) {
+        const float *row = logits->data + (size_t)i * K;
+        int rank = 0;
+        for (int k = 0; k < K; k++)
+            rank += row[k] > row[labels[i]];
+        t->top1 += rank == 0;
+        t->top5 += rank < 5;
+    }
 }
 
-/* Counts the rows of logits (n, K) whose largest entry is the label. */
-static int count_correct(const cz_tensor *logits, const int *labels, int n)
+static void finish(const tally *t, cz_loader *l, cz_eval_result *r)
 {
-    int K = logits->shape[1], correct = 0;
+    r->count = t->seen;
+    r->loss = t->seen ? t->loss_sum / t->seen : 0;
+    r->top1 = t->seen ? (double)t->top1 / t->seen : 0;
+    r->top5 = t->seen ? (double)t->top5 / t->seen : 0;
+    r->skipped = cz_loader_skipped(l, r->first_skipped, sizeof r->first_skipped);
+}
+
+static cz_status none_readable(const cz_dataset *ds, const cz_eval_result *r)
+{
+    return cz_fail(CZ_ERR_FORMAT, "%s: none of the %d images could be read (the first: %s)",
+                   ds->source, r->skipped, r->first_skipped);
+}
+
+/* The mean over each sample's `crops` rows of y, into avg (n, K). */
+static cz_status mean_crops(const cz_tensor *y, int n, int crops, cz_tensor *avg)
+{
+    int K = y->shape[1], shape[2] = {n, K};
+    if (avg->ndim != 2 || avg->shape[0] != n || avg->shape[1] != K) {
+        cz_status s = cz_tensor_alloc(avg, 2, shape);
+        if (s != CZ_OK)
+            return s;
+    }
     for (int i = 0; i < n; i++)
-        correct += argmax(logits->data + (size_t)i * K, K) == labels[i];
-    return correct;
+        for (int k = 0; k < K; k++) {
+            float sum = 0;
+            for (int c = 0; c < crops; c++)
+                sum += y->data[((size_t)i * crops + c) * K + k];
+            avg->data[(size_t)i * K + k] = sum / crops;
+        }
+    return CZ_OK;
 }
 
-cz_status cz_evaluate(cz_net *net, const cz_dataset *ds, int batch, cz_eval_result *result)
+/* One evaluation batch: forward, average crops, loss and top-k. */
+static cz_status eval_batch(cz_net *net, const cz_dataset *ds, const cz_eval_opts *o,
+                            cz_tensor *x, const int *labels, int n, cz_tensor *avg, tally *t)
+{
+    const cz_tensor *logits;
+    double loss;
+    if (o->transform_input)
+        cz_transform_input(&ds->pipe, x);
+    cz_status s = cz_net_forward(net, x, &logits);
+    if (s == CZ_OK && o->ten_crop) {
+        s = mean_crops(logits, n, 10, avg);
+        logits = avg;
+    }
+    if (s == CZ_OK)
+        s = cz_cross_entropy(logits, labels, 0.0f, &loss, NULL);
+    if (s == CZ_OK) {
+        t->loss_sum += loss * n;
+        t->seen += n;
+        count_topk(t, logits, labels, n);
+    }
+    return s;
+}
+
+cz_status cz_evaluate(cz_net *net, const cz_dataset *ds, const cz_eval_opts *o,
+                      cz_eval_result *result)
 {
     memset(result, 0, sizeof *result);
-    batch_buf b = {0};
-    int *idx = malloc(sizeof(int) * (size_t)batch);
-    b.labels = malloc(sizeof(int) * (size_t)batch);
-    if (!idx || !b.labels) {
-        free(idx);
-        batch_free(&b);
-        return cz_fail(CZ_ERR_NOMEM, "evaluate: out of memory");
-    }
+    cz_loader_opts lo = {.batch = o->batch, .workers = o->workers, .ten_crop = o->ten_crop};
+    cz_loader *l;
+    cz_status s = cz_loader_start(ds, NULL, ds->count, &lo, &l);
+    if (s != CZ_OK)
+        return s;
     bool was_training = cz_net_training(net);
     cz_net_set_training(net, false);
-    cz_status s = CZ_OK;
-    double loss_sum = 0;
-    int correct = 0;
-    for (int start = 0; s == CZ_OK && start < ds->count; start += batch) {
-        int n = ds->count - start < batch ? ds->count - start : batch;
-        for (int i = 0; i < n; i++)
-            idx[i] = start + i;
-        const cz_tensor *logits;
-        double loss;
-        s = cz_dataset_batch(ds, idx, n, &b.x, b.labels);
-        if (s == CZ_OK)
-            s = cz_net_forward(net, &b.x, &logits);
-        if (s == CZ_OK)
-            s = cz_cross_entropy(logits, b.labels, 0.0f, &loss, NULL);
-        if (s == CZ_OK) {
-            loss_sum += loss * n;
-            correct += count_correct(logits, b.labels, n);
-        }
+    tally t = {0};
+    cz_tensor avg = {0};
+    for (;;) {
+        const cz_tensor *x;
+        const int *labels;
+        int n;
+        s = cz_loader_next(l, &x, &labels, &n);
+        if (s != CZ_OK || n == 0)
+            break;
+        /* The loader's batch is ours until the next call: transform_input
+         * may change it in place. */
+        s = eval_batch(net, ds, o, (cz_tensor *)x, labels, n, &avg, &t);
+        if (s != CZ_OK)
+            break;
     }
     cz_net_set_training(net, was_training);
-    free(idx);
-    batch_free(&b);
-    result->count = ds->count;
-    result->loss = loss_sum / ds->count;
-    result->top1 = (double)correct / ds->count;
+    finish(&t, l, result);
+    cz_loader_stop(l);
+    cz_tensor_free(&avg);
+    if (s == CZ_OK && result->count == 0)
+        s = none_readable(ds, result);
+    return s;
+}
+
+/* One step on a batch: forward, loss, backward, SGD. */
+static cz_status train_step(cz_net *net, cz_sgd *opt, const cz_tensor *x, const int *labels,
+                            int n, cz_tensor *dlogits, tally *t, long step)
+{
+    const cz_tensor *logits;
+    double loss = 0;
+    cz_status s = cz_net_forward(net, x, &logits);
+    if (s == CZ_OK && (dlogits->ndim != 2 || dlogits->shape[0] != n))
+        s = cz_tensor_alloc(dlogits, 2, logits->shape);
+    if (s == CZ_OK)
+        s = cz_cross_entropy(logits, labels, 0.0f, &loss, dlogits);
+    if (s == CZ_OK && !isfinite(loss))
+        return cz_fail(CZ_ERR_NUMERIC,
+                       "training diverged: loss is %f at step %ld; try a smaller --lr", loss,
+                       step + 1);
+    if (s != CZ_OK)
+        return s;
+    count_topk(t, logits, labels, n);
+    t->loss_sum += loss * n;
+    t->seen += n;
+    cz_net_zero_grad(net);
+    s = cz_net_backward(net, dlogits);
+    if (s == CZ_OK)
+        cz_sgd_step(opt, net);
     return s;
 }
 
 /* One pass over the shuffled training set. */
-static cz_status train_epoch(cz_net *net, cz_sgd *opt, const cz_dataset *ds, int *order,
+static cz_status train_epoch(cz_net *net, cz_sgd *opt, const cz_dataset *ds, const int *order,
                              const cz_train_opts *o, int epoch, long *step, cz_eval_result *r)
 {
-    batch_buf b = {0};
-    b.labels = malloc(sizeof(int) * (size_t)o->batch);
-    if (!b.labels)
-        return cz_fail(CZ_ERR_NOMEM, "train: out of memory");
+    cz_loader_opts lo = {.batch = o->batch, .workers = o->workers, .train = true,
+                         .seed = o->seed, .epoch = epoch};
+    cz_loader *l;
+    cz_status s = cz_loader_start(ds, order, ds->count, &lo, &l);
+    if (s != CZ_OK)
+        return s;
     cz_net_set_training(net, true);
-    double loss_sum = 0, t0 = now();
-    int correct = 0, seen = 0, batches = (ds->count + o->batch - 1) / o->batch;
-    cz_status s = CZ_OK;
-    for (int k = 0; s == CZ_OK && k < batches; k++) {
-        int start = k * o->batch;
-        int n = ds->count - start < o->batch ? ds->count - start : o->batch;
-        const cz_tensor *logits;
-        double loss = 0;
-        s = cz_dataset_batch(ds, order + start, n, &b.x, b.labels);
-        if (s == CZ_OK)
-            s = cz_net_forward(net, &b.x, &logits);
-        if (s == CZ_OK && (b.dlogits.ndim != 2 || b.dlogits.shape[0] != n))
-            s = cz_tensor_alloc(&b.dlogits, 2, logits->shape);
-        if (s == CZ_OK)
-            s = cz_cross_entropy(logits, b.labels, 0.0f, &loss, &b.dlogits);
-        if (s == CZ_OK && !isfinite(loss))
-            s = cz_fail(CZ_ERR_NUMERIC,
-                        "training diverged: loss is %f at step %ld (epoch %d, batch %d); "
-                        "try a smaller --lr",
-                        loss, *step + 1, epoch + 1, k + 1);
-        if (s == CZ_OK) {
-            correct += count_correct(logits, b.labels, n);
-            cz_net_zero_grad(net);
-            s = cz_net_backward(net, &b.dlogits);
-        }
-        if (s == CZ_OK) {
-            cz_sgd_step(opt, net);
-            (*step)++;
-            loss_sum += loss * n;
-            seen += n;
-            if (o->progress && (k % 20 == 0 || k == batches - 1))
-                progress(epoch + 1, o->epochs, seen, ds->count, loss_sum / seen, t0);
-        }
+    double t0 = now();
+    tally t = {0};
+    cz_tensor dlogits = {0};
+    for (int k = 0;; k++) {
+        const cz_tensor *x;
+        const int *labels;
+        int n;
+        s = cz_loader_next(l, &x, &labels, &n);
+        if (s == CZ_OK && n > 0)
+            s = train_step(net, opt, x, labels, n, &dlogits, &t, *step);
+        if (s != CZ_OK || n == 0)
+            break;
+        (*step)++;
+        if (o->progress && k % 20 == 0)
+            progress(epoch + 1, o->epochs, t.seen, ds->count, t.loss_sum / t.seen, t0);
     }
     if (o->progress)
         fprintf(stderr, "\r\033[K");
-    batch_free(&b);
-    r->count = seen;
-    r->loss = seen ? loss_sum / seen : 0;
-    r->top1 = seen ? (double)correct / seen : 0;
+    finish(&t, l, r);
+    cz_loader_stop(l);
+    cz_tensor_free(&dlogits);
+    if (s == CZ_OK && r->count == 0)
+        s = none_readable(ds, r);
     return s;
+}
+
+static void report_skipped(FILE *out, const cz_dataset *ds, const cz_eval_result *r)
+{
+    if (out && r->skipped)
+        fprintf(out, "%s: skipped %d unreadable image%s (the first: %s)\n", ds->source,
+                r->skipped, r->skipped == 1 ? "" : "s", r->first_skipped);
+}
+
+static void report_epoch(const cz_train_opts *o, int epoch, float lr, const cz_eval_result *tr,
+                         const cz_eval_result *test, double seconds)
+{
+    fprintf(o->out, "epoch %2d/%d  lr %.4g  train loss %.4f acc %.2f%%  ", epoch + 1, o->epochs,
+            lr, tr->loss, 100 * tr->top1);
+    if (test)
+        fprintf(o->out, "test loss %.4f top-1 %.2f%% top-5 %.2f%%  ", test->loss,
+                100 * test->top1, 100 * test->top5);
+    fprintf(o->out, "%.1f s (%.0f img/s)\n", seconds, tr->count / seconds);
+    fflush(o->out);
 }
 
 cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
@@ -172,6 +247,7 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
     }
     cz_rng shuffle;
     cz_rng_seed(&shuffle, o->seed ^ 0x5348554646ull); /* "SHUFF" */
+    cz_eval_opts eo = {.batch = o->batch, .workers = o->workers};
     long step = 0;
     memset(last, 0, sizeof *last);
     for (int epoch = 0; s == CZ_OK && epoch < o->epochs; epoch++) {
@@ -183,17 +259,15 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
         double t0 = now();
         s = train_epoch(net, &opt, train, order, o, epoch, &step, &tr);
         double seconds = now() - t0;
-        if (s == CZ_OK && test)
-            s = cz_evaluate(net, test, 1000, last);
-        if (s == CZ_OK && o->out) {
-            fprintf(o->out,
-                    "epoch %2d/%d  lr %.4g  train loss %.4f acc %.2f%%  ", epoch + 1, o->epochs,
-                    opt.lr, tr.loss, 100 * tr.top1);
-            if (test)
-                fprintf(o->out, "test loss %.4f acc %.2f%%  ", last->loss, 100 * last->top1);
-            fprintf(o->out, "%.1f s (%.0f img/s)\n", seconds, tr.count / seconds);
-            fflush(o->out);
+        if (s == CZ_OK && epoch == 0)
+            report_skipped(o->out, train, &tr);
+        if (s == CZ_OK && test) {
+            s = cz_evaluate(net, test, &eo, last);
+            if (s == CZ_OK && epoch == 0)
+                report_skipped(o->out, test, last);
         }
+        if (s == CZ_OK && o->out)
+            report_epoch(o, epoch, opt.lr, &tr, test ? last : NULL, seconds);
     }
     free(order);
     cz_sgd_free(&opt);

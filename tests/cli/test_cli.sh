@@ -35,7 +35,7 @@ expect 2 "unknown command 'trian'" -- "$cz" trian lenet5
 expect 2 "weights" -- "$cz" eval lenet5 --data "$tmp/tiny"
 
 # A missing dataset.
-expect 1 "$tmp/nowhere: no such dataset folder" -- "$cz" train lenet5 --data "$tmp/nowhere"
+expect 1 "$tmp/nowhere: no such folder" -- "$cz" train lenet5 --data "$tmp/nowhere"
 
 # An IDX file with a wrong magic number, and a truncated one.
 cp -r "$tmp/tiny" "$tmp/badmagic"

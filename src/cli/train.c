@@ -163,6 +163,7 @@ static int run(const char *model, const char *data, const char *out_dir, cz_trai
                    skipped + test_skipped == 1 ? "" : "s");
         if (!has_test)
             printf("no test split (%s has no train/ and val/ folders)\n", data);
+        fflush(stdout); /* before any error on stderr */
         o->out = stdout;
         o->progress = isatty(fileno(stderr));
         cz_eval_result last;

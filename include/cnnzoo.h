@@ -249,6 +249,9 @@ int64_t cz_net_weight_numel(const cz_net *net);
 void cz_net_set_training(cz_net *net, bool training);
 bool cz_net_training(const cz_net *net);
 cz_rng *cz_net_rng(cz_net *net);
+/* Dropout is active in training mode unless switched off here (to compare
+ * a training step with another framework's, whose random masks differ). */
+void cz_net_set_dropout(cz_net *net, bool enabled);
 
 /* Runs the net on input (N, C, H, W) matching the net's input shape.
  * *output (the main output) points into the net and stays valid until the
@@ -260,6 +263,11 @@ const cz_tensor *cz_net_node_output(const cz_net *net, int node);
 /* Backpropagates d(loss)/d(main output) from the last forward; accumulates
  * into the parameters' grad tensors (zero them with cz_net_zero_grad). */
 cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput);
+/* The same, also seeding each auxiliary output i (cz_net_aux_output) with
+ * daux[i] after a training-mode forward: GoogLeNet's and Inception-v3's
+ * auxiliary losses. */
+cz_status cz_net_backward_aux(cz_net *net, const cz_tensor *doutput,
+                              const cz_tensor *const *daux);
 /* Asks backward to compute d(loss)/d(input) too (saliency maps); off by
  * default since training never needs it. */
 void cz_net_set_input_grad(cz_net *net, bool on);

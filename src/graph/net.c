@@ -462,50 +462,91 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
     return CZ_OK;
 }
 
-cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput)
+/* Checks that g fits node's output for the batch of the last forward. */
+static cz_status check_seed(const cz_net *net, int node, const cz_tensor *g)
 {
-    int last = cz_net_output(net);
-    const cz_tensor *out = &net->nodes[last].out;
-    if (!out->data || net->batch < 1)
-        return cz_fail(CZ_ERR_ARG, "backward: no forward pass to differentiate");
-    if (!net->grad_ready)
-        return cz_fail(CZ_ERR_ARG, "backward: the last forward ran for inference only; run it in "
-                       "training mode or after cz_net_set_input_grad(net, true)");
-    if (cz_tensor_numel(doutput) != cz_tensor_numel(out) || doutput->shape[0] != net->batch) {
+    const cz_tensor *out = &net->nodes[node].out;
+    if (cz_tensor_numel(g) != cz_tensor_numel(out) || g->shape[0] != net->batch) {
         char got[64], want[64];
-        return cz_fail(CZ_ERR_SHAPE, "backward: gradient %s does not match the output %s",
-                       cz_shape_str(doutput, got, sizeof got), cz_shape_str(out, want, sizeof want));
+        return cz_fail(CZ_ERR_SHAPE, "backward: gradient %s does not match the output %s of %s",
+                       cz_shape_str(g, got, sizeof got), cz_shape_str(out, want, sizeof want),
+                       net->nodes[node].name);
     }
-    /* Only nodes that the output's gradient reaches run backward. */
-    bool *reached = calloc((size_t)net->n_nodes, sizeof *reached);
-    if (!reached)
-        return cz_fail(CZ_ERR_NOMEM, "backward: out of memory");
+    return CZ_OK;
+}
+
+/* Zeroes every node's output gradient that backward may write. */
+static cz_status clear_douts(cz_net *net, int last)
+{
     for (int i = 0; i <= last; i++) {
         cz_node *node = &net->nodes[i];
         if ((i == 0 && !net->input_grad) || (node->train_only && !net->training))
             continue;
         cz_status st = batch_tensor(&node->dout, node, net->batch);
-        if (st != CZ_OK) {
-            free(reached);
+        if (st != CZ_OK)
             return st;
-        }
         memset(node->dout.data, 0, cz_tensor_numel(&node->dout) * sizeof(float));
     }
-    memcpy(net->nodes[last].dout.data, doutput->data, cz_tensor_numel(doutput) * sizeof(float));
-    reached[last] = true;
+    return CZ_OK;
+}
+
+/* Runs backward from `last` down over the nodes the seeds reach. */
+static cz_status propagate(cz_net *net, int last, bool *reached)
+{
     for (int i = last; i > 0; i--) {
         cz_node *node = &net->nodes[i];
         if (!reached[i])
             continue;
-        if (!node->op->backward) {
-            free(reached);
+        if (!node->op->backward)
             return cz_fail(CZ_ERR_ARG, "backward: %s (%s) has no backward pass", node->name,
                            node->op->name);
-        }
         node->op->backward(net, node);
         for (int k = 0; k < node->n_inputs; k++)
             reached[node->inputs[k]] = true;
     }
-    free(reached);
     return CZ_OK;
+}
+
+cz_status cz_net_backward_aux(cz_net *net, const cz_tensor *doutput,
+                              const cz_tensor *const *daux)
+{
+    int last = cz_net_output(net);
+    if (!net->nodes[last].out.data || net->batch < 1)
+        return cz_fail(CZ_ERR_ARG, "backward: no forward pass to differentiate");
+    if (!net->grad_ready)
+        return cz_fail(CZ_ERR_ARG, "backward: the last forward ran for inference only; run it in "
+                       "training mode or after cz_net_set_input_grad(net, true)");
+    if (daux && cz_net_aux_count(net) > 0 && !net->training)
+        return cz_fail(CZ_ERR_ARG, "backward: auxiliary gradients need a training-mode forward");
+    cz_status st = check_seed(net, last, doutput);
+    for (int i = 0; daux && st == CZ_OK && i < cz_net_aux_count(net); i++)
+        st = check_seed(net, cz_net_aux_output(net, i), daux[i]);
+    bool *reached = st == CZ_OK ? calloc((size_t)net->n_nodes, sizeof *reached) : NULL;
+    if (st == CZ_OK && !reached)
+        st = cz_fail(CZ_ERR_NOMEM, "backward: out of memory");
+    if (st == CZ_OK)
+        st = clear_douts(net, last);
+    if (st == CZ_OK) {
+        /* Only nodes that a seeded gradient reaches run backward. */
+        memcpy(net->nodes[last].dout.data, doutput->data, cz_tensor_numel(doutput) * sizeof(float));
+        reached[last] = true;
+        for (int i = 0; daux && i < cz_net_aux_count(net); i++) {
+            int a = cz_net_aux_output(net, i);
+            memcpy(net->nodes[a].dout.data, daux[i]->data, cz_tensor_numel(daux[i]) * sizeof(float));
+            reached[a] = true;
+        }
+        st = propagate(net, last, reached);
+    }
+    free(reached);
+    return st;
+}
+
+cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput)
+{
+    return cz_net_backward_aux(net, doutput, NULL);
+}
+
+void cz_net_set_dropout(cz_net *net, bool enabled)
+{
+    net->dropout_off = !enabled;
 }

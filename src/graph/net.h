@@ -105,6 +105,7 @@ struct cz_net {
     bool training;
     int batch;         /* N of the last forward */
     cz_rng rng;        /* initialisation, dropout */
+    bool dropout_off;  /* dropout inactive even in training (cz_net_set_dropout) */
     bool input_grad;   /* whether backward computes d(loss)/d(input) */
     bool share_params; /* builders reuse parameters already declared */
     bool grad_ready;   /* the last forward kept what backward needs */

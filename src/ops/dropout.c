@@ -42,7 +42,7 @@ static cz_status dropout_forward(cz_net *net, cz_node *node)
     float *y = node->out.data;
     size_t n = cz_node_numel(node) * (size_t)net->batch;
     float p = node->attr.dropout.p;
-    bool active = net->training && p > 0.0f;
+    bool active = net->training && !net->dropout_off && p > 0.0f;
     saved_mask *s = cz_node_saved(node, sizeof *s + (active ? n : 0));
     if (!s)
         return CZ_ERR_NOMEM;

@@ -260,7 +260,7 @@ int tu_for_each_line(const char *path, const char *kind, void (*fn)(char **words
         int n = 0;
         for (char *w = strtok(line, " \n"); w && n < 8; w = strtok(NULL, " \n"))
             words[n++] = w;
-        if (n > 0 && strcmp(words[0], kind) == 0) {
+        if (n > 0 && (!kind || strcmp(words[0], kind) == 0)) {
             fn(words, n);
             cases++;
         }

@@ -51,7 +51,8 @@ const char *tu_tmp_path(const char *name);
  * result lives until the 4th call after. */
 const char *tu_fixture(const char *env, const char *name);
 /* Calls fn(words, n) for each line of the text file at `path` whose first
- * word is `kind` (at most 8 words, split on spaces); returns how many. */
+ * word is `kind` (every line when NULL; at most 8 words, split on spaces);
+ * returns how many. */
 int tu_for_each_line(const char *path, const char *kind, void (*fn)(char **words, int n));
 /* Writes size bytes to path, failing the test on any error. */
 void tu_write_bytes(const char *path, const void *data, size_t size);

@@ -1,0 +1,84 @@
+"""train_step_reference.py OUT - PyTorch's answer to two SGD steps of
+training, for tests/conformance/test_train_step_torch.c.
+
+For each model below (10 classes, a small input) this builds the model
+with tools/zoo/FAMILY.py, randomises BatchNorm, saves its state_dict
+(MODEL.before.pth), then runs two steps of torch.optim.SGD(lr 0.01,
+momentum 0.9, weight_decay 1e-4) on one random batch in training mode,
+with dropout and stochastic depth switched off (their random masks cannot
+match) and GoogLeNet's auxiliary losses weighted 0.3 each as torchvision's
+reference recipe does, and saves MODEL.after.pth, MODEL.x.npy,
+MODEL.y.npy. OUT itself is a text manifest: "MODEL BATCH SIZE LOSS1 LOSS2"
+lines, written last. Debian's /usr/bin/python3 (torch 1.13).
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "zoo"))
+from zoo_reference import randomise_batchnorm  # noqa: E402
+
+CASES = [  # model, family, batch, input size
+    ("lenet5", "lenet", 4, 32),
+    ("resnet18", "resnet", 4, 64),
+    ("googlenet", "googlenet", 4, 64),
+    ("densenet121", "densenet", 2, 64),
+    ("mobilenet_v2", "mobilenet", 4, 64),
+    ("efficientnet_b0", "efficientnet", 2, 64),
+]
+AUX_WEIGHT = 0.3
+
+
+def loss_of(out, y):
+    ce = torch.nn.functional.cross_entropy
+    if isinstance(out, tuple):  # GoogLeNetOutputs(logits, aux2, aux1)
+        return ce(out[0], y) + AUX_WEIGHT * (ce(out[1], y) + ce(out[2], y))
+    return ce(out, y)
+
+
+def no_random_masks(model):
+    for m in model.modules():
+        name = type(m).__name__
+        if isinstance(m, torch.nn.Dropout) or name == "StochasticDepth":
+            m.eval()
+
+
+def run(outdir, name, family, batch, size):
+    torch.manual_seed(0)
+    model = __import__(family).build(name, 10)
+    randomise_batchnorm(model, torch)
+    torch.save(model.state_dict(), f"{outdir}/{name}.before.pth")
+    channels = 1 if name == "lenet5" else 3
+    x = torch.randn(batch, channels, size, size)
+    y = torch.randint(0, 10, (batch,))
+    np.save(f"{outdir}/{name}.x.npy", x.numpy())
+    np.save(f"{outdir}/{name}.y.npy", y.numpy().astype(np.int64))
+    model.train()
+    no_random_masks(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    losses = []
+    for _ in range(2):
+        opt.zero_grad()
+        loss = loss_of(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    torch.save(model.state_dict(), f"{outdir}/{name}.after.pth")
+    return f"{name} {batch} {size} {losses[0]:.9g} {losses[1]:.9g}"
+
+
+def main(out):
+    torch.set_num_threads(2)
+    outdir = os.path.dirname(os.path.abspath(out))
+    lines = [run(outdir, *case) for case in CASES]
+    with open(out + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(out + ".tmp", out)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -18,14 +18,18 @@ void cz_cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
+/* A number below the option's range stands for "chosen at run time",
+ * which the help text describes in words. */
 static void print_default(const cz_opt *o)
 {
     switch (o->type) {
     case CZ_OPT_INT:
-        printf(" (default %d)", *(int *)o->dest);
+        if (*(int *)o->dest >= o->min)
+            printf(" (default %d)", *(int *)o->dest);
         break;
     case CZ_OPT_FLOAT:
-        printf(" (default %g)", *(float *)o->dest);
+        if (*(float *)o->dest >= o->min)
+            printf(" (default %g)", *(float *)o->dest);
         break;
     case CZ_OPT_SEED:
         printf(" (default %llu)", (unsigned long long)*(uint64_t *)o->dest);

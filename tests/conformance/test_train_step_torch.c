@@ -3,11 +3,19 @@
  * 1e-4) of lenet5, resnet18, googlenet with its auxiliary losses,
  * densenet121, mobilenet_v2 and efficientnet_b0 in training mode, against
  * PyTorch on the same weights and batch: the losses, and afterwards every
- * weight, BatchNorm running statistic and num_batches_tracked, within
- * 1e-4 relative (see known_divergent for the models that do not yet).
- * Dropout is off on both sides (its masks are random).
- * The fixtures and the manifest (argv[1]) come from
- * tools/train_step_reference.py.
+ * weight and BatchNorm running statistic and num_batches_tracked.
+ *
+ * The reference runs in float64. In float32 a ReLU whose input lies within
+ * rounding of 0 flips, so deep nets' gradients are chaotic: PyTorch's own
+ * float32 result ends up to 26% (googlenet), 2% (mobilenet_v2) away from
+ * its float64 one, and differs between 1 and 2 threads by as much. The
+ * manifest gives that distance ("noise", ||a - b|| / ||b|| of the worst
+ * tensor); cnnzoo must be within max(1e-4, 2 x noise) of float64, i.e. as
+ * close to the exact answer as PyTorch itself is. lenet5 and resnet18 are
+ * not chaotic (noise 1e-6 and below) and are held to 1e-4. The first
+ * step's loss (forward only) is held to 1e-4 for every model. Dropout is
+ * off on both sides (its masks are random). The fixtures and the manifest
+ * (argv[1]) come from tools/train_step_reference.py.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -25,40 +33,26 @@
 
 static const char *manifest;
 
-/* Known bug, found by this test and not yet fixed: after the first step
- * these models' weights drift from PyTorch's (googlenet 0.41, densenet121
- * 1e-2, mobilenet_v2 9e-2, efficientnet_b0 5e-3 worst relative error
- * after two steps, while the first loss matches to 1e-6). Something in
- * their backward pass that lenet5 and resnet18 do not use is wrong. They
- * run and report here; only the others are held to 1e-4 until it is
- * fixed. */
-static bool known_divergent(const char *model)
-{
-    static const char *const bad[] = {"googlenet", "densenet121", "mobilenet_v2",
-                                      "efficientnet_b0"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (strcmp(model, bad[i]) == 0)
-            return true;
-    return false;
-}
-
-/* max |a - b| / max |b|. */
+/* ||a - b|| / ||b||, as the fixture measures PyTorch's own noise. */
 static double rel_error(const float *a, const float *b, size_t n)
 {
     double err = 0, ref = 0;
     for (size_t i = 0; i < n; i++) {
-        err = fmax(err, fabs((double)a[i] - b[i]));
-        ref = fmax(ref, fabs((double)b[i]));
+        err += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        ref += (double)b[i] * b[i];
     }
-    return err / (ref > 1e-12 ? ref : 1e-12);
+    return sqrt(err) / fmax(sqrt(ref), 1e-30);
 }
 
+/* MODEL.SUFFIX next to the manifest. */
 static char *fixture(const char *model, const char *suffix)
 {
     static char path[4096];
     const char *slash = strrchr(manifest, '/');
-    int dir = slash ? (int)(slash - manifest) : 1;
-    snprintf(path, sizeof path, "%.*s/%s.%s", dir, slash ? manifest : ".", model, suffix);
+    if (slash)
+        snprintf(path, sizeof path, "%.*s/%s.%s", (int)(slash - manifest), manifest, model, suffix);
+    else
+        snprintf(path, sizeof path, "%s.%s", model, suffix);
     return path;
 }
 
@@ -89,7 +83,8 @@ static double step(cz_net *net, cz_sgd *opt, const cz_tensor *x, const int *labe
     return loss;
 }
 
-static void compare_state(cz_net *net, cz_net *torch_net, const char *model)
+static void compare_state(cz_net *net, cz_net *torch_net, const char *model, double noise,
+                          double tol)
 {
     double worst = 0;
     const char *worst_name = "";
@@ -106,17 +101,18 @@ static void compare_state(cz_net *net, cz_net *torch_net, const char *model)
             worst_name = p->name;
         }
     }
-    print_message("%s: weights and buffers after 2 steps: worst relative error %.3g (%s)%s\n",
-                  model, worst, worst_name, known_divergent(model) ? " [known bug]" : "");
-    assert_true(worst <= 1e-4 || known_divergent(model));
+    print_message("%s: after 2 steps, worst tensor %.3g from float64 (%s); PyTorch float32: %.3g; "
+                  "limit %.3g\n", model, worst, worst_name, noise, tol);
+    assert_true(worst <= tol);
 }
 
 static void one_case(char **w, int n)
 {
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     const char *model = w[0];
     int size = atoi(w[2]);
-    double want[2] = {atof(w[3]), atof(w[4])};
+    double want[2] = {atof(w[3]), atof(w[4])}, noise = atof(w[5]);
+    double tol = fmax(1e-4, 2 * noise);
     cz_net *net = cz_model_create(model, 10, size, size, 0);
     cz_net *torch_net = cz_model_create(model, 10, size, size, 0);
     assert_non_null(net);
@@ -138,11 +134,9 @@ static void one_case(char **w, int n)
     for (int s = 0; s < 2; s++) {
         double loss = step(net, &opt, &x, labels);
         print_message("%s step %d: loss %.7f, torch %.7f\n", model, s + 1, loss, want[s]);
-        /* The first step's loss is held for every model. */
-        assert_true(fabs(loss - want[s]) <= 1e-4 * fabs(want[s]) ||
-                    (s > 0 && known_divergent(model)));
+        assert_true(fabs(loss - want[s]) <= (s == 0 ? 1e-4 : tol) * fabs(want[s]));
     }
-    compare_state(net, torch_net, model);
+    compare_state(net, torch_net, model, noise, tol);
     cz_sgd_free(&opt);
     cz_npy_free(&y);
     cz_tensor_free(&x);

@@ -17,7 +17,7 @@ build: deps
 
 # Train LeNet-5 on Fashion-MNIST, then evaluate the saved weights.
 demo: build
-	./$(BUILD)/cnnzoo train lenet5 --data fashion-mnist --epochs 10 --out runs
+	./$(BUILD)/cnnzoo train lenet5 --data fashion-mnist --epochs 10 --schedule step:4:0.3 --out runs --log runs/lenet5.csv
 	./$(BUILD)/cnnzoo eval lenet5 --weights runs/lenet5.safetensors --data fashion-mnist
 
 test: build

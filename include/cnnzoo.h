@@ -211,6 +211,7 @@ void cz_net_share_params(cz_net *net, bool on);
 /* Auxiliary classifiers (GoogLeNet, Inception-v3): nodes built between
  * begin and end run only in training mode; `output` is the branch's
  * logits. Their parameters are part of the table, as in torchvision. */
+#define CZ_MAX_AUX 4 /* auxiliary classifiers per net */
 void cz_net_begin_aux(cz_net *net);
 void cz_net_end_aux(cz_net *net, int output);
 int cz_net_aux_count(const cz_net *net);

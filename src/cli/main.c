@@ -20,6 +20,7 @@ static const struct {
     {"convert", cz_cmd_convert, "convert a PyTorch .pth state_dict to safetensors"},
     {"classify", cz_cmd_classify, "print the top-k classes of JPEG/PNG images"},
     {"preprocess", cz_cmd_preprocess, "write the float32 batch a model sees for JPEG/PNG images"},
+    {"plot", cz_cmd_plot, "draw a training log's loss and accuracy curves as a PNG"},
 };
 
 static void usage(FILE *f)

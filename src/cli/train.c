@@ -133,8 +133,8 @@ static int save(cz_net *net, const char *out_dir, const char *model, const char 
     return CZ_EXIT_OK;
 }
 
-static int run(const char *model, const char *data, const char *out_dir, cz_train_opts *o,
-               const augment_args *aa)
+static int run(const char *model, const char *data, const char *out_dir, const char *log_path,
+               cz_train_opts *o, const augment_args *aa)
 {
     cz_dataset train = {0}, test = {0};
     cz_data_kind kind;
@@ -152,12 +152,16 @@ static int run(const char *model, const char *data, const char *out_dir, cz_trai
         rc = CZ_EXIT_USAGE;
     if (rc == CZ_EXIT_OK && make_dirs(out_dir) != 0)
         rc = CZ_EXIT_FAIL;
+    if (rc == CZ_EXIT_OK && log_path && !(o->log = fopen(log_path, "w"))) {
+        cz_cli_error("--log %s: %s", log_path, strerror(errno));
+        rc = CZ_EXIT_FAIL;
+    }
     if (rc == CZ_EXIT_OK) {
         printf("training %s on %s: %d images, %d classes, %dx%d, augmentation %s%s; %d epochs, "
                "batch %d, lr %g, %d threads, %d loader threads\n",
                model, data, train.count, train.classes, train.pipe.crop, train.pipe.crop,
                crop_name(train.aug.crop), train.aug.flip ? " + flip" : "", o->epochs, o->batch,
-               o->lr, cz_get_threads(), o->workers);
+               o->optim.lr, cz_get_threads(), o->workers);
         if (skipped + test_skipped)
             printf("left out %d empty file%s\n", skipped + test_skipped,
                    skipped + test_skipped == 1 ? "" : "s");
@@ -177,29 +181,89 @@ static int run(const char *model, const char *data, const char *out_dir, cz_trai
             rc = save(net, out_dir, model, data, o, &last, train.classes);
         }
     }
+    if (o->log && fclose(o->log) != 0 && rc == CZ_EXIT_OK) {
+        cz_cli_error("--log %s: %s", log_path, strerror(errno));
+        rc = CZ_EXIT_FAIL;
+    }
     cz_dataset_free(&train);
     cz_dataset_free(&test);
     cz_net_free(net);
     return rc;
 }
 
+/* What --optim and its companions name, into o->optim. */
+typedef struct optim_args {
+    const char *kind, *schedule;
+    float lr, momentum, weight_decay;
+    bool nesterov, exempt;
+} optim_args;
+
+static int pick_optim(const optim_args *a, cz_train_opts *o)
+{
+    static const struct {
+        const char *name;
+        cz_optim_kind kind;
+        bool tf;
+    } kinds[] = {{"sgd", CZ_OPTIM_SGD, false},
+                 {"adamw", CZ_OPTIM_ADAMW, false},
+                 {"rmsprop", CZ_OPTIM_RMSPROP, false},
+                 {"rmsprop-tf", CZ_OPTIM_RMSPROP, true}};
+    size_t k = 0, n = sizeof kinds / sizeof kinds[0];
+    while (k < n && strcmp(a->kind, kinds[k].name) != 0)
+        k++;
+    if (k == n) {
+        cz_cli_error("train: --optim expects sgd, adamw, rmsprop or rmsprop-tf, got '%s'",
+                     a->kind);
+        return CZ_EXIT_USAGE;
+    }
+    o->optim = cz_optim_defaults(kinds[k].kind);
+    o->optim.lr = a->lr;
+    o->optim.weight_decay = a->weight_decay;
+    o->optim.decay_exempt_1d = a->exempt;
+    o->optim.nesterov = a->nesterov;
+    if (kinds[k].kind != CZ_OPTIM_ADAMW)
+        o->optim.momentum = a->momentum;
+    if (kinds[k].tf) { /* TensorFlow's RMSprop as EfficientNet and MobileNet ran it */
+        o->optim.tf_style = true;
+        o->optim.alpha = 0.9f;
+        o->optim.eps = 1e-3f;
+    }
+    if (cz_schedule_parse(a->schedule, a->lr, o->epochs, &o->schedule) != CZ_OK) {
+        cz_cli_error("train: --schedule: %s", cz_last_error());
+        return CZ_EXIT_USAGE;
+    }
+    return CZ_EXIT_OK;
+}
+
+/* torchvision's reference recipes weight the auxiliary losses 0.3
+ * (GoogLeNet, each) and 0.4 (Inception-v3). */
+static float default_aux_weight(const char *model)
+{
+    return strcmp(model, "googlenet") == 0 ? 0.3f : strcmp(model, "inception_v3") == 0 ? 0.4f : 0;
+}
+
 int cz_cmd_train(int argc, char **argv)
 {
     const char *data = NULL, *out_dir = "runs";
-    cz_train_opts o = {.epochs = 10, .batch = 64, .lr = 0.02f, .momentum = 0.9f,
-                       .weight_decay = 5e-4f, .step_size = 4, .gamma = 0.3f, .seed = 1,
-                       .workers = -1};
+    cz_train_opts o = {.epochs = 10, .batch = 64, .seed = 1, .workers = -1, .aux_weight = -1};
+    optim_args oa = {.kind = "sgd", .schedule = "constant", .lr = 0.02f, .momentum = 0.9f,
+                     .weight_decay = 5e-4f};
     augment_args aa = {"auto", 0, -1};
+    const char *log_path = NULL;
     int threads = 0;
     const cz_opt opts[] = {
         {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
         {"epochs", CZ_OPT_INT, &o.epochs, "N", "passes over the training set", 1, 100000},
         {"batch", CZ_OPT_INT, &o.batch, "B", "samples per step", 1, 65536},
-        {"lr", CZ_OPT_FLOAT, &o.lr, "LR", "initial learning rate", 1e-12, 100},
-        {"momentum", CZ_OPT_FLOAT, &o.momentum, "M", "SGD momentum", 0, 0.999999},
-        {"wd", CZ_OPT_FLOAT, &o.weight_decay, "WD", "L2 weight decay", 0, 1},
-        {"step", CZ_OPT_INT, &o.step_size, "S", "multiply the lr by --gamma every S epochs (0: never)", 0, 100000},
-        {"gamma", CZ_OPT_FLOAT, &o.gamma, "G", "learning-rate decay factor", 1e-6, 1},
+        {"optim", CZ_OPT_STRING, &oa.kind, "NAME", "sgd, adamw, rmsprop, or rmsprop-tf (TensorFlow's: eps 1e-3 inside the root, alpha 0.9)", 0, 0},
+        {"lr", CZ_OPT_FLOAT, &oa.lr, "LR", "initial learning rate", 1e-12, 100},
+        {"momentum", CZ_OPT_FLOAT, &oa.momentum, "M", "momentum (SGD, RMSprop)", 0, 0.999999},
+        {"nesterov", CZ_OPT_FLAG, &oa.nesterov, NULL, "Nesterov momentum (SGD)", 0, 0},
+        {"wd", CZ_OPT_FLOAT, &oa.weight_decay, "WD", "weight decay (decoupled for AdamW)", 0, 1},
+        {"no-decay-1d", CZ_OPT_FLAG, &oa.exempt, NULL, "no weight decay on BatchNorm weights and biases", 0, 0},
+        {"schedule", CZ_OPT_STRING, &oa.schedule, "SPEC", "constant, step:S[:G], multistep:M1,M2[:G], plateau[:F[:P]], cosine[:WARMUP], exp:G[:EPOCHS]", 0, 0},
+        {"label-smoothing", CZ_OPT_FLOAT, &o.label_smoothing, "E", "label smoothing of the cross-entropy", 0, 0.999},
+        {"aux-weight", CZ_OPT_FLOAT, &o.aux_weight, "W", "weight of each auxiliary classifier's loss (default: 0.3 googlenet, 0.4 inception_v3)", 0, 10},
         {"augment", CZ_OPT_STRING, &aa.mode, "MODE", "auto, none, resized-crop, random-crop (224 of 256) or pad-crop (CIFAR); all but none flip too", 0, 0},
         {"jitter", CZ_OPT_FLOAT, &aa.jitter, "J", "colour jitter: brightness, contrast, saturation factors in [1-J, 1+J]", 0, 1},
         {"lighting", CZ_OPT_FLOAT, &aa.lighting, "S", "AlexNet's PCA lighting noise std (auto: 0.1 with random-crop)", 0, 10},
@@ -207,6 +271,7 @@ int cz_cmd_train(int argc, char **argv)
         {"threads", CZ_OPT_INT, &threads, "T", "threads for the network (0: all cores)", 0, 1024},
         {"workers", CZ_OPT_INT, &o.workers, "W", "loader threads decoding and augmenting (default: 1 for in-memory sets, the core count for folders)", 0, 256},
         {"out", CZ_OPT_STRING, &out_dir, "DIR", "folder for MODEL.safetensors", 0, 0},
+        {"log", CZ_OPT_STRING, &log_path, "FILE", "a CSV line per epoch (for cnnzoo plot)", 0, 0},
     };
     const cz_cmd cmd = {"train", "MODEL", 1, 1,
                         "Trains MODEL from scratch, evaluating on the test split after each epoch.",
@@ -220,5 +285,9 @@ int cz_cmd_train(int argc, char **argv)
         return CZ_EXIT_USAGE;
     }
     cz_set_threads(threads);
-    return run(pos[0], data, out_dir, &o, &aa);
+    if ((rc = pick_optim(&oa, &o)) != CZ_EXIT_OK)
+        return rc;
+    if (o.aux_weight < 0)
+        o.aux_weight = default_aux_weight(pos[0]);
+    return run(pos[0], data, out_dir, log_path, &o, &aa);
 }

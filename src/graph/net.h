@@ -14,7 +14,6 @@
 #define CZ_MAX_PARAMS 6
 #define CZ_NAME_MAX 128
 #define CZ_SCOPE_DEPTH 16
-#define CZ_MAX_AUX 4
 
 typedef struct cz_node cz_node;
 

@@ -8,37 +8,25 @@
 
 #include "cnnzoo.h"
 #include "data/dataset.h"
-
-/* SGD with momentum, dampening, Nesterov and L2 weight decay, with
- * torch.optim.SGD's update rule:
- *   g = grad + wd * w;  b = momentum * b + (1 - dampening) * g  (b = g at
- *   the first step);  g = nesterov ? g + momentum * b : b;  w -= lr * g */
-typedef struct cz_sgd {
-    float lr, momentum, dampening, weight_decay;
-    bool nesterov;
-    int n_params;
-    float **buf; /* momentum buffer per table entry (NULL for buffers) */
-    bool started;
-} cz_sgd;
-
-cz_status cz_sgd_init(cz_sgd *opt, cz_net *net, float lr, float momentum, float weight_decay);
-void cz_sgd_step(cz_sgd *opt, cz_net *net);
-void cz_sgd_free(cz_sgd *opt);
-
-/* StepLR: lr = base * gamma ^ floor(epoch / step_size); step_size 0 keeps
- * the rate constant. */
-float cz_step_lr(float base, int epoch, int step_size, float gamma);
+#include "train/optim.h"
+#include "train/schedule.h"
 
 typedef struct cz_train_opts {
     int epochs, batch;
-    float lr, momentum, weight_decay;
-    int step_size;   /* epochs between decays (0: none) */
-    float gamma;     /* decay factor */
+    cz_optim_config optim;       /* its lr is the schedule's at each step */
+    cz_schedule_config schedule; /* base_lr and the epochs are set from here */
+    float label_smoothing;       /* CrossEntropyLoss(label_smoothing) */
+    float aux_weight;            /* weight of each auxiliary classifier's loss */
     uint64_t seed;   /* shuffling and augmentation */
     int workers;     /* loader threads (0: load between steps) */
     bool progress;   /* a progress bar on stderr (a TTY) */
     FILE *out;       /* per-epoch lines */
+    FILE *log;       /* per-epoch CSV (cz_train_log_header), or NULL */
 } cz_train_opts;
+
+/* The CSV log's columns, as `cnnzoo plot` reads them. */
+#define CZ_TRAIN_LOG_HEADER \
+    "epoch,lr,train_loss,train_top1,test_loss,test_top1,test_top5,images_per_s,seconds"
 
 typedef struct cz_eval_opts {
     int batch;

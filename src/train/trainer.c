@@ -147,36 +147,69 @@ cz_status cz_evaluate(cz_net *net, const cz_dataset *ds, const cz_eval_opts *o,
     return s;
 }
 
-/* One step on a batch: forward, loss, backward, SGD. */
-static cz_status train_step(cz_net *net, cz_sgd *opt, const cz_tensor *x, const int *labels,
-                            int n, cz_tensor *dlogits, tally *t, long step)
+/* The loss of a training forward and its gradients: the main output's
+ * cross-entropy, plus aux_weight times each auxiliary classifier's
+ * (GoogLeNet 0.3, Inception-v3 0.4). */
+typedef struct step_grads {
+    cz_tensor dmain, daux[CZ_MAX_AUX];
+} step_grads;
+
+static void step_grads_free(step_grads *g)
+{
+    cz_tensor_free(&g->dmain);
+    for (int i = 0; i < CZ_MAX_AUX; i++)
+        cz_tensor_free(&g->daux[i]);
+}
+
+static cz_status training_loss(cz_net *net, const cz_tensor *logits, const int *labels,
+                               const cz_train_opts *o, step_grads *g, double *loss)
+{
+    cz_status s = cz_cross_entropy(logits, labels, o->label_smoothing, loss, &g->dmain);
+    int n_aux = o->aux_weight > 0 ? cz_net_aux_count(net) : 0;
+    for (int i = 0; s == CZ_OK && i < n_aux && i < CZ_MAX_AUX; i++) {
+        double aux;
+        const cz_tensor *a = cz_net_node_output(net, cz_net_aux_output(net, i));
+        s = cz_cross_entropy(a, labels, o->label_smoothing, &aux, &g->daux[i]);
+        *loss += o->aux_weight * aux;
+        for (size_t k = 0; s == CZ_OK && k < cz_tensor_numel(&g->daux[i]); k++)
+            g->daux[i].data[k] *= o->aux_weight;
+    }
+    return s;
+}
+
+/* One step on a batch: forward, loss, backward, optimizer. */
+static cz_status train_step(cz_net *net, cz_optim *opt, const cz_tensor *x, const int *labels,
+                            int n, const cz_train_opts *o, step_grads *g, tally *t)
 {
     const cz_tensor *logits;
     double loss = 0;
     cz_status s = cz_net_forward(net, x, &logits);
-    if (s == CZ_OK && (dlogits->ndim != 2 || dlogits->shape[0] != n))
-        s = cz_tensor_alloc(dlogits, 2, logits->shape);
     if (s == CZ_OK)
-        s = cz_cross_entropy(logits, labels, 0.0f, &loss, dlogits);
+        s = training_loss(net, logits, labels, o, g, &loss);
     if (s == CZ_OK && !isfinite(loss))
         return cz_fail(CZ_ERR_NUMERIC,
                        "training diverged: loss is %f at step %ld; try a smaller --lr", loss,
-                       step + 1);
+                       opt->step + 1);
     if (s != CZ_OK)
         return s;
     count_topk(t, logits, labels, n);
     t->loss_sum += loss * n;
     t->seen += n;
     cz_net_zero_grad(net);
-    s = cz_net_backward(net, dlogits);
+    const cz_tensor *daux[CZ_MAX_AUX];
+    for (int i = 0; i < CZ_MAX_AUX; i++)
+        daux[i] = &g->daux[i];
+    bool with_aux = o->aux_weight > 0 && cz_net_aux_count(net) > 0;
+    s = cz_net_backward_aux(net, &g->dmain, with_aux ? daux : NULL);
     if (s == CZ_OK)
-        cz_sgd_step(opt, net);
+        cz_optim_step(opt, net);
     return s;
 }
 
 /* One pass over the shuffled training set. */
-static cz_status train_epoch(cz_net *net, cz_sgd *opt, const cz_dataset *ds, const int *order,
-                             const cz_train_opts *o, int epoch, long *step, cz_eval_result *r)
+static cz_status train_epoch(cz_net *net, cz_optim *opt, cz_schedule *sched,
+                             const cz_dataset *ds, const int *order, const cz_train_opts *o,
+                             int epoch, cz_eval_result *r)
 {
     cz_loader_opts lo = {.batch = o->batch, .workers = o->workers, .train = true,
                          .seed = o->seed, .epoch = epoch};
@@ -187,17 +220,17 @@ static cz_status train_epoch(cz_net *net, cz_sgd *opt, const cz_dataset *ds, con
     cz_net_set_training(net, true);
     double t0 = now();
     tally t = {0};
-    cz_tensor dlogits = {0};
+    step_grads g = {0};
     for (int k = 0;; k++) {
         const cz_tensor *x;
         const int *labels;
         int n;
         s = cz_loader_next(l, &x, &labels, &n);
+        opt->cfg.lr = cz_schedule_lr(sched, epoch, k);
         if (s == CZ_OK && n > 0)
-            s = train_step(net, opt, x, labels, n, &dlogits, &t, *step);
+            s = train_step(net, opt, x, labels, n, o, &g, &t);
         if (s != CZ_OK || n == 0)
             break;
-        (*step)++;
         if (o->progress && k % 20 == 0)
             progress(epoch + 1, o->epochs, t.seen, ds->count, t.loss_sum / t.seen, t0);
     }
@@ -205,7 +238,7 @@ static cz_status train_epoch(cz_net *net, cz_sgd *opt, const cz_dataset *ds, con
         fprintf(stderr, "\r\033[K");
     finish(&t, l, r);
     cz_loader_stop(l);
-    cz_tensor_free(&dlogits);
+    step_grads_free(&g);
     if (s == CZ_OK && r->count == 0)
         s = none_readable(ds, r);
     return s;
@@ -228,6 +261,29 @@ static void report_epoch(const cz_train_opts *o, int epoch, float lr, const cz_e
                 100 * test->top1, 100 * test->top5);
     fprintf(o->out, "%.1f s (%.0f img/s)\n", seconds, tr->count / seconds);
     fflush(o->out);
+    if (!o->log)
+        return;
+    fprintf(o->log, "%d,%.6g,%.6f,%.4f,", epoch + 1, lr, tr->loss, 100 * tr->top1);
+    if (test)
+        fprintf(o->log, "%.6f,%.4f,%.4f,", test->loss, 100 * test->top1, 100 * test->top5);
+    else
+        fprintf(o->log, ",,,");
+    fprintf(o->log, "%.1f,%.3f\n", tr->count / seconds, seconds);
+    fflush(o->log);
+}
+
+/* The schedule from opts: per step for cosine and exponential decay (as
+ * timm's and TensorFlow's recipes run them), per epoch otherwise. */
+static cz_status start_schedule(const cz_train_opts *o, const cz_dataset *train,
+                                cz_schedule *sched)
+{
+    cz_schedule_config c = o->schedule;
+    c.base_lr = o->optim.lr;
+    if (c.total_epochs <= 0)
+        c.total_epochs = o->epochs;
+    if (c.kind == CZ_SCHED_COSINE || c.kind == CZ_SCHED_EXPONENTIAL)
+        c.steps_per_epoch = (train->count + o->batch - 1) / o->batch;
+    return cz_schedule_init(sched, &c);
 }
 
 cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
@@ -236,28 +292,32 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
     if (o->epochs < 1 || o->batch < 1)
         return cz_fail(CZ_ERR_ARG, "train: epochs %d and batch %d must be positive", o->epochs,
                        o->batch);
-    cz_sgd opt;
-    cz_status s = cz_sgd_init(&opt, net, o->lr, o->momentum, o->weight_decay);
+    cz_schedule sched;
+    cz_optim opt;
+    cz_status s = start_schedule(o, train, &sched);
     if (s != CZ_OK)
+        return s;
+    if ((s = cz_optim_init(&opt, net, &o->optim)) != CZ_OK)
         return s;
     int *order = malloc(sizeof(int) * (size_t)train->count);
     if (!order) {
-        cz_sgd_free(&opt);
+        cz_optim_free(&opt);
         return cz_fail(CZ_ERR_NOMEM, "train: out of memory");
     }
     cz_rng shuffle;
     cz_rng_seed(&shuffle, o->seed ^ 0x5348554646ull); /* "SHUFF" */
     cz_eval_opts eo = {.batch = o->batch, .workers = o->workers};
-    long step = 0;
     memset(last, 0, sizeof *last);
+    if (o->log)
+        fprintf(o->log, "%s\n", CZ_TRAIN_LOG_HEADER);
     for (int epoch = 0; s == CZ_OK && epoch < o->epochs; epoch++) {
         for (int i = 0; i < train->count; i++)
             order[i] = i;
         cz_rng_shuffle(&shuffle, order, (size_t)train->count);
-        opt.lr = cz_step_lr(o->lr, epoch, o->step_size, o->gamma);
+        float lr = cz_schedule_lr(&sched, epoch, 0);
         cz_eval_result tr = {0};
         double t0 = now();
-        s = train_epoch(net, &opt, train, order, o, epoch, &step, &tr);
+        s = train_epoch(net, &opt, &sched, train, order, o, epoch, &tr);
         double seconds = now() - t0;
         if (s == CZ_OK && epoch == 0)
             report_skipped(o->out, train, &tr);
@@ -267,9 +327,11 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
                 report_skipped(o->out, test, last);
         }
         if (s == CZ_OK && o->out)
-            report_epoch(o, epoch, opt.lr, &tr, test ? last : NULL, seconds);
+            report_epoch(o, epoch, lr, &tr, test ? last : NULL, seconds);
+        if (s == CZ_OK)
+            cz_schedule_epoch_end(&sched, test ? last->loss : tr.loss);
     }
     free(order);
-    cz_sgd_free(&opt);
+    cz_optim_free(&opt);
     return s;
 }

@@ -23,6 +23,23 @@ grep -q "^test accuracy: " "$tmp/out" || fail "train printed no test accuracy: $
 expect 0 "" -- "$cz" eval lenet5 --weights "$tmp/run/lenet5.safetensors" --data "$tmp/tiny"
 grep -q "^test accuracy: " "$tmp/out" || fail "eval printed no test accuracy: $(cat "$tmp/out")"
 
+# Optimizers, schedules, the CSV log and its plot.
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --batch 32 --optim adamw --lr 0.001 \
+    --schedule cosine:1 --label-smoothing 0.1 --out "$tmp/run2" --log "$tmp/run2/log.csv"
+[ "$(head -1 "$tmp/run2/log.csv")" = "epoch,lr,train_loss,train_top1,test_loss,test_top1,test_top5,images_per_s,seconds" ] ||
+    fail "--log: unexpected header: $(head -1 "$tmp/run2/log.csv")"
+[ "$(wc -l <"$tmp/run2/log.csv")" -eq 3 ] || fail "--log: expected a header and 2 epochs: $(cat "$tmp/run2/log.csv")"
+grep -q "^1,0.000333333," "$tmp/run2/log.csv" && grep -q "^2,0.001," "$tmp/run2/log.csv" ||
+    fail "cosine:1 should warm up from lr/3 to lr in one epoch: $(cat "$tmp/run2/log.csv")"
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --batch 32 --optim rmsprop-tf --lr 0.001 --no-decay-1d --out "$tmp/run2"
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --batch 32 --nesterov --schedule step:1:0.1 --out "$tmp/run2"
+expect 0 "" -- "$cz" plot "$tmp/run2/log.csv" --output "$tmp/run2/curves.png"
+[ -s "$tmp/run2/curves.png" ] || fail "plot wrote no PNG"
+expect 2 "--optim expects" -- "$cz" train lenet5 --data "$tmp/tiny" --optim adam
+expect 2 "--schedule: .*unknown schedule" -- "$cz" train lenet5 --data "$tmp/tiny" --schedule sometimes
+expect 2 "--schedule: .*warmup" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --schedule cosine:5
+expect 1 "--log $tmp/nowhere/x/log.csv" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --log "$tmp/nowhere/x/log.csv"
+
 # Usage errors exit 2.
 expect 2 "unknown model 'lenet6'" -- "$cz" train lenet6 --data "$tmp/tiny"
 expect 2 "batch" -- "$cz" train lenet5 --data "$tmp/tiny" --batch -5

@@ -92,8 +92,12 @@ static void lenet_matches_torch(void **state)
     for (int i = 0; i < n; i++)
         labels[i] = (int)labels64[i];
 
-    cz_sgd opt;
-    assert_int_equal(cz_sgd_init(&opt, net, 0.1f, 0.9f, 5e-4f), CZ_OK);
+    cz_optim opt;
+    cz_optim_config cfg = cz_optim_defaults(CZ_OPTIM_SGD);
+    cfg.lr = 0.1f;
+    cfg.momentum = 0.9f;
+    cfg.weight_decay = 5e-4f;
+    assert_int_equal(cz_optim_init(&opt, net, &cfg), CZ_OK);
     for (int step = 0; step < 2; step++) {
         const cz_tensor *logits;
         assert_int_equal(cz_net_forward(net, &x, &logits), CZ_OK);
@@ -112,11 +116,11 @@ static void lenet_matches_torch(void **state)
             free(want_loss);
             check_params(net, f, "grad.", true);
         }
-        cz_sgd_step(&opt, net);
+        cz_optim_step(&opt, net);
         cz_tensor_free(&dlogits);
     }
     check_params(net, f, "step2.", false);
-    cz_sgd_free(&opt);
+    cz_optim_free(&opt);
     cz_tensor_free(&x);
     cz_net_free(net);
     cz_st_close(f);

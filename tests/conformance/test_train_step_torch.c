@@ -57,7 +57,7 @@ static char *fixture(const char *model, const char *suffix)
 }
 
 /* GoogLeNet's recipe: main loss + 0.3 x each auxiliary loss. */
-static double step(cz_net *net, cz_sgd *opt, const cz_tensor *x, const int *labels)
+static double step(cz_net *net, cz_optim *opt, const cz_tensor *x, const int *labels)
 {
     const cz_tensor *logits;
     cz_tensor dmain = {0}, daux[2] = {{0}};
@@ -76,7 +76,7 @@ static double step(cz_net *net, cz_sgd *opt, const cz_tensor *x, const int *labe
     }
     cz_net_zero_grad(net);
     tu_check(cz_net_backward_aux(net, &dmain, n_aux ? daux_p : NULL));
-    cz_sgd_step(opt, net);
+    cz_optim_step(opt, net);
     cz_tensor_free(&dmain);
     cz_tensor_free(&daux[0]);
     cz_tensor_free(&daux[1]);
@@ -129,15 +129,19 @@ static void one_case(char **w, int n)
         labels[i] = (int)((int64_t *)y.data)[i];
     cz_net_set_training(net, true);
     cz_net_set_dropout(net, false);
-    cz_sgd opt;
-    tu_check(cz_sgd_init(&opt, net, 0.01f, 0.9f, 1e-4f));
+    cz_optim opt;
+    cz_optim_config cfg = cz_optim_defaults(CZ_OPTIM_SGD);
+    cfg.lr = 0.01f;
+    cfg.momentum = 0.9f;
+    cfg.weight_decay = 1e-4f;
+    tu_check(cz_optim_init(&opt, net, &cfg));
     for (int s = 0; s < 2; s++) {
         double loss = step(net, &opt, &x, labels);
         print_message("%s step %d: loss %.7f, torch %.7f\n", model, s + 1, loss, want[s]);
         assert_true(fabs(loss - want[s]) <= (s == 0 ? 1e-4 : tol) * fabs(want[s]));
     }
     compare_state(net, torch_net, model, noise, tol);
-    cz_sgd_free(&opt);
+    cz_optim_free(&opt);
     cz_npy_free(&y);
     cz_tensor_free(&x);
     cz_net_free(net);

@@ -133,9 +133,16 @@ static int save(cz_net *net, const char *out_dir, const char *model, const char 
     return CZ_EXIT_OK;
 }
 
-static int run(const char *model, const char *data, const char *out_dir, const char *log_path,
-               cz_train_opts *o, const augment_args *aa)
+/* Paths and names a run reads and writes besides its data. */
+typedef struct run_files {
+    const char *out_dir, *log, *weights, *checkpoint;
+    char checkpoint_buf[1100];
+} run_files;
+
+static int run(const char *model, const char *data, run_files *rf, cz_train_opts *o,
+               const augment_args *aa)
 {
+    const char *out_dir = rf->out_dir, *log_path = rf->log;
     cz_dataset train = {0}, test = {0};
     cz_data_kind kind;
     int skipped = 0, test_skipped = 0;
@@ -150,9 +157,12 @@ static int run(const char *model, const char *data, const char *out_dir, const c
         o->workers = cz_cli_default_workers(kind);
     if (rc == CZ_EXIT_OK && !(net = model_for(model, &train, o->seed)))
         rc = CZ_EXIT_USAGE;
+    if (rc == CZ_EXIT_OK && rf->weights)
+        rc = cz_cli_load_weights(net, rf->weights, true);
     if (rc == CZ_EXIT_OK && make_dirs(out_dir) != 0)
         rc = CZ_EXIT_FAIL;
-    if (rc == CZ_EXIT_OK && log_path && !(o->log = fopen(log_path, "w"))) {
+    /* A resumed run adds its epochs to the log the first run began. */
+    if (rc == CZ_EXIT_OK && log_path && !(o->log = fopen(log_path, o->resume ? "a" : "w"))) {
         cz_cli_error("--log %s: %s", log_path, strerror(errno));
         rc = CZ_EXIT_FAIL;
     }
@@ -170,6 +180,17 @@ static int run(const char *model, const char *data, const char *out_dir, const c
         fflush(stdout); /* before any error on stderr */
         o->out = stdout;
         o->progress = isatty(fileno(stderr));
+        if (!rf->checkpoint) {
+            snprintf(rf->checkpoint_buf, sizeof rf->checkpoint_buf, "%s/%s.ckpt.safetensors",
+                     out_dir, model);
+            rf->checkpoint = rf->checkpoint_buf;
+        }
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+        const char *meta[] = {"model", model, "dataset", data, "seed", seed};
+        o->checkpoint = rf->checkpoint;
+        o->meta = meta;
+        o->n_meta = 3;
         cz_eval_result last;
         if (cz_train(net, &train, has_test ? &test : NULL, o, &last) != CZ_OK) {
             cz_cli_error("%s", cz_last_error());
@@ -244,12 +265,12 @@ static float default_aux_weight(const char *model)
 
 int cz_cmd_train(int argc, char **argv)
 {
-    const char *data = NULL, *out_dir = "runs";
+    const char *data = NULL;
     cz_train_opts o = {.epochs = 10, .batch = 64, .seed = 1, .workers = -1, .aux_weight = -1};
     optim_args oa = {.kind = "sgd", .schedule = "constant", .lr = 0.02f, .momentum = 0.9f,
                      .weight_decay = 5e-4f};
     augment_args aa = {"auto", 0, -1};
-    const char *log_path = NULL;
+    run_files rf = {.out_dir = "runs"};
     int threads = 0;
     const cz_opt opts[] = {
         {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
@@ -270,8 +291,11 @@ int cz_cmd_train(int argc, char **argv)
         {"seed", CZ_OPT_SEED, &o.seed, "S", "seed for initialisation, shuffling and augmentation", 0, 1.8e19},
         {"threads", CZ_OPT_INT, &threads, "T", "threads for the network (0: all cores)", 0, 1024},
         {"workers", CZ_OPT_INT, &o.workers, "W", "loader threads decoding and augmenting (default: 1 for in-memory sets, the core count for folders)", 0, 256},
-        {"out", CZ_OPT_STRING, &out_dir, "DIR", "folder for MODEL.safetensors", 0, 0},
-        {"log", CZ_OPT_STRING, &log_path, "FILE", "a CSV line per epoch (for cnnzoo plot)", 0, 0},
+        {"out", CZ_OPT_STRING, &rf.out_dir, "DIR", "folder for MODEL.safetensors and MODEL.ckpt.safetensors", 0, 0},
+        {"log", CZ_OPT_STRING, &rf.log, "FILE", "a CSV line per epoch (for cnnzoo plot)", 0, 0},
+        {"weights", CZ_OPT_STRING, &rf.weights, "FILE", "start from these weights (.pth or .safetensors) instead of the initialisation", 0, 0},
+        {"checkpoint", CZ_OPT_STRING, &rf.checkpoint, "FILE", "written atomically after every epoch (default: DIR/MODEL.ckpt.safetensors)", 0, 0},
+        {"resume", CZ_OPT_STRING, &o.resume, "FILE", "continue the run a checkpoint stopped, exactly", 0, 0},
     };
     const cz_cmd cmd = {"train", "MODEL", 1, 1,
                         "Trains MODEL from scratch, evaluating on the test split after each epoch.",
@@ -289,5 +313,5 @@ int cz_cmd_train(int argc, char **argv)
         return rc;
     if (o.aux_weight < 0)
         o.aux_weight = default_aux_weight(pos[0]);
-    return run(pos[0], data, out_dir, log_path, &o, &aa);
+    return run(pos[0], data, &rf, &o, &aa);
 }

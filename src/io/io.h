@@ -145,6 +145,10 @@ cz_status cz_st_to_f32(const cz_st_file *f, const cz_st_tensor *t, float *dst);
  * BOOL, and float types whose values are whole numbers in range. */
 cz_status cz_st_to_i64(const cz_st_file *f, const cz_st_tensor *t, int64_t *dst);
 
+/* Loads f's tensors into the net by name with the shared state_dict checks,
+ * passing over those whose names start with skip (NULL: none). */
+cz_status cz_st_load_net(cz_net *net, const cz_st_file *f, const char *skip, bool strict);
+
 /* Writes a safetensors file atomically: tensors in the given order with
  * offsets tiling the data section, the header padded with spaces to a
  * multiple of 8 so every tensor starts 8-byte aligned in the file. meta is

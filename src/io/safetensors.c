@@ -818,10 +818,25 @@ cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *
 
 /* ------------------------------------------------------------ nets */
 
-/* The file seen by the shared loader (src/io/state_dict.c). */
+/* The file seen by the shared loader (src/io/state_dict.c): its tensors
+ * but those whose names start with `skip` (a checkpoint's optimizer
+ * state), renumbered. */
+typedef struct st_view {
+    const cz_st_file *f;
+    int *tensor; /* view index -> file index */
+    int *view;   /* file index -> view index, or -1 */
+    int count;
+} st_view;
+
+static const cz_st_tensor *view_tensor(const void *ctx, int i)
+{
+    const st_view *v = ctx;
+    return cz_st_at(v->f, v->tensor[i]);
+}
+
 static void source_at(const void *ctx, int i, cz_sd_tensor *out)
 {
-    const cz_st_tensor *t = cz_st_at(ctx, i);
+    const cz_st_tensor *t = view_tensor(ctx, i);
     *out = (cz_sd_tensor){.name = t->name,
                           .dtype = cz_st_dtype_name(t->dtype),
                           .ndim = t->ndim,
@@ -832,18 +847,48 @@ static void source_at(const void *ctx, int i, cz_sd_tensor *out)
 
 static int source_find(const void *ctx, const char *name)
 {
-    const cz_st_tensor *t = cz_st_find(ctx, name);
-    return t ? (int)(t - cz_st_at(ctx, 0)) : -1;
+    const st_view *v = ctx;
+    const cz_st_tensor *t = cz_st_find(v->f, name);
+    return t ? v->view[t - cz_st_at(v->f, 0)] : -1;
 }
 
 static cz_status source_f32(const void *ctx, int i, float *dst)
 {
-    return cz_st_to_f32(ctx, cz_st_at(ctx, i), dst);
+    return cz_st_to_f32(((const st_view *)ctx)->f, view_tensor(ctx, i), dst);
 }
 
 static cz_status source_i64(const void *ctx, int i, int64_t *dst)
 {
-    return cz_st_to_i64(ctx, cz_st_at(ctx, i), dst);
+    return cz_st_to_i64(((const st_view *)ctx)->f, view_tensor(ctx, i), dst);
+}
+
+cz_status cz_st_load_net(cz_net *net, const cz_st_file *f, const char *skip, bool strict)
+{
+    int n = cz_st_count(f);
+    st_view v = {.f = f, .tensor = malloc(sizeof(int) * (size_t)(n + 1)),
+                 .view = malloc(sizeof(int) * (size_t)(n + 1))};
+    if (!v.tensor || !v.view) {
+        free(v.tensor);
+        free(v.view);
+        return cz_fail(CZ_ERR_NOMEM, "%s: out of memory", cz_st_name(f));
+    }
+    for (int i = 0; i < n; i++) {
+        bool skipped = skip && strncmp(cz_st_at(f, i)->name, skip, strlen(skip)) == 0;
+        v.view[i] = skipped ? -1 : v.count;
+        if (!skipped)
+            v.tensor[v.count++] = i;
+    }
+    cz_sd_source src = {.path = cz_st_name(f),
+                        .count = v.count,
+                        .ctx = &v,
+                        .at = source_at,
+                        .find = source_find,
+                        .to_f32 = source_f32,
+                        .to_i64 = source_i64};
+    cz_status st = cz_state_dict_load(net, &src, strict);
+    free(v.tensor);
+    free(v.view);
+    return st;
 }
 
 cz_status cz_safetensors_load(cz_net *net, const char *path, bool strict)
@@ -854,14 +899,7 @@ cz_status cz_safetensors_load(cz_net *net, const char *path, bool strict)
     cz_status st = cz_st_open(&f, path);
     if (st != CZ_OK)
         return st;
-    cz_sd_source src = {.path = path,
-                        .count = cz_st_count(f),
-                        .ctx = f,
-                        .at = source_at,
-                        .find = source_find,
-                        .to_f32 = source_f32,
-                        .to_i64 = source_i64};
-    st = cz_state_dict_load(net, &src, strict);
+    st = cz_st_load_net(net, f, NULL, strict);
     cz_st_close(f);
     return st;
 }

@@ -21,7 +21,11 @@ typedef struct cz_train_opts {
     int workers;     /* loader threads (0: load between steps) */
     bool progress;   /* a progress bar on stderr (a TTY) */
     FILE *out;       /* per-epoch lines */
-    FILE *log;       /* per-epoch CSV (cz_train_log_header), or NULL */
+    FILE *log;       /* per-epoch CSV (CZ_TRAIN_LOG_HEADER), or NULL */
+    const char *checkpoint;   /* written after every epoch (NULL: none) */
+    const char *resume;       /* a checkpoint to continue from (NULL: start) */
+    const char *const *meta;  /* n_meta (key, value) pairs for the checkpoint */
+    int n_meta;
 } cz_train_opts;
 
 /* The CSV log's columns, as `cnnzoo plot` reads them. */
@@ -43,10 +47,12 @@ typedef struct cz_eval_result {
     char first_skipped[1024]; /* the first one's error */
 } cz_eval_result;
 
-/* Trains for opts->epochs on `train` with its training transforms; after
- * each epoch evaluates on `test` (if not NULL) and prints one line.
- * Unreadable files are reported once. `last` receives the final test
- * result. */
+/* Trains until opts->epochs on `train` with its training transforms (from
+ * the epoch opts->resume stopped at); after each epoch evaluates on `test`
+ * (if not NULL), prints one line and writes opts->checkpoint. A run
+ * resumed from a checkpoint ends with the same weights, bit for bit, as
+ * one never interrupted (same seed and threads). Unreadable files are
+ * reported once. `last` receives the final test result. */
 cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
                    const cz_train_opts *opts, cz_eval_result *last);
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "data/loader.h"
+#include "train/checkpoint.h"
 #include "train/train.h"
 
 static double now(void)
@@ -186,9 +187,10 @@ static cz_status train_step(cz_net *net, cz_optim *opt, const cz_tensor *x, cons
     cz_status s = cz_net_forward(net, x, &logits);
     if (s == CZ_OK)
         s = training_loss(net, logits, labels, o, g, &loss);
-    if (s == CZ_OK && !isfinite(loss))
+    if ((s == CZ_OK && !isfinite(loss)) || s == CZ_ERR_NUMERIC)
         return cz_fail(CZ_ERR_NUMERIC,
-                       "training diverged: loss is %f at step %ld; try a smaller --lr", loss,
+                       "training diverged: the loss is not finite at step %ld; try a smaller "
+                       "--lr (the last checkpoint is the last good state)",
                        opt->step + 1);
     if (s != CZ_OK)
         return s;
@@ -286,6 +288,56 @@ static cz_status start_schedule(const cz_train_opts *o, const cz_dataset *train,
     return cz_schedule_init(sched, &c);
 }
 
+/* The epoch to start from: 0, or where opts->resume stopped. */
+static cz_status resume(cz_net *net, cz_optim *opt, cz_schedule *sched, const cz_train_opts *o,
+                        cz_run_state *run)
+{
+    if (!o->resume)
+        return CZ_OK;
+    cz_status s = cz_checkpoint_load(o->resume, net, opt, sched, run);
+    if (s == CZ_OK && run->epoch > o->epochs)
+        s = cz_fail(CZ_ERR_ARG, "%s holds %d epochs, more than the %d asked for", o->resume,
+                    run->epoch, o->epochs);
+    if (s == CZ_OK && o->out)
+        fprintf(o->out, "resumed from %s after epoch %d (step %ld)\n", o->resume, run->epoch,
+                opt->step);
+    return s;
+}
+
+/* One epoch: shuffle, train, evaluate, report, checkpoint. Unreadable
+ * files are reported in the run's first epoch only. */
+static cz_status epoch_pass(cz_net *net, cz_optim *opt, cz_schedule *sched, cz_run_state *run,
+                            int *order, const cz_dataset *train, const cz_dataset *test,
+                            const cz_train_opts *o, bool first, cz_eval_result *last)
+{
+    int epoch = run->epoch;
+    for (int i = 0; i < train->count; i++)
+        order[i] = i;
+    cz_rng_shuffle(&run->shuffle, order, (size_t)train->count);
+    float lr = cz_schedule_lr(sched, epoch, 0);
+    cz_eval_result tr = {0};
+    double t0 = now();
+    cz_status s = train_epoch(net, opt, sched, train, order, o, epoch, &tr);
+    double seconds = now() - t0;
+    if (s == CZ_OK && first)
+        report_skipped(o->out, train, &tr);
+    if (s == CZ_OK && test) {
+        cz_eval_opts eo = {.batch = o->batch, .workers = o->workers};
+        s = cz_evaluate(net, test, &eo, last);
+        if (s == CZ_OK && first)
+            report_skipped(o->out, test, last);
+    }
+    if (s != CZ_OK)
+        return s;
+    if (o->out)
+        report_epoch(o, epoch, lr, &tr, test ? last : NULL, seconds);
+    cz_schedule_epoch_end(sched, test ? last->loss : tr.loss);
+    run->epoch = epoch + 1;
+    if (o->checkpoint)
+        s = cz_checkpoint_save(o->checkpoint, net, opt, sched, run, o->meta, o->n_meta);
+    return s;
+}
+
 cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
                    const cz_train_opts *o, cz_eval_result *last)
 {
@@ -299,38 +351,16 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
         return s;
     if ((s = cz_optim_init(&opt, net, &o->optim)) != CZ_OK)
         return s;
+    cz_run_state run = {0};
+    cz_rng_seed(&run.shuffle, o->seed ^ 0x5348554646ull); /* "SHUFF" */
     int *order = malloc(sizeof(int) * (size_t)train->count);
-    if (!order) {
-        cz_optim_free(&opt);
-        return cz_fail(CZ_ERR_NOMEM, "train: out of memory");
-    }
-    cz_rng shuffle;
-    cz_rng_seed(&shuffle, o->seed ^ 0x5348554646ull); /* "SHUFF" */
-    cz_eval_opts eo = {.batch = o->batch, .workers = o->workers};
+    s = order ? resume(net, &opt, &sched, o, &run) : cz_fail(CZ_ERR_NOMEM, "train: out of memory");
     memset(last, 0, sizeof *last);
-    if (o->log)
+    if (s == CZ_OK && o->log && !o->resume)
         fprintf(o->log, "%s\n", CZ_TRAIN_LOG_HEADER);
-    for (int epoch = 0; s == CZ_OK && epoch < o->epochs; epoch++) {
-        for (int i = 0; i < train->count; i++)
-            order[i] = i;
-        cz_rng_shuffle(&shuffle, order, (size_t)train->count);
-        float lr = cz_schedule_lr(&sched, epoch, 0);
-        cz_eval_result tr = {0};
-        double t0 = now();
-        s = train_epoch(net, &opt, &sched, train, order, o, epoch, &tr);
-        double seconds = now() - t0;
-        if (s == CZ_OK && epoch == 0)
-            report_skipped(o->out, train, &tr);
-        if (s == CZ_OK && test) {
-            s = cz_evaluate(net, test, &eo, last);
-            if (s == CZ_OK && epoch == 0)
-                report_skipped(o->out, test, last);
-        }
-        if (s == CZ_OK && o->out)
-            report_epoch(o, epoch, lr, &tr, test ? last : NULL, seconds);
-        if (s == CZ_OK)
-            cz_schedule_epoch_end(&sched, test ? last->loss : tr.loss);
-    }
+    int start = run.epoch;
+    while (s == CZ_OK && run.epoch < o->epochs)
+        s = epoch_pass(net, &opt, &sched, &run, order, train, test, o, run.epoch == start, last);
     free(order);
     cz_optim_free(&opt);
     return s;

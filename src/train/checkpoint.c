@@ -1,0 +1,192 @@
+/*
+ * checkpoint.c - saving and restoring a training run (see checkpoint.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/io.h"
+#include "train/checkpoint.h"
+
+enum { SCHED_MAX = 16, TEXT = 512, OWN_META = 6 };
+
+static void rng_text(const cz_rng *r, char *buf, size_t size)
+{
+    snprintf(buf, size, "%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64 ",%016" PRIx64, r->s[0],
+             r->s[1], r->s[2], r->s[3]);
+}
+
+static bool rng_parse(const char *text, cz_rng *r)
+{
+    int used = 0;
+    return text &&
+           sscanf(text, "%16" SCNx64 ",%16" SCNx64 ",%16" SCNx64 ",%16" SCNx64 "%n", &r->s[0],
+                  &r->s[1], &r->s[2], &r->s[3], &used) == 4 &&
+           text[used] == '\0';
+}
+
+static void schedule_text(const cz_schedule *s, char *buf, size_t size)
+{
+    double v[SCHED_MAX];
+    int n = cz_schedule_state(s, v, SCHED_MAX);
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && at < size; i++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%.17g", i ? "," : "", v[i]);
+}
+
+static int schedule_parse(const char *text, double *v)
+{
+    int n = 0;
+    for (const char *p = text; p && *p && n < SCHED_MAX;) {
+        char *end;
+        v[n++] = strtod(p, &end);
+        if (end == p)
+            return -1;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -1;
+    }
+    return n;
+}
+
+/* The net's table plus the optimizer's state tensors, for cz_st_write. */
+static cz_status gather(cz_net *net, cz_optim *opt, cz_st_tensor *t, char (*names)[TEXT])
+{
+    int n = cz_net_param_count(net);
+    for (int i = 0; i < n; i++) {
+        cz_param *p = cz_net_param(net, i);
+        t[i] = (cz_st_tensor){.name = p->name};
+        if (p->dtype == CZ_I64) {
+            t[i].dtype = CZ_ST_I64;
+            t[i].data = &p->count;
+            continue;
+        }
+        t[i].dtype = CZ_ST_F32;
+        t[i].ndim = p->value.ndim;
+        for (int d = 0; d < p->value.ndim; d++)
+            t[i].shape[d] = p->value.shape[d];
+        t[i].data = p->value.data;
+    }
+    for (int k = 0; k < cz_optim_state_count(opt); k++) {
+        float *data;
+        size_t count;
+        int len = snprintf(names[k], TEXT, "%s", CZ_CHECKPOINT_PREFIX);
+        cz_status s = cz_optim_state(opt, k, names[k] + len, TEXT - (size_t)len, &data, &count);
+        if (s != CZ_OK)
+            return s;
+        t[n + k] = (cz_st_tensor){.name = names[k], .dtype = CZ_ST_F32, .ndim = 1,
+                                  .shape = {(int64_t)count}, .data = data};
+    }
+    return CZ_OK;
+}
+
+cz_status cz_checkpoint_save(const char *path, cz_net *net, cz_optim *opt,
+                             const cz_schedule *sched, const cz_run_state *run,
+                             const char *const *meta, int n_meta)
+{
+    int n = cz_net_param_count(net), k = cz_optim_state_count(opt);
+    cz_st_tensor *t = calloc((size_t)(n + k + 1), sizeof *t);
+    char(*names)[TEXT] = calloc((size_t)k + 1, TEXT);
+    const char **all = calloc((size_t)(2 * (OWN_META + n_meta)), sizeof *all);
+    cz_status s = t && names && all ? gather(net, opt, t, names)
+                                    : cz_fail(CZ_ERR_NOMEM, "%s: out of memory", path);
+    if (s == CZ_OK) {
+        char epoch[16], step[32], shuffle[80], net_rng[80], schedule[TEXT];
+        snprintf(epoch, sizeof epoch, "%d", run->epoch);
+        snprintf(step, sizeof step, "%ld", opt->step);
+        rng_text(&run->shuffle, shuffle, sizeof shuffle);
+        rng_text(cz_net_rng(net), net_rng, sizeof net_rng);
+        schedule_text(sched, schedule, sizeof schedule);
+        const char *own[2 * OWN_META] = {"cnnzoo.format", "checkpoint 1", "cnnzoo.epoch", epoch,
+                                         "cnnzoo.optim.step", step, "cnnzoo.rng.shuffle", shuffle,
+                                         "cnnzoo.rng.net", net_rng, "cnnzoo.schedule", schedule};
+        memcpy(all, own, sizeof own);
+        for (int i = 0; i < 2 * n_meta; i++)
+            all[2 * OWN_META + i] = meta[i];
+        s = cz_st_write(path, t, n + k, all, OWN_META + n_meta);
+    }
+    free(t);
+    free(names);
+    free(all);
+    return s;
+}
+
+/* The optimizer's state tensors from f, each checked against its size. */
+static cz_status load_optim(const char *path, const cz_st_file *f, cz_optim *opt)
+{
+    char name[TEXT];
+    int len = snprintf(name, sizeof name, "%s", CZ_CHECKPOINT_PREFIX);
+    for (int k = 0; k < cz_optim_state_count(opt); k++) {
+        float *data;
+        size_t count;
+        cz_status s = cz_optim_state(opt, k, name + len, sizeof name - (size_t)len, &data, &count);
+        if (s != CZ_OK)
+            return s;
+        const cz_st_tensor *t = cz_st_find(f, name);
+        if (!t)
+            return cz_fail(CZ_ERR_FORMAT, "%s: no optimizer state '%s' (was it saved with "
+                           "another --optim?)", path, name);
+        if (t->numel != count)
+            return cz_fail(CZ_ERR_FORMAT, "%s: '%s' holds %llu values, expected %zu", path, name,
+                           (unsigned long long)t->numel, count);
+        if ((s = cz_st_to_f32(f, t, data)) != CZ_OK)
+            return s;
+    }
+    return CZ_OK;
+}
+
+/* The header's run state: epoch, step, generators, schedule. */
+static cz_status load_meta(const char *path, const cz_st_file *f, cz_net *net, cz_optim *opt,
+                           cz_schedule *sched, cz_run_state *run)
+{
+    const char *format = cz_st_meta(f, "cnnzoo.format");
+    if (!format || strcmp(format, "checkpoint 1") != 0)
+        return cz_fail(CZ_ERR_FORMAT, "%s: not a cnnzoo checkpoint (no cnnzoo.format "
+                       "'checkpoint 1' in its metadata); to start from weights, use --weights",
+                       path);
+    const char *epoch = cz_st_meta(f, "cnnzoo.epoch"), *step = cz_st_meta(f, "cnnzoo.optim.step");
+    char *end;
+    long e = epoch ? strtol(epoch, &end, 10) : -1;
+    if (!epoch || *end || e < 0 || e > 1000000)
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.epoch '%s' is not an epoch count",
+                       path, epoch ? epoch : "(missing)");
+    long st = step ? strtol(step, &end, 10) : -1;
+    if (!step || *end || st < 0)
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.optim.step '%s' is not a step count",
+                       path, step ? step : "(missing)");
+    cz_rng shuffle, net_rng;
+    if (!rng_parse(cz_st_meta(f, "cnnzoo.rng.shuffle"), &shuffle) ||
+        !rng_parse(cz_st_meta(f, "cnnzoo.rng.net"), &net_rng))
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.rng.shuffle or cnnzoo.rng.net is not "
+                       "four hexadecimal words", path);
+    double v[SCHED_MAX];
+    int n = schedule_parse(cz_st_meta(f, "cnnzoo.schedule"), v);
+    if (n < 0 || n != cz_schedule_state(sched, NULL, 0))
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.schedule does not hold this "
+                       "schedule's state (was it saved with another --schedule?)", path);
+    cz_schedule_set_state(sched, v, n);
+    run->epoch = (int)e;
+    run->shuffle = shuffle;
+    *cz_net_rng(net) = net_rng;
+    opt->step = st;
+    return CZ_OK;
+}
+
+cz_status cz_checkpoint_load(const char *path, cz_net *net, cz_optim *opt, cz_schedule *sched,
+                             cz_run_state *run)
+{
+    cz_st_file *f;
+    cz_status s = cz_st_open(&f, path);
+    if (s != CZ_OK)
+        return s;
+    /* Everything that can fail on the file's contents comes first. */
+    s = load_meta(path, f, net, opt, sched, run);
+    if (s == CZ_OK)
+        s = load_optim(path, f, opt);
+    if (s == CZ_OK)
+        s = cz_st_load_net(net, f, CZ_CHECKPOINT_PREFIX, true);
+    cz_st_close(f);
+    return s;
+}

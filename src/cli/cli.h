@@ -26,7 +26,7 @@ int cz_cli_parse_chw(const char *cmd, const char *text, int *c, int *h, int *w);
 cz_net *cz_cli_model_sized(const char *name, int classes, int height, int width);
 /* Loads weights (.pth or .safetensors) into net; prints the error. */
 int cz_cli_load_weights(cz_net *net, const char *path, bool strict);
-typedef enum cz_data_kind { CZ_DATA_IDX, CZ_DATA_CIFAR, CZ_DATA_FOLDER } cz_data_kind;
+typedef enum cz_data_kind { CZ_DATA_IDX, CZ_DATA_CIFAR, CZ_DATA_FOLDER, CZ_DATA_NPY } cz_data_kind;
 
 /* Opens the train or test split of what --data names, with MODEL's
  * pipeline for image folders (see data_arg.c); prints the error. Zero-byte

@@ -1,7 +1,8 @@
 /*
  * data_arg.c - what --data names: fashion-mnist, mnist, a folder of IDX
  * files, cifar10:PATH, cifar100:PATH, or an image folder (CLASS/IMAGE, or
- * train/CLASS/IMAGE and val/CLASS/IMAGE as ImageNet is laid out).
+ * train/CLASS/IMAGE and val/CLASS/IMAGE as ImageNet is laid out), or
+ * npy:IMAGES.npy,LABELS.npy (arrays used as they are).
  */
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,24 @@ static int open_folder(const char *model, const char *root, cz_dataset *ds, int 
     return cz_dataset_open_folder(root, &p, ds, skipped) == CZ_OK ? CZ_EXIT_OK : fail();
 }
 
+/* npy:IMAGES,LABELS. */
+static int open_npy(const char *model, const char *spec, cz_dataset *ds)
+{
+    char images[1024];
+    const char *comma = strchr(spec + 4, ',');
+    size_t len = comma ? (size_t)(comma - (spec + 4)) : 0;
+    if (!comma || len == 0 || len >= sizeof images || !comma[1]) {
+        cz_cli_error("--data %s: expected npy:IMAGES.npy,LABELS.npy", spec);
+        return CZ_EXIT_USAGE;
+    }
+    memcpy(images, spec + 4, len);
+    images[len] = '\0';
+    (void)model;
+    return cz_dataset_load_npy(images, comma + 1, 0, ds) == CZ_OK
+               ? CZ_EXIT_OK
+               : fail();
+}
+
 int cz_cli_dataset(const char *model, const char *spec, bool train, cz_dataset *ds,
                    cz_data_kind *kind, int *skipped)
 {
@@ -65,6 +84,10 @@ int cz_cli_dataset(const char *model, const char *spec, bool train, cz_dataset *
     if (!cz_model_find(model)) {
         cz_cli_error("unknown model '%s' (`cnnzoo list` shows them all)", model);
         return CZ_EXIT_USAGE;
+    }
+    if (strncmp(spec, "npy:", 4) == 0) {
+        *kind = CZ_DATA_NPY;
+        return open_npy(model, spec, ds);
     }
     if (strncmp(spec, "cifar10:", 8) == 0 || strncmp(spec, "cifar100:", 9) == 0) {
         bool hundred = strncmp(spec, "cifar100:", 9) == 0;
@@ -94,6 +117,8 @@ int cz_cli_dataset(const char *model, const char *spec, bool train, cz_dataset *
 
 bool cz_cli_has_test_split(const char *spec, cz_data_kind kind)
 {
+    if (kind == CZ_DATA_NPY)
+        return false;
     if (kind != CZ_DATA_FOLDER)
         return true;
     char split[1200];

@@ -62,7 +62,7 @@ static int pick_augment(const augment_args *a, const char *model, cz_data_kind k
                  {"pad-crop", CZ_CROP_PAD_RANDOM}};
     float lighting = a->lighting;
     if (strcmp(a->mode, "auto") == 0) {
-        cz_crop_mode crop = kind == CZ_DATA_IDX     ? CZ_CROP_CENTER
+        cz_crop_mode crop = kind == CZ_DATA_IDX || kind == CZ_DATA_NPY ? CZ_CROP_CENTER
                             : kind == CZ_DATA_CIFAR ? CZ_CROP_PAD_RANDOM
                             : is_alexnet_like(model) ? CZ_CROP_RANDOM
                                                     : CZ_CROP_RANDOM_RESIZED;
@@ -95,10 +95,19 @@ static const char *crop_name(cz_crop_mode crop)
     }
 }
 
-/* Builds MODEL for the dataset's classes and sample size. */
-static cz_net *model_for(const char *model, const cz_dataset *ds, uint64_t seed)
+/* Builds MODEL for `classes` (0: the dataset's; for arrays, the model's)
+ * and the dataset's sample size. */
+static cz_net *model_for(const char *model, const cz_dataset *ds, cz_data_kind kind, int classes,
+                         uint64_t seed)
 {
-    cz_net *net = cz_model_create(model, ds->classes, ds->pipe.crop, ds->pipe.crop, seed);
+    if (!classes)
+        classes = kind == CZ_DATA_NPY ? cz_model_find(model)->classes : ds->classes;
+    if (ds->classes > classes) {
+        cz_cli_error("%s has labels up to %d, but %s is built for %d classes (--classes)",
+                     ds->source, ds->classes - 1, model, classes);
+        return NULL;
+    }
+    cz_net *net = cz_model_create(model, classes, ds->pipe.crop, ds->pipe.crop, seed);
     if (!net) {
         cz_cli_error("%s", cz_last_error());
         return NULL;
@@ -114,30 +123,41 @@ static cz_net *model_for(const char *model, const cz_dataset *ds, uint64_t seed)
     return net;
 }
 
-static int save(cz_net *net, const char *out_dir, const char *model, const char *data,
-                const cz_train_opts *o, const cz_eval_result *last, int classes)
+/* Paths and names a run reads and writes besides its data. */
+typedef struct run_files {
+    const char *out_dir, *log, *weights, *checkpoint, *save;
+    int classes;
+    char checkpoint_buf[1100];
+} run_files;
+
+static int net_classes(const cz_net *net)
 {
-    char path[1100], acc[32], epochs[16], seed[32], k[16];
-    snprintf(path, sizeof path, "%s/%s.safetensors", out_dir, model);
+    int shape[3];
+    cz_net_node_shape(net, cz_net_output(net), shape);
+    return shape[0];
+}
+
+/* The final weights: --save FILE, or DIR/MODEL.safetensors. */
+static int save(cz_net *net, const run_files *rf, const char *model, const char *data,
+                const cz_train_opts *o, const cz_eval_result *last)
+{
+    char path[1100], acc[32], epochs[16], seed[32];
+    if (rf->save)
+        snprintf(path, sizeof path, "%s", rf->save);
+    else
+        snprintf(path, sizeof path, "%s/%s.safetensors", rf->out_dir, model);
     snprintf(acc, sizeof acc, "%.4f", last->top1);
     snprintf(epochs, sizeof epochs, "%d", o->epochs);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
-    snprintf(k, sizeof k, "%d", classes);
     const char *meta[] = {"model", model, "dataset", data, "epochs", epochs, "seed", seed,
-                          "classes", k, "test_top1", acc};
-    if (cz_safetensors_save(net, path, meta, 6) != CZ_OK) {
+                          "test_top1", acc};
+    if (cz_safetensors_save(net, path, meta, 5) != CZ_OK) {
         cz_cli_error("%s", cz_last_error());
         return CZ_EXIT_FAIL;
     }
     printf("saved %s\n", path);
     return CZ_EXIT_OK;
 }
-
-/* Paths and names a run reads and writes besides its data. */
-typedef struct run_files {
-    const char *out_dir, *log, *weights, *checkpoint;
-    char checkpoint_buf[1100];
-} run_files;
 
 static int run(const char *model, const char *data, run_files *rf, cz_train_opts *o,
                const augment_args *aa)
@@ -155,7 +175,7 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         rc = pick_augment(aa, model, kind, &train.aug);
     if (o->workers < 0)
         o->workers = cz_cli_default_workers(kind);
-    if (rc == CZ_EXIT_OK && !(net = model_for(model, &train, o->seed)))
+    if (rc == CZ_EXIT_OK && !(net = model_for(model, &train, kind, rf->classes, o->seed)))
         rc = CZ_EXIT_USAGE;
     if (rc == CZ_EXIT_OK && rf->weights)
         rc = cz_cli_load_weights(net, rf->weights, true);
@@ -167,15 +187,20 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         rc = CZ_EXIT_FAIL;
     }
     if (rc == CZ_EXIT_OK) {
-        printf("training %s on %s: %d images, %d classes, %dx%d, augmentation %s%s; %d epochs, "
+        char length[48];
+        if (o->max_steps)
+            snprintf(length, sizeof length, "%d steps", o->max_steps);
+        else
+            snprintf(length, sizeof length, "%d epochs", o->epochs);
+        printf("training %s on %s: %d images, %d classes, %dx%d, augmentation %s%s; %s, "
                "batch %d, lr %g, %d threads, %d loader threads\n",
-               model, data, train.count, train.classes, train.pipe.crop, train.pipe.crop,
-               crop_name(train.aug.crop), train.aug.flip ? " + flip" : "", o->epochs, o->batch,
+               model, data, train.count, net_classes(net), train.pipe.crop, train.pipe.crop,
+               crop_name(train.aug.crop), train.aug.flip ? " + flip" : "", length, o->batch,
                o->optim.lr, cz_get_threads(), o->workers);
         if (skipped + test_skipped)
             printf("left out %d empty file%s\n", skipped + test_skipped,
                    skipped + test_skipped == 1 ? "" : "s");
-        if (!has_test)
+        if (!has_test && kind == CZ_DATA_FOLDER)
             printf("no test split (%s has no train/ and val/ folders)\n", data);
         fflush(stdout); /* before any error on stderr */
         o->out = stdout;
@@ -199,7 +224,7 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
             if (has_test)
                 printf("test accuracy: top-1 %.2f%%, top-5 %.2f%% (%d images)\n",
                        100 * last.top1, 100 * last.top5, last.count);
-            rc = save(net, out_dir, model, data, o, &last, train.classes);
+            rc = save(net, rf, model, data, o, &last);
         }
     }
     if (o->log && fclose(o->log) != 0 && rc == CZ_EXIT_OK) {
@@ -266,15 +291,15 @@ static float default_aux_weight(const char *model)
 int cz_cmd_train(int argc, char **argv)
 {
     const char *data = NULL;
-    cz_train_opts o = {.epochs = 10, .batch = 64, .seed = 1, .workers = -1, .aux_weight = -1};
+    cz_train_opts o = {.epochs = 0, .batch = 64, .seed = 1, .workers = -1, .aux_weight = -1};
     optim_args oa = {.kind = "sgd", .schedule = "constant", .lr = 0.02f, .momentum = 0.9f,
                      .weight_decay = 5e-4f};
     augment_args aa = {"auto", 0, -1};
     run_files rf = {.out_dir = "runs"};
     int threads = 0;
     const cz_opt opts[] = {
-        {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
-        {"epochs", CZ_OPT_INT, &o.epochs, "N", "passes over the training set", 1, 100000},
+        {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, npy:IMAGES.npy,LABELS.npy, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
+        {"epochs", CZ_OPT_INT, &o.epochs, "N", "passes over the training set (default 10, or as many as --steps takes)", 1, 1000000},
         {"batch", CZ_OPT_INT, &o.batch, "B", "samples per step", 1, 65536},
         {"optim", CZ_OPT_STRING, &oa.kind, "NAME", "sgd, adamw, rmsprop, or rmsprop-tf (TensorFlow's: eps 1e-3 inside the root, alpha 0.9)", 0, 0},
         {"lr", CZ_OPT_FLOAT, &oa.lr, "LR", "initial learning rate", 1e-12, 100},
@@ -296,6 +321,10 @@ int cz_cmd_train(int argc, char **argv)
         {"weights", CZ_OPT_STRING, &rf.weights, "FILE", "start from these weights (.pth or .safetensors) instead of the initialisation", 0, 0},
         {"checkpoint", CZ_OPT_STRING, &rf.checkpoint, "FILE", "written atomically after every epoch (default: DIR/MODEL.ckpt.safetensors)", 0, 0},
         {"resume", CZ_OPT_STRING, &o.resume, "FILE", "continue the run a checkpoint stopped, exactly", 0, 0},
+        {"save", CZ_OPT_STRING, &rf.save, "FILE", "write the final weights here (default: DIR/MODEL.safetensors)", 0, 0},
+        {"classes", CZ_OPT_INT, &rf.classes, "K", "build the model for K classes (default: the dataset's; for arrays, the model's)", 1, 100000},
+        {"steps", CZ_OPT_INT, &o.max_steps, "K", "stop after K optimizer steps", 1, 2e9},
+        {"no-shuffle", CZ_OPT_FLAG, &o.no_shuffle, NULL, "take the batches in the data's order", 0, 0},
     };
     const cz_cmd cmd = {"train", "MODEL", 1, 1,
                         "Trains MODEL from scratch, evaluating on the test split after each epoch.",
@@ -309,6 +338,8 @@ int cz_cmd_train(int argc, char **argv)
         return CZ_EXIT_USAGE;
     }
     cz_set_threads(threads);
+    if (!o.epochs)
+        o.epochs = o.max_steps ? 1000000 : 10;
     if ((rc = pick_optim(&oa, &o)) != CZ_EXIT_OK)
         return rc;
     if (o.aux_weight < 0)

@@ -21,6 +21,7 @@ void cz_dataset_free(cz_dataset *ds)
     free(ds->labels);
     free_strings(ds->class_names, ds->classes);
     free(ds->pixels);
+    free(ds->floats);
     free_strings(ds->paths, ds->count);
     memset(ds, 0, sizeof *ds);
 }
@@ -44,6 +45,14 @@ cz_status cz_dataset_sample(const cz_dataset *ds, int i, cz_rng *rng, bool ten_c
 {
     if (i < 0 || i >= ds->count)
         return cz_fail(CZ_ERR_ARG, "%s: sample %d of %d", ds->source, i, ds->count);
+    if (ds->floats) {
+        if (ten_crop || (rng && (ds->aug.crop != CZ_CROP_CENTER || ds->aug.flip)))
+            return cz_fail(CZ_ERR_ARG, "%s: arrays are used as they are: no ten crops or "
+                           "augmentation", ds->source);
+        size_t size = cz_dataset_sample_size(ds);
+        memcpy(dst, ds->floats + size * (size_t)i, sizeof(float) * size);
+        return CZ_OK;
+    }
     if (ds->pixels) {
         size_t size = (size_t)ds->height * (size_t)ds->width * (size_t)ds->channels;
         cz_image view = {ds->width, ds->height, ds->channels, ds->pixels + size * (size_t)i};

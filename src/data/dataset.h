@@ -24,6 +24,9 @@ typedef struct cz_dataset {
     int channels, height, width;
     /* Or files: count paths, owned; decoded to pipe.channels. */
     char **paths;
+    /* Or ready samples: count x pipe.channels x pipe.crop x pipe.crop
+     * floats, used as they are (arrays a user prepared). */
+    float *floats;
 
     cz_preprocess pipe; /* the sample's shape and normalisation */
     cz_augment aug;     /* used when a sample is drawn for training */
@@ -51,6 +54,13 @@ cz_status cz_dataset_load_cifar(const char *path, int classes, bool train, cz_da
  * and counted in *skipped. `pipe` is the model's transform. */
 cz_status cz_dataset_open_folder(const char *root, const cz_preprocess *pipe, cz_dataset *out,
                                  int *skipped);
+
+/* Arrays prepared elsewhere: images (N, C, S, S) float32 (or float64) and
+ * labels (N) int64 or int32, used as they are: no resizing, no
+ * normalisation, no augmentation. Labels must be in [0, classes) with
+ * classes = 1 + the largest label unless `classes` > 0 says otherwise. */
+cz_status cz_dataset_load_npy(const char *images, const char *labels, int classes,
+                              cz_dataset *out);
 
 void cz_dataset_free(cz_dataset *ds);
 

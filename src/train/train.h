@@ -18,6 +18,8 @@ typedef struct cz_train_opts {
     float label_smoothing;       /* CrossEntropyLoss(label_smoothing) */
     float aux_weight;            /* weight of each auxiliary classifier's loss */
     uint64_t seed;   /* shuffling and augmentation */
+    int max_steps;   /* stop after this many optimizer steps (0: epochs decide) */
+    bool no_shuffle; /* batches in the data's order */
     int workers;     /* loader threads (0: load between steps) */
     bool progress;   /* a progress bar on stderr (a TTY) */
     FILE *out;       /* per-epoch lines */

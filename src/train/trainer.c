@@ -229,6 +229,8 @@ static cz_status train_epoch(cz_net *net, cz_optim *opt, cz_schedule *sched,
         int n;
         s = cz_loader_next(l, &x, &labels, &n);
         opt->cfg.lr = cz_schedule_lr(sched, epoch, k);
+        if (s == CZ_OK && n > 0 && o->max_steps && opt->step >= o->max_steps)
+            break;
         if (s == CZ_OK && n > 0)
             s = train_step(net, opt, x, labels, n, o, &g, &t);
         if (s != CZ_OK || n == 0)
@@ -253,11 +255,14 @@ static void report_skipped(FILE *out, const cz_dataset *ds, const cz_eval_result
                 r->skipped, r->skipped == 1 ? "" : "s", r->first_skipped);
 }
 
-static void report_epoch(const cz_train_opts *o, int epoch, float lr, const cz_eval_result *tr,
-                         const cz_eval_result *test, double seconds)
+static void report_epoch(const cz_train_opts *o, int epoch, long step, float lr,
+                         const cz_eval_result *tr, const cz_eval_result *test, double seconds)
 {
-    fprintf(o->out, "epoch %2d/%d  lr %.4g  train loss %.4f acc %.2f%%  ", epoch + 1, o->epochs,
-            lr, tr->loss, 100 * tr->top1);
+    if (o->max_steps)
+        fprintf(o->out, "epoch %2d (step %ld of %d)", epoch + 1, step, o->max_steps);
+    else
+        fprintf(o->out, "epoch %2d/%d", epoch + 1, o->epochs);
+    fprintf(o->out, "  lr %.4g  train loss %.4f acc %.2f%%  ", lr, tr->loss, 100 * tr->top1);
     if (test)
         fprintf(o->out, "test loss %.4f top-1 %.2f%% top-5 %.2f%%  ", test->loss,
                 100 * test->top1, 100 * test->top5);
@@ -313,7 +318,8 @@ static cz_status epoch_pass(cz_net *net, cz_optim *opt, cz_schedule *sched, cz_r
     int epoch = run->epoch;
     for (int i = 0; i < train->count; i++)
         order[i] = i;
-    cz_rng_shuffle(&run->shuffle, order, (size_t)train->count);
+    if (!o->no_shuffle)
+        cz_rng_shuffle(&run->shuffle, order, (size_t)train->count);
     float lr = cz_schedule_lr(sched, epoch, 0);
     cz_eval_result tr = {0};
     double t0 = now();
@@ -330,7 +336,7 @@ static cz_status epoch_pass(cz_net *net, cz_optim *opt, cz_schedule *sched, cz_r
     if (s != CZ_OK)
         return s;
     if (o->out)
-        report_epoch(o, epoch, lr, &tr, test ? last : NULL, seconds);
+        report_epoch(o, epoch, opt->step, lr, &tr, test ? last : NULL, seconds);
     cz_schedule_epoch_end(sched, test ? last->loss : tr.loss);
     run->epoch = epoch + 1;
     if (o->checkpoint)
@@ -359,7 +365,7 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
     if (s == CZ_OK && o->log && !o->resume)
         fprintf(o->log, "%s\n", CZ_TRAIN_LOG_HEADER);
     int start = run.epoch;
-    while (s == CZ_OK && run.epoch < o->epochs)
+    while (s == CZ_OK && run.epoch < o->epochs && !(o->max_steps && opt.step >= o->max_steps))
         s = epoch_pass(net, &opt, &sched, &run, order, train, test, o, run.epoch == start, last);
     free(order);
     cz_optim_free(&opt);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/recipe.h"
+#include "models/init.h"
 #include "train/train.h"
 
 /* mkdir -p */
@@ -125,7 +127,8 @@ static cz_net *model_for(const char *model, const cz_dataset *ds, cz_data_kind k
 
 /* Paths and names a run reads and writes besides its data. */
 typedef struct run_files {
-    const char *out_dir, *log, *weights, *checkpoint, *save;
+    const char *out_dir, *log, *weights, *checkpoint, *save, *init;
+    const char *optim_name, *schedule; /* as given, for the header line */
     int classes;
     char checkpoint_buf[1100];
 } run_files;
@@ -135,6 +138,20 @@ static int net_classes(const cz_net *net)
     int shape[3];
     cz_net_node_shape(net, cz_net_output(net), shape);
     return shape[0];
+}
+
+/* --init paper: the AlexNet paper's initialisation. */
+static int paper_init(cz_net *net, const char *model, const char *init, uint64_t seed)
+{
+    if (strcmp(init, "paper") != 0) {
+        cz_cli_error("train: --init expects default or paper, got '%s'", init);
+        return CZ_EXIT_USAGE;
+    }
+    if (cz_init_paper(net, model, seed) != CZ_OK) {
+        cz_cli_error("train: --init paper: %s", cz_last_error());
+        return CZ_EXIT_USAGE;
+    }
+    return CZ_EXIT_OK;
 }
 
 /* The final weights: --save FILE, or DIR/MODEL.safetensors. */
@@ -177,6 +194,8 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         o->workers = cz_cli_default_workers(kind);
     if (rc == CZ_EXIT_OK && !(net = model_for(model, &train, kind, rf->classes, o->seed)))
         rc = CZ_EXIT_USAGE;
+    if (rc == CZ_EXIT_OK && rf->init && strcmp(rf->init, "default") != 0)
+        rc = paper_init(net, model, rf->init, o->seed);
     if (rc == CZ_EXIT_OK && rf->weights)
         rc = cz_cli_load_weights(net, rf->weights, true);
     if (rc == CZ_EXIT_OK && make_dirs(out_dir) != 0)
@@ -197,6 +216,11 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
                model, data, train.count, net_classes(net), train.pipe.crop, train.pipe.crop,
                crop_name(train.aug.crop), train.aug.flip ? " + flip" : "", length, o->batch,
                o->optim.lr, cz_get_threads(), o->workers);
+        printf("%s lr %g momentum %g weight decay %g%s, schedule %s, label smoothing %g, "
+               "aux weight %g, init %s\n",
+               rf->optim_name, o->optim.lr, o->optim.momentum, o->optim.weight_decay,
+               o->optim.nesterov ? " nesterov" : "", rf->schedule, o->label_smoothing,
+               o->aux_weight, rf->init ? rf->init : "default");
         if (skipped + test_skipped)
             printf("left out %d empty file%s\n", skipped + test_skipped,
                    skipped + test_skipped == 1 ? "" : "s");
@@ -240,7 +264,7 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
 /* What --optim and its companions name, into o->optim. */
 typedef struct optim_args {
     const char *kind, *schedule;
-    float lr, momentum, weight_decay;
+    float lr, momentum, weight_decay, eps;
     bool nesterov, exempt;
 } optim_args;
 
@@ -274,6 +298,8 @@ static int pick_optim(const optim_args *a, cz_train_opts *o)
         o->optim.alpha = 0.9f;
         o->optim.eps = 1e-3f;
     }
+    if (a->eps > 0)
+        o->optim.eps = a->eps;
     if (cz_schedule_parse(a->schedule, a->lr, o->epochs, &o->schedule) != CZ_OK) {
         cz_cli_error("train: --schedule: %s", cz_last_error());
         return CZ_EXIT_USAGE;
@@ -288,6 +314,36 @@ static float default_aux_weight(const char *model)
     return strcmp(model, "googlenet") == 0 ? 0.3f : strcmp(model, "inception_v3") == 0 ? 0.4f : 0;
 }
 
+/* --recipe NAME, looked for before the options are parsed, so that
+ * explicit options override what the recipe sets. -1, or an exit code. */
+static int apply_recipe(int argc, char **argv, cz_train_opts *o, optim_args *oa,
+                        augment_args *aa, const char **init)
+{
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--recipe") == 0 && i + 1 < argc)
+            name = argv[i + 1];
+        else if (strncmp(argv[i], "--recipe=", 9) == 0)
+            name = argv[i] + 9;
+    }
+    if (!name)
+        return -1;
+    const cz_recipe *r = cz_recipe_find(name);
+    if (!r) {
+        cz_cli_error("train: --recipe expects %s, got '%s'", cz_recipe_names(), name);
+        return CZ_EXIT_USAGE;
+    }
+    o->batch = r->batch;
+    o->epochs = r->epochs;
+    o->label_smoothing = r->label_smoothing;
+    o->aux_weight = r->aux_weight;
+    *oa = (optim_args){.kind = r->optim, .schedule = r->schedule, .lr = r->lr,
+                       .momentum = r->momentum, .weight_decay = r->weight_decay, .eps = r->eps};
+    *aa = (augment_args){r->augment, r->jitter, r->lighting};
+    *init = r->paper_init ? "paper" : "default";
+    return -1;
+}
+
 int cz_cmd_train(int argc, char **argv)
 {
     const char *data = NULL;
@@ -296,15 +352,22 @@ int cz_cmd_train(int argc, char **argv)
                      .weight_decay = 5e-4f};
     augment_args aa = {"auto", 0, -1};
     run_files rf = {.out_dir = "runs"};
+    const char *recipe = NULL;
     int threads = 0;
+    int rc = apply_recipe(argc, argv, &o, &oa, &aa, &rf.init);
+    if (rc >= 0)
+        return rc;
     const cz_opt opts[] = {
         {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, npy:IMAGES.npy,LABELS.npy, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
         {"epochs", CZ_OPT_INT, &o.epochs, "N", "passes over the training set (default 10, or as many as --steps takes)", 1, 1000000},
         {"batch", CZ_OPT_INT, &o.batch, "B", "samples per step", 1, 65536},
+        {"recipe", CZ_OPT_STRING, &recipe, "NAME", "a paper's settings, which the options below override: alexnet, vgg, googlenet, resnet, inception_v3, mobilenet, efficientnet (see README)", 0, 0},
+        {"init", CZ_OPT_STRING, &rf.init, "default|paper", "torchvision's initialisation, or the AlexNet paper's (alexnet, alexnet_paper, zfnet)", 0, 0},
         {"optim", CZ_OPT_STRING, &oa.kind, "NAME", "sgd, adamw, rmsprop, or rmsprop-tf (TensorFlow's: eps 1e-3 inside the root, alpha 0.9)", 0, 0},
         {"lr", CZ_OPT_FLOAT, &oa.lr, "LR", "initial learning rate", 1e-12, 100},
         {"momentum", CZ_OPT_FLOAT, &oa.momentum, "M", "momentum (SGD, RMSprop)", 0, 0.999999},
         {"nesterov", CZ_OPT_FLAG, &oa.nesterov, NULL, "Nesterov momentum (SGD)", 0, 0},
+        {"eps", CZ_OPT_FLOAT, &oa.eps, "E", "the optimizer's epsilon (default: its own)", 0, 10},
         {"wd", CZ_OPT_FLOAT, &oa.weight_decay, "WD", "weight decay (decoupled for AdamW)", 0, 1},
         {"no-decay-1d", CZ_OPT_FLAG, &oa.exempt, NULL, "no weight decay on BatchNorm weights and biases", 0, 0},
         {"schedule", CZ_OPT_STRING, &oa.schedule, "SPEC", "constant, step:S[:G], multistep:M1,M2[:G], plateau[:F[:P]], cosine[:WARMUP], exp:G[:EPOCHS]", 0, 0},
@@ -330,7 +393,9 @@ int cz_cmd_train(int argc, char **argv)
                         "Trains MODEL from scratch, evaluating on the test split after each epoch.",
                         opts, (int)(sizeof opts / sizeof opts[0])};
     const char *pos[1];
-    int n_pos, rc = cz_args_parse(&cmd, argc, argv, pos, &n_pos);
+    int n_pos;
+    rc = cz_args_parse(&cmd, argc, argv, pos, &n_pos);
+    (void)recipe; /* applied by apply_recipe */
     if (rc >= 0)
         return rc;
     if (!data) {
@@ -342,6 +407,8 @@ int cz_cmd_train(int argc, char **argv)
         o.epochs = o.max_steps ? 1000000 : 10;
     if ((rc = pick_optim(&oa, &o)) != CZ_EXIT_OK)
         return rc;
+    rf.optim_name = oa.kind;
+    rf.schedule = oa.schedule;
     if (o.aux_weight < 0)
         o.aux_weight = default_aux_weight(pos[0]);
     return run(pos[0], data, &rf, &o, &aa);

@@ -40,6 +40,16 @@ expect 2 "--schedule: .*unknown schedule" -- "$cz" train lenet5 --data "$tmp/tin
 expect 2 "--schedule: .*warmup" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --schedule cosine:5
 expect 1 "--log $tmp/nowhere/x/log.csv" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --log "$tmp/nowhere/x/log.csv"
 
+# Recipes set the paper's settings; explicit options override them.
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --recipe resnet --epochs 1 --batch 32 --lr 0.05 --out "$tmp/run2"
+grep -q "^sgd lr 0.05 momentum 0.9 weight decay 0.0001, schedule step:30:0.1" "$tmp/out" ||
+    fail "--recipe resnet --lr 0.05: $(cat "$tmp/out")"
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --recipe=efficientnet --epochs 1 --batch 32 --out "$tmp/run2"
+grep -q "^rmsprop-tf lr 0.256 .*schedule exp:0.97:2.4, label smoothing 0.1" "$tmp/out" ||
+    fail "--recipe=efficientnet: $(cat "$tmp/out")"
+expect 2 "--recipe expects alexnet, vgg" -- "$cz" train lenet5 --data "$tmp/tiny" --recipe lenet
+expect 2 "no paper initialisation for lenet5" -- "$cz" train lenet5 --data "$tmp/tiny" --init paper
+
 # Usage errors exit 2.
 expect 2 "unknown model 'lenet6'" -- "$cz" train lenet6 --data "$tmp/tiny"
 expect 2 "batch" -- "$cz" train lenet5 --data "$tmp/tiny" --batch -5

@@ -3,13 +3,15 @@ training, for tests/conformance/test_train_step_torch.c.
 
 For each model below (10 classes, a small input) this builds the model
 with tools/zoo/FAMILY.py, randomises BatchNorm, saves its state_dict
-(MODEL.before.pth), then runs two steps of torch.optim.SGD(lr 0.01,
-momentum 0.9, weight_decay 1e-4) on one random batch in training mode,
+(MODEL.OPTIM.before.pth), then runs two steps of the optimizer (SGD for
+every model; AdamW for resnet18 and RMSprop for lenet5; settings in
+OPTIMIZERS) on
+one random batch in training mode,
 with dropout and stochastic depth switched off (their random masks cannot
 match) and GoogLeNet's auxiliary losses weighted 0.3 each as torchvision's
-reference recipe does, and saves MODEL.after.pth, MODEL.x.npy,
-MODEL.y.npy. The steps run in float64 (the reference) and in float32;
-OUT itself is a text manifest, "MODEL BATCH SIZE LOSS1 LOSS2 NOISE" lines
+reference recipe does, and saves MODEL.OPTIM.after.pth, MODEL.OPTIM.x.npy,
+MODEL.OPTIM.y.npy. The steps run in float64 (the reference) and in float32;
+OUT itself is a text manifest, "MODEL OPTIM BATCH SIZE LOSS1 LOSS2 NOISE" lines
 (the float64 losses, and how far PyTorch's own float32 weights end from
 the float64 ones, ||a - b|| / ||b|| of the worst tensor), written last. Debian's /usr/bin/python3 (torch 1.13).
 """
@@ -25,14 +27,28 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "zoo"))
 from zoo_reference import randomise_batchnorm  # noqa: E402
 
-CASES = [  # model, family, batch, input size
-    ("lenet5", "lenet", 4, 32),
-    ("resnet18", "resnet", 4, 64),
-    ("googlenet", "googlenet", 4, 64),
-    ("densenet121", "densenet", 2, 64),
-    ("mobilenet_v2", "mobilenet", 4, 64),
-    ("efficientnet_b0", "efficientnet", 2, 64),
+CASES = [  # model, family, optimizer, batch, input size
+    ("lenet5", "lenet", "sgd", 4, 32),
+    ("resnet18", "resnet", "sgd", 4, 64),
+    ("googlenet", "googlenet", "sgd", 4, 64),
+    ("densenet121", "densenet", "sgd", 2, 64),
+    ("mobilenet_v2", "mobilenet", "sgd", 4, 64),
+    ("efficientnet_b0", "efficientnet", "sgd", 2, 64),
+    ("resnet18", "resnet", "adamw", 4, 64),
+    ("lenet5", "lenet", "rmsprop", 4, 32),
 ]
+# The C test configures the same: SGD(lr 0.01, momentum 0.9, weight decay
+# 1e-4), AdamW(lr 1e-3, eps 1e-3, weight decay 0.01), RMSprop(lr 1e-3,
+# alpha 0.99, eps 1e-3, momentum 0.9, weight decay 1e-4). With the default
+# eps 1e-8 both move a weight whose gradient is ~1e-9 by about +-lr: its
+# direction is the rounding noise of a sum, and such weights, not the
+# arithmetic, would decide the comparison.
+OPTIMIZERS = {
+    "sgd": lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, weight_decay=1e-4),
+    "adamw": lambda p: torch.optim.AdamW(p, lr=1e-3, eps=1e-3, weight_decay=0.01),
+    "rmsprop": lambda p: torch.optim.RMSprop(p, lr=1e-3, alpha=0.99, eps=1e-3, momentum=0.9,
+                                             weight_decay=1e-4),
+}
 AUX_WEIGHT = 0.3
 
 
@@ -50,10 +66,10 @@ def no_random_masks(model):
             m.eval()
 
 
-def two_steps(model, x, y):
+def two_steps(model, x, y, optim):
     model.train()
     no_random_masks(model)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    opt = OPTIMIZERS[optim](model.parameters())
     losses = []
     for _ in range(2):
         opt.zero_grad()
@@ -75,7 +91,7 @@ def norm_rel(a, b):
     return worst
 
 
-def run(outdir, name, family, batch, size):
+def run(outdir, name, family, optim, batch, size):
     """The reference is computed in float64: a ReLU whose input is within
     rounding of 0 makes float32 gradients of deep nets differ from run to
     run (PyTorch against itself with 1 or 2 threads: up to 7% on
@@ -84,18 +100,19 @@ def run(outdir, name, family, batch, size):
     torch.manual_seed(0)
     model = __import__(family).build(name, 10)
     randomise_batchnorm(model, torch)
-    torch.save(model.state_dict(), f"{outdir}/{name}.before.pth")
+    stem = f"{name}.{optim}"
+    torch.save(model.state_dict(), f"{outdir}/{stem}.before.pth")
     channels = 1 if name == "lenet5" else 3
     x = torch.randn(batch, channels, size, size)
     y = torch.randint(0, 10, (batch,))
-    np.save(f"{outdir}/{name}.x.npy", x.numpy())
-    np.save(f"{outdir}/{name}.y.npy", y.numpy().astype(np.int64))
+    np.save(f"{outdir}/{stem}.x.npy", x.numpy())
+    np.save(f"{outdir}/{stem}.y.npy", y.numpy().astype(np.int64))
     exact = copy.deepcopy(model).double()
-    losses = two_steps(exact, x.double(), y)
-    two_steps(model, x, y)
+    losses = two_steps(exact, x.double(), y, optim)
+    two_steps(model, x, y, optim)
     noise = norm_rel(model.state_dict(), exact.state_dict())
-    torch.save(exact.float().state_dict(), f"{outdir}/{name}.after.pth")
-    return f"{name} {batch} {size} {losses[0]:.12g} {losses[1]:.12g} {noise:.6g}"
+    torch.save(exact.float().state_dict(), f"{outdir}/{stem}.after.pth")
+    return f"{name} {optim} {batch} {size} {losses[0]:.12g} {losses[1]:.12g} {noise:.6g}"
 
 
 def main(out):

@@ -1,7 +1,8 @@
 /*
  * test_train_step_torch.c - two SGD steps (momentum 0.9, weight decay
  * 1e-4) of lenet5, resnet18, googlenet with its auxiliary losses,
- * densenet121, mobilenet_v2 and efficientnet_b0 in training mode, against
+ * densenet121, mobilenet_v2 and efficientnet_b0, two AdamW steps of
+ * resnet18 and two RMSprop steps of lenet5, in training mode, against
  * PyTorch on the same weights and batch: the losses, and afterwards every
  * weight and BatchNorm running statistic and num_batches_tracked.
  *
@@ -106,23 +107,50 @@ static void compare_state(cz_net *net, cz_net *torch_net, const char *model, dou
     assert_true(worst <= tol);
 }
 
+/* The optimizer tools/train_step_reference.py ran (OPTIMIZERS there). */
+static cz_optim_config optimizer(const char *name)
+{
+    cz_optim_config c;
+    if (strcmp(name, "adamw") == 0) {
+        c = cz_optim_defaults(CZ_OPTIM_ADAMW);
+        c.lr = 1e-3f;
+        c.eps = 1e-3f;
+        c.weight_decay = 0.01f;
+    } else if (strcmp(name, "rmsprop") == 0) {
+        c = cz_optim_defaults(CZ_OPTIM_RMSPROP);
+        c.lr = 1e-3f;
+        c.eps = 1e-3f;
+        c.momentum = 0.9f;
+        c.weight_decay = 1e-4f;
+    } else {
+        assert_string_equal(name, "sgd");
+        c = cz_optim_defaults(CZ_OPTIM_SGD);
+        c.lr = 0.01f;
+        c.momentum = 0.9f;
+        c.weight_decay = 1e-4f;
+    }
+    return c;
+}
+
 static void one_case(char **w, int n)
 {
-    assert_int_equal(n, 6);
+    assert_int_equal(n, 7);
     const char *model = w[0];
-    int size = atoi(w[2]);
-    double want[2] = {atof(w[3]), atof(w[4])}, noise = atof(w[5]);
+    char stem[128];
+    snprintf(stem, sizeof stem, "%s.%s", model, w[1]);
+    int size = atoi(w[3]);
+    double want[2] = {atof(w[4]), atof(w[5])}, noise = atof(w[6]);
     double tol = fmax(1e-4, 2 * noise);
     cz_net *net = cz_model_create(model, 10, size, size, 0);
     cz_net *torch_net = cz_model_create(model, 10, size, size, 0);
     assert_non_null(net);
     assert_non_null(torch_net);
-    tu_check(cz_weights_load(net, fixture(model, "before.pth"), true));
-    tu_check(cz_weights_load(torch_net, fixture(model, "after.pth"), true));
+    tu_check(cz_weights_load(net, fixture(stem, "before.pth"), true));
+    tu_check(cz_weights_load(torch_net, fixture(stem, "after.pth"), true));
     cz_tensor x = {0};
-    tu_check(cz_npy_read_tensor(fixture(model, "x.npy"), &x));
+    tu_check(cz_npy_read_tensor(fixture(stem, "x.npy"), &x));
     cz_npy_array y;
-    tu_check(cz_npy_read(fixture(model, "y.npy"), CZ_NPY_I64, &y));
+    tu_check(cz_npy_read(fixture(stem, "y.npy"), CZ_NPY_I64, &y));
     int labels[64];
     assert_true(y.numel <= 64);
     for (size_t i = 0; i < y.numel; i++)
@@ -130,17 +158,14 @@ static void one_case(char **w, int n)
     cz_net_set_training(net, true);
     cz_net_set_dropout(net, false);
     cz_optim opt;
-    cz_optim_config cfg = cz_optim_defaults(CZ_OPTIM_SGD);
-    cfg.lr = 0.01f;
-    cfg.momentum = 0.9f;
-    cfg.weight_decay = 1e-4f;
+    cz_optim_config cfg = optimizer(w[1]);
     tu_check(cz_optim_init(&opt, net, &cfg));
     for (int s = 0; s < 2; s++) {
         double loss = step(net, &opt, &x, labels);
-        print_message("%s step %d: loss %.7f, torch %.7f\n", model, s + 1, loss, want[s]);
+        print_message("%s step %d: loss %.7f, torch %.7f\n", stem, s + 1, loss, want[s]);
         assert_true(fabs(loss - want[s]) <= (s == 0 ? 1e-4 : tol) * fabs(want[s]));
     }
-    compare_state(net, torch_net, model, noise, tol);
+    compare_state(net, torch_net, stem, noise, tol);
     cz_optim_free(&opt);
     cz_npy_free(&y);
     cz_tensor_free(&x);
@@ -151,7 +176,7 @@ static void one_case(char **w, int n)
 static void two_sgd_steps_match_pytorch(void **state)
 {
     (void)state;
-    assert_int_equal(tu_for_each_line(manifest, NULL, one_case), 6);
+    assert_int_equal(tu_for_each_line(manifest, NULL, one_case), 8);
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "models.h"
+#include "init.h"
 
 /* Table 1 of the paper; densenet161 is the k = 48 variant with a 96-map
  * stem. */
@@ -109,6 +110,9 @@ static cz_net *densenet(const densenet_config *cfg, int classes, int channels, i
     x = cz_adaptive_avgpool(net, x, "avgpool", 1, 1);
     x = cz_flatten(net, x, "flatten");
     cz_linear(net, x, "classifier", classes, true);
+    /* torchvision's: kaiming_normal_ (fan_in) convs, classifier bias 0. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_IN,
+                                         .linear_bias = CZ_FILL_ZERO});
     if (cz_net_status(net) != CZ_OK) {
         cz_net_free(net);
         return NULL;

@@ -30,6 +30,7 @@
 #include <math.h>
 
 #include "models.h"
+#include "init.h"
 
 enum { STAGES = 7, STEM = 32, HEAD_EXPANSION = 4 };
 
@@ -163,6 +164,12 @@ static cz_net *efficientnet(const efficientnet_config *cfg, int classes, int cha
     x = cz_flatten(net, x, "flatten");
     x = cz_dropout(net, x, "classifier.0", cfg->dropout);
     cz_linear(net, x, "classifier.1", classes, true);
+    /* torchvision's: kaiming_normal_(fan_out) convs, conv biases 0, the
+     * classifier U(-1/sqrt(classes), +) with bias 0. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT,
+                                         .conv_bias = CZ_FILL_ZERO,
+                                         .linear_weight = CZ_FILL_UNIFORM_OUT,
+                                         .linear_bias = CZ_FILL_ZERO});
     if (cz_net_status(net) != CZ_OK) {
         cz_net_free(net);
         return NULL;

@@ -18,6 +18,7 @@
  * aux1.{conv.conv, conv.bn, fc1, fc2}, fc.
  */
 #include "models.h"
+#include "init.h"
 
 #define BN_EPS 1e-3f
 #define BN_MOMENTUM 0.1f
@@ -148,6 +149,12 @@ static cz_net *googlenet(int classes, int channels, int height, int width, uint6
     x = cz_dropout(net, x, "dropout", 0.2f);
     x = cz_linear(net, x, "fc", classes, true);
     cz_net_set_output(net, x);
+    /* torchvision's init_weights (its default without pretrained weights):
+     * conv and linear weights trunc_normal_(std=0.01, a=-2, b=2); linear
+     * biases keep PyTorch's default (the convs have none). */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_TRUNC_NORMAL,
+                                         .linear_weight = CZ_FILL_TRUNC_NORMAL,
+                                         .std = 0.01f});
     if (cz_net_status(net) != CZ_OK) {
         cz_net_free(net);
         return NULL;

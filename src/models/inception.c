@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "models.h"
+#include "init.h"
 
 #define BN_EPS 1e-3f
 #define BN_MOMENTUM 0.1f
@@ -268,6 +269,14 @@ static cz_net *inception_v3(int classes, int channels, int height, int width, ui
     x = v3_inception_e(net, x, "Mixed_7c");
     x = classifier(net, x, "avgpool", 0.5f, "fc", classes);
     cz_net_set_output(net, x);
+    /* torchvision's init_weights: conv and linear weights trunc_normal_
+     * (std 0.1, or the module's stddev, a=-2, b=2), biases PyTorch's
+     * default. Only AuxLogits.fc (0.001) has a stddev that the loop sees:
+     * AuxLogits.conv1's 0.01 is set on the BasicConv2d, not on its conv. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_TRUNC_NORMAL,
+                                         .linear_weight = CZ_FILL_TRUNC_NORMAL,
+                                         .std = 0.1f});
+    cz_init_param(net, "AuxLogits.fc.weight", CZ_FILL_TRUNC_NORMAL, 0.001f);
     return finish(net);
 }
 

@@ -1,5 +1,6 @@
 /* init.c - weight initialisation schemes (see init.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,11 +22,34 @@ static fans node_fans(const cz_net *net, const cz_node *node)
     return f;
 }
 
-static double normal_below(cz_rng *rng, double bound)
+/* Standard normals drawn two at a time (Box-Muller's cosine and sine: half
+ * the logarithms and square roots of cz_rng_normal, which keeps only the
+ * cosine; building VGG draws 130 million). */
+typedef struct normals {
+    cz_rng *rng;
+    double spare;
+    bool has_spare;
+} normals;
+
+static double normal_next(normals *g)
+{
+    if (g->has_spare) {
+        g->has_spare = false;
+        return g->spare;
+    }
+    /* 1 - u keeps the log's argument in (0, 1]. */
+    double u = 1.0 - cz_rng_uniform(g->rng), v = cz_rng_uniform(g->rng);
+    double r = sqrt(-2.0 * log(u)), a = 2.0 * M_PI * v;
+    g->spare = r * sin(a);
+    g->has_spare = true;
+    return r * cos(a);
+}
+
+static double normal_below(normals *g, double bound)
 {
     double x;
     do
-        x = cz_rng_normal(rng);
+        x = normal_next(g);
     while (fabs(x) > bound);
     return x;
 }
@@ -33,6 +57,7 @@ static double normal_below(cz_rng *rng, double bound)
 static void fill(cz_tensor *t, cz_init_fill how, float std, fans f, cz_rng *rng)
 {
     size_t n = t->data ? cz_tensor_numel(t) : 0; /* NULL: shapes only */
+    normals g = {.rng = rng};
     double s = 0.0;
     switch (how) {
     case CZ_FILL_KEEP:
@@ -45,10 +70,11 @@ static void fill(cz_tensor *t, cz_init_fill how, float std, fans f, cz_rng *rng)
     case CZ_FILL_TRUNC_NORMAL:
         /* trunc_normal_(std=s, a=-2, b=2): the bounds are absolute. */
         for (size_t i = 0; i < n; i++)
-            t->data[i] = (float)(std * normal_below(rng, 2.0 / std));
+            t->data[i] = (float)(std * normal_below(&g, 2.0 / std));
         return;
+    case CZ_FILL_TORCH_DEFAULT:
     case CZ_FILL_UNIFORM_OUT:
-        s = 1.0 / sqrt(f.out);
+        s = 1.0 / sqrt(how == CZ_FILL_TORCH_DEFAULT ? f.in : f.out);
         for (size_t i = 0; i < n; i++)
             t->data[i] = (float)(s * (2.0 * cz_rng_uniform(rng) - 1.0));
         return;
@@ -66,12 +92,12 @@ static void fill(cz_tensor *t, cz_init_fill how, float std, fans f, cz_rng *rng)
         break;
     }
     for (size_t i = 0; i < n; i++)
-        t->data[i] = (float)(s * cz_rng_normal(rng));
+        t->data[i] = (float)(s * normal_next(&g));
 }
 
-static bool has_weights(cz_net *net)
+static bool has_weights(const cz_net *net)
 {
-    return net && cz_net_status(net) == CZ_OK && cz_net_has_weights(net);
+    return net && net->status == CZ_OK && cz_net_has_weights(net);
 }
 
 static bool is_layer(const cz_node *node)
@@ -90,11 +116,20 @@ static bool first_use(bool *done, const cz_node *node, int k)
     return true;
 }
 
-static bool *done_flags(const cz_net *net)
+/* Records a failure in the net, as a failed builder call does, so the
+ * builder's final cz_net_status() check reports it. */
+static cz_status init_error(cz_net *net, cz_status status, const char *what)
+{
+    net->status = status;
+    snprintf(net->error, sizeof net->error, "initialisation: %s", what);
+    return cz_net_status(net);
+}
+
+static bool *done_flags(cz_net *net)
 {
     bool *done = calloc((size_t)net->n_params + 1, sizeof *done);
     if (!done)
-        cz_fail(CZ_ERR_NOMEM, "no memory for %d initialisation flags", net->n_params);
+        init_error(net, CZ_ERR_NOMEM, "out of memory");
     return done;
 }
 
@@ -133,7 +168,9 @@ cz_status cz_init_param(cz_net *net, const char *name, cz_init_fill how, float s
                 return CZ_OK;
             }
     }
-    return cz_fail(CZ_ERR_ARG, "no conv or linear parameter named '%s' to initialise", name);
+    char what[CZ_NAME_MAX + 64];
+    snprintf(what, sizeof what, "no conv or linear parameter named '%s'", name);
+    return init_error(net, CZ_ERR_ARG, what);
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -173,7 +210,7 @@ void cz_init_cbam(cz_net *net)
             cz_param *p = cz_node_param(net, node, k);
             if (!first_use(done, node, k))
                 continue;
-            cz_init_fill how = CZ_FILL_KEEP;
+            cz_init_fill how = bn ? CZ_FILL_KEEP : CZ_FILL_TORCH_DEFAULT;
             if (k == 1)
                 how = CZ_FILL_ZERO; /* every bias */
             else if (strcmp(p->name, "fc.weight") == 0)
@@ -193,18 +230,21 @@ cz_status cz_init_paper(cz_net *net, const char *model, uint64_t seed)
     bool alexnet = strcmp(model, "alexnet") == 0 || strcmp(model, "alexnet_paper") == 0;
     if (!alexnet && strcmp(model, "zfnet") != 0)
         return cz_fail(CZ_ERR_ARG,
-                       "no paper initialisation for %s (alexnet, alexnet_paper, zfnet have one)",
+                       "no paper initialisation for %s (alexnet, alexnet_paper, "
+                       "zfnet have one)",
                        model);
     if (!has_weights(net))
-        return cz_net_status(net) != CZ_OK ? cz_net_status(net) : CZ_OK;
+        return net ? cz_net_status(net) : cz_fail(CZ_ERR_ARG, "no net");
     int n_conv = 0, n_linear = 0;
     for (int i = 0; i < net->n_nodes; i++) {
         n_conv += net->nodes[i].op == &cz_op_conv2d;
         n_linear += net->nodes[i].op == &cz_op_linear;
     }
     if (n_conv != 5 || n_linear != 3)
-        return cz_fail(CZ_ERR_ARG, "%s: paper initialisation needs 5 convs and 3 linears, the "
-                                   "net has %d and %d", model, n_conv, n_linear);
+        return cz_fail(CZ_ERR_ARG,
+                       "%s: paper initialisation needs 5 convs and 3 linears, the "
+                       "net has %d and %d",
+                       model, n_conv, n_linear);
     cz_rng rng;
     cz_rng_seed(&rng, seed);
     int conv = 0, linear = 0;
@@ -213,8 +253,8 @@ cz_status cz_init_paper(cz_net *net, const char *model, uint64_t seed)
         if (!is_layer(node))
             continue;
         /* AlexNet's bias 1: conv2, conv4, conv5, fc6, fc7 (1-based). */
-        bool one = node->op == &cz_op_conv2d ? (++conv == 2 || conv == 4 || conv == 5)
-                                             : ++linear < 3;
+        bool one =
+            node->op == &cz_op_conv2d ? (++conv == 2 || conv == 4 || conv == 5) : ++linear < 3;
         fans f = node_fans(net, node);
         fill(&cz_node_param(net, node, 0)->value, CZ_FILL_NORMAL, 0.01f, f, &rng);
         if (node->n_params > 1)

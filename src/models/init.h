@@ -25,11 +25,15 @@ typedef enum cz_init_fill {
     CZ_FILL_KEEP,               /* leave PyTorch's module default */
     CZ_FILL_ZERO,               /* 0 */
     CZ_FILL_ONE,                /* 1 */
+    CZ_FILL_TORCH_DEFAULT,      /* U(-1/sqrt(fan_in), +): PyTorch's module default,
+                                   re-drawn */
     CZ_FILL_KAIMING_IN,         /* N(0, 2 / fan_in): kaiming_normal_() */
     CZ_FILL_KAIMING_OUT,        /* N(0, 2 / fan_out): kaiming_normal_(mode="fan_out") */
-    CZ_FILL_KAIMING_OUT_GROUPS, /* N(0, 2 / (fan_out / groups)): timm's _init_weight_goog */
+    CZ_FILL_KAIMING_OUT_GROUPS, /* N(0, 2 / (fan_out / groups)): timm's
+                                   _init_weight_goog */
     CZ_FILL_NORMAL,             /* N(0, std^2) */
-    CZ_FILL_TRUNC_NORMAL,       /* N(0, std^2) redrawn outside [-2, 2]: trunc_normal_(a=-2, b=2) */
+    CZ_FILL_TRUNC_NORMAL,       /* N(0, std^2) redrawn outside [-2, 2]:
+                                   trunc_normal_(a=-2, b=2) */
     CZ_FILL_UNIFORM_OUT,        /* U(-1/sqrt(fan_out), +): EfficientNet's classifier */
 } cz_init_fill;
 
@@ -42,12 +46,15 @@ typedef struct cz_init_scheme {
 } cz_init_scheme;
 
 /* Re-draws every conv and linear parameter of the net by the scheme, in
- * table order from the net's generator. A shapes-only net or one whose
- * build failed is left as it is. */
+ * node order from the net's generator. A shapes-only net or one whose
+ * build failed is left as it is. These builder-time calls record a
+ * failure in the net (like a failed builder call), so a builder calls
+ * them before its final cz_net_status() check. */
 void cz_init_apply(cz_net *net, const cz_init_scheme *scheme);
 
 /* Re-draws the one parameter named `name` (a conv's or linear's weight or
- * bias, whose fans the fills use). CZ_ERR_ARG if there is none. */
+ * bias, whose fans the fills use). CZ_ERR_ARG, recorded in the net, if
+ * there is none. */
 cz_status cz_init_param(cz_net *net, const char *name, cz_init_fill fill, float std);
 
 /* Sets every parameter whose name ends with `suffix` (".bn3.weight") to
@@ -57,8 +64,8 @@ int cz_init_fill_suffix(cz_net *net, const char *suffix, float value);
 /* The CBAM authors' ResidualNet init (Jongchan/attention-module): fc
  * weight N(0, 2 / fan_in); every weight whose key holds "conv" N(0, 2 /
  * fan_out); every weight whose key holds "bn" 1, or 0 in the SpatialGate;
- * every bias 0. Other weights (downsample, the channel gate's MLP) keep
- * PyTorch's default. */
+ * every bias 0. Other weights (downsample, the channel gate's MLP) get
+ * PyTorch's default again (cz_resnet_build has re-drawn the convs). */
 void cz_init_cbam(cz_net *net);
 
 /* The original papers' initialisation, for `model`:

@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "models.h"
+#include "init.h"
 
 /* ------------------------------------------------------------- shared */
 
@@ -88,6 +89,14 @@ static cz_net *finish(cz_net *net)
     return net;
 }
 
+/* torchvision's MobileNetV2 and V3: kaiming_normal_(fan_out) convs, linear
+ * N(0, 0.01^2), biases 0. */
+static const cz_init_scheme torchvision_init = {.conv_weight = CZ_FILL_KAIMING_OUT,
+                                                .conv_bias = CZ_FILL_ZERO,
+                                                .linear_weight = CZ_FILL_NORMAL,
+                                                .linear_bias = CZ_FILL_ZERO,
+                                                .std = 0.01f};
+
 /* ------------------------------------------------------------- v1 */
 
 /* Table 1 of the paper as timm groups it: layers and output channels per
@@ -134,6 +143,12 @@ static cz_net *mobilenet_v1(int classes, int channels, int height, int width, ui
         }
     x = global_pool(net, x);
     cz_linear(net, x, "classifier", classes, true);
+    /* timm's _init_weight_goog (TensorFlow's): convs N(0, 2 / (fan_out /
+     * groups)), the classifier U(-1/sqrt(classes), +), biases 0. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT_GROUPS,
+                                         .conv_bias = CZ_FILL_ZERO,
+                                         .linear_weight = CZ_FILL_UNIFORM_OUT,
+                                         .linear_bias = CZ_FILL_ZERO});
     return finish(net);
 }
 
@@ -191,6 +206,7 @@ static cz_net *mobilenet_v2(int classes, int channels, int height, int width, ui
     x = global_pool(net, x);
     x = cz_dropout(net, x, "classifier.0", 0.2f);
     cz_linear(net, x, "classifier.1", classes, true);
+    cz_init_apply(net, &torchvision_init);
     return finish(net);
 }
 
@@ -286,6 +302,7 @@ static cz_net *mobilenet_v3(const bneck_config *rows, int n_rows, int last_chann
     x = cz_dropout(net, x, "2", 0.2f);
     cz_linear(net, x, "3", classes, true);
     cz_scope_pop(net);
+    cz_init_apply(net, &torchvision_init);
     return finish(net);
 }
 

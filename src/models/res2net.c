@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "resnet_blocks.h"
+#include "init.h"
 
 typedef struct res2net_config {
     int layers[4];  /* blocks per stage */
@@ -98,6 +99,10 @@ static cz_net *res2net(const res2net_config *cfg, int classes, int channels, int
     x = cz_maxpool(net, x, "maxpool", (cz_pool_args){.kernel = 3, .stride = 2, .padding = 1});
     x = cz_resnet_stages(net, x, cfg->layers, 64, bottle2neck, cfg);
     cz_resnet_head(net, x, "fc", classes, 0.0f);
+    /* timm's ResNet.init_weights: kaiming_normal_(fan_out) convs (conv
+     * biases and fc keep PyTorch's default), zero_init_last: bn3 weight 0. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT});
+    cz_init_fill_suffix(net, ".bn3.weight", 0.0f);
     return cz_resnet_finish(net);
 }
 

@@ -24,6 +24,7 @@
  * BN eps 1e-5, momentum 0.1 (timm's default BatchNorm2d); no dropout.
  */
 #include "resnet_blocks.h"
+#include "init.h"
 
 typedef struct resnest_config {
     int layers[4];   /* blocks per stage */
@@ -128,6 +129,10 @@ static cz_net *resnest(const resnest_config *cfg, int classes, int channels, int
     int x = deep_stem(net, CZ_INPUT, cfg->stem_width);
     x = cz_resnet_stages(net, x, cfg->layers, 2 * cfg->stem_width, resnest_bottleneck, cfg);
     cz_resnet_head(net, x, "fc", classes, 0.0f);
+    /* timm's ResNet.init_weights: kaiming_normal_(fan_out) convs (conv
+     * biases and fc keep PyTorch's default), zero_init_last: bn3 weight 0. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT});
+    cz_init_fill_suffix(net, ".bn3.weight", 0.0f);
     return cz_resnet_finish(net);
 }
 

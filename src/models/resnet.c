@@ -44,6 +44,7 @@
  * model accepts any input of at least 1x1, as PyTorch's do.
  */
 #include "resnet_blocks.h"
+#include "init.h"
 
 /* ------------------------------------------------------------ shared parts */
 
@@ -186,6 +187,9 @@ cz_net *cz_resnet_build(const cz_resnet_config *config, int classes, int channel
     for (int stage = 0; stage < 4; stage++)
         x = resnet_layer(net, x, config, stage, &features);
     cz_resnet_head(net, x, "fc", classes, 0.0f);
+    /* torchvision's ResNet: kaiming_normal_(fan_out) convs; fc keeps
+     * PyTorch's default (zero_init_residual is off by default). */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT});
     return cz_resnet_finish(net);
 }
 
@@ -255,6 +259,11 @@ static cz_net *resnetv2(const int layers[4], int classes, int channels, int heig
     x = cz_conv2d(net, x, "head.fc", (cz_conv_args){.out_channels = classes, .kernel = 1,
                                                     .bias = true});
     cz_flatten(net, x, "head.flatten");
+    /* timm's ResNetV2 _init_weights (zero_init_last off by default):
+     * kaiming_normal_(fan_out) convs, but head.fc N(0, 0.01^2); biases 0. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT,
+                                         .conv_bias = CZ_FILL_ZERO});
+    cz_init_param(net, "head.fc.weight", CZ_FILL_NORMAL, 0.01f);
     return cz_resnet_finish(net);
 }
 
@@ -313,6 +322,9 @@ static cz_net *wide_resnet_cifar(int depth, int k, int classes, int channels, in
     }
     x = bn_relu(net, x, "bn1");
     cz_resnet_head(net, x, "fc", classes, 0.0f);
+    /* xternalz's WideResNet: convs N(0, 2 / (k k out)), fc bias 0. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT,
+                                         .linear_bias = CZ_FILL_ZERO});
     return cz_resnet_finish(net);
 }
 

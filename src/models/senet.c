@@ -33,6 +33,7 @@
  * at 224x224) so any input size works.
  */
 #include "resnet_blocks.h"
+#include "init.h"
 
 /* ------------------------------------------------------------ SE */
 
@@ -182,16 +183,37 @@ static cz_net *senet154(int classes, int channels, int height, int width, uint64
         }
     }
     cz_resnet_head(net, x, "last_linear", classes, SENET154_DROPOUT);
+    /* timm's legacy SENet _weight_init: kaiming_normal_(fan_out) convs;
+     * conv biases (se_module) and last_linear keep PyTorch's default. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT});
     return cz_resnet_finish(net);
 }
 
 /* ------------------------------------------------------------ the table */
 
+/* timm's ResNet.init_weights on top of cz_resnet_build's kaiming_normal_
+ * (fan_out) convs (SE biases and fc keep PyTorch's default):
+ * zero_init_last, bn3 weight 0. */
+static cz_net *timm_init(cz_net *net)
+{
+    cz_init_fill_suffix(net, ".bn3.weight", 0.0f);
+    return net;
+}
+
+/* The CBAM authors' init (see cz_init_cbam). */
+static cz_net *cbam_init(cz_net *net)
+{
+    if (!net)
+        return NULL;
+    cz_init_cbam(net);
+    return cz_resnet_finish(net);
+}
+
 static cz_net *seresnet50(int classes, int channels, int height, int width, uint64_t seed)
 {
     static const cz_resnet_config config = {
         .bottleneck = true, .layers = {3, 4, 6, 3}, .attention = timm_se};
-    return cz_resnet_build(&config, classes, channels, height, width, seed);
+    return timm_init(cz_resnet_build(&config, classes, channels, height, width, seed));
 }
 
 static cz_net *seresnext50_32x4d(int classes, int channels, int height, int width, uint64_t seed)
@@ -201,14 +223,14 @@ static cz_net *seresnext50_32x4d(int classes, int channels, int height, int widt
                                             .groups = 32,
                                             .width_per_group = 4,
                                             .attention = timm_se};
-    return cz_resnet_build(&config, classes, channels, height, width, seed);
+    return timm_init(cz_resnet_build(&config, classes, channels, height, width, seed));
 }
 
 static cz_net *cbam_resnet50(int classes, int channels, int height, int width, uint64_t seed)
 {
     static const cz_resnet_config config = {
         .bottleneck = true, .layers = {3, 4, 6, 3}, .attention = cbam};
-    return cz_resnet_build(&config, classes, channels, height, width, seed);
+    return cbam_init(cz_resnet_build(&config, classes, channels, height, width, seed));
 }
 
 static const cz_model_info models[] = {

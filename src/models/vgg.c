@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "models.h"
+#include "init.h"
 
 enum { STAGES = 5 };
 
@@ -84,6 +85,12 @@ static cz_net *build(const int *convs, bool batch_norm, int classes, int channel
     int x = features(net, CZ_INPUT, convs, batch_norm);
     x = cz_adaptive_avgpool(net, x, "avgpool", 7, 7);
     classifier(net, x, classes);
+    /* torchvision's VGG(init_weights=True). */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT,
+                                         .conv_bias = CZ_FILL_ZERO,
+                                         .linear_weight = CZ_FILL_NORMAL,
+                                         .linear_bias = CZ_FILL_ZERO,
+                                         .std = 0.01f});
     if (cz_net_status(net) != CZ_OK) {
         cz_net_free(net);
         return NULL;

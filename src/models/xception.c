@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "models.h"
+#include "init.h"
 
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
@@ -137,6 +138,9 @@ static cz_net *xception(int classes, int channels, int height, int width, uint64
     x = cz_adaptive_avgpool(net, x, "global_pool", 1, 1);
     x = cz_flatten(net, x, "flatten");
     cz_linear(net, x, "fc", classes, true);
+    /* timm's legacy Xception: kaiming_normal_(fan_out) convs; fc keeps
+     * PyTorch's default. */
+    cz_init_apply(net, &(cz_init_scheme){.conv_weight = CZ_FILL_KAIMING_OUT});
     if (cz_net_status(net) != CZ_OK) {
         cz_net_free(net);
         return NULL;

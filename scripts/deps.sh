@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the one line to run.
 set -eu
 
-packages="gcc make cmake pkg-config zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev libcmocka-dev
+packages="gcc make cmake pkg-config zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev libcmocka-dev libopenmpi-dev openmpi-bin
 dataset-fashion-mnist python3-torch python3-torchvision python3-numpy python3-pil"
 
 missing=""

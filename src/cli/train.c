@@ -129,6 +129,7 @@ static cz_net *model_for(const char *model, const cz_dataset *ds, cz_data_kind k
 typedef struct run_files {
     const char *out_dir, *log, *weights, *checkpoint, *save, *init;
     const char *optim_name, *schedule; /* as given, for the header line */
+    bool follower; /* an MPI rank other than 0: no output, files or log */
     int classes;
     char checkpoint_buf[1100];
 } run_files;
@@ -201,7 +202,8 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
     if (rc == CZ_EXIT_OK && make_dirs(out_dir) != 0)
         rc = CZ_EXIT_FAIL;
     /* A resumed run adds its epochs to the log the first run began. */
-    if (rc == CZ_EXIT_OK && log_path && !(o->log = fopen(log_path, o->resume ? "a" : "w"))) {
+    if (rc == CZ_EXIT_OK && log_path && !rf->follower &&
+        !(o->log = fopen(log_path, o->resume ? "a" : "w"))) {
         cz_cli_error("--log %s: %s", log_path, strerror(errno));
         rc = CZ_EXIT_FAIL;
     }
@@ -237,7 +239,7 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         char seed[32];
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
         const char *meta[] = {"model", model, "dataset", data, "seed", seed};
-        o->checkpoint = rf->checkpoint;
+        o->checkpoint = rf->follower ? NULL : rf->checkpoint;
         o->meta = meta;
         o->n_meta = 3;
         cz_eval_result last;
@@ -248,7 +250,7 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
             if (has_test)
                 printf("test accuracy: top-1 %.2f%%, top-5 %.2f%% (%d images)\n",
                        100 * last.top1, 100 * last.top5, last.count);
-            rc = save(net, rf, model, data, o, &last);
+            rc = rf->follower ? CZ_EXIT_OK : save(net, rf, model, data, o, &last);
         }
     }
     if (o->log && fclose(o->log) != 0 && rc == CZ_EXIT_OK) {
@@ -313,6 +315,9 @@ static float default_aux_weight(const char *model)
 {
     return strcmp(model, "googlenet") == 0 ? 0.3f : strcmp(model, "inception_v3") == 0 ? 0.4f : 0;
 }
+
+static int train_ranks(const char *model, const char *data, run_files *rf, cz_train_opts *o,
+                       const augment_args *aa);
 
 /* --recipe NAME, looked for before the options are parsed, so that
  * explicit options override what the recipe sets. -1, or an exit code. */
@@ -411,5 +416,28 @@ int cz_cmd_train(int argc, char **argv)
     rf.schedule = oa.schedule;
     if (o.aux_weight < 0)
         o.aux_weight = default_aux_weight(pos[0]);
-    return run(pos[0], data, &rf, &o, &aa);
+    return train_ranks(pos[0], data, &rf, &o, &aa);
+}
+
+/* Under mpirun every process trains its share of each batch; rank 0
+ * alone prints, logs and writes files. */
+static int train_ranks(const char *model, const char *data, run_files *rf, cz_train_opts *o,
+                       const augment_args *aa)
+{
+    cz_dist dist;
+    if (cz_dist_init(NULL, NULL, &dist) != CZ_OK) {
+        cz_cli_error("%s", cz_last_error());
+        return CZ_EXIT_FAIL;
+    }
+    rf->follower = dist.rank != 0;
+    if (rf->follower && !freopen("/dev/null", "w", stdout))
+        return CZ_EXIT_FAIL;
+    if (dist.size > 1) {
+        o->dist = &dist;
+        printf("data-parallel over %d processes: %d samples each per step\n", dist.size,
+               o->batch / dist.size);
+    }
+    int rc = run(model, data, rf, o, aa);
+    cz_dist_finalize(&dist);
+    return rc;
 }

@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "train/optim.h"
 #include "train/schedule.h"
+#include "train/dist.h"
 
 typedef struct cz_train_opts {
     int epochs, batch;
@@ -28,6 +29,7 @@ typedef struct cz_train_opts {
     const char *resume;       /* a checkpoint to continue from (NULL: start) */
     const char *const *meta;  /* n_meta (key, value) pairs for the checkpoint */
     int n_meta;
+    const cz_dist *dist;      /* data-parallel ranks (NULL: one process) */
 } cz_train_opts;
 
 /* The CSV log's columns, as `cnnzoo plot` reads them. */

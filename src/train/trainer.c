@@ -56,6 +56,15 @@ static void count_topk(tally *t, const cz_tensor *logits, const int *labels, int
     }
 }
 
+/* The whole world's tally, for the epoch's line. */
+static cz_status sum_tally(const cz_dist *d, tally *t)
+{
+    double v[4] = {t->loss_sum, t->top1, t->top5, t->seen};
+    cz_status s = cz_dist_sum(d, v, 4);
+    *t = (tally){v[0], (int)v[1], (int)v[2], (int)v[3]};
+    return s;
+}
+
 static void finish(const tally *t, cz_loader *l, cz_eval_result *r)
 {
     r->count = t->seen;
@@ -203,20 +212,40 @@ static cz_status train_step(cz_net *net, cz_optim *opt, const cz_tensor *x, cons
         daux[i] = &g->daux[i];
     bool with_aux = o->aux_weight > 0 && cz_net_aux_count(net) > 0;
     s = cz_net_backward_aux(net, &g->dmain, with_aux ? daux : NULL);
+    if (s == CZ_OK && o->dist)
+        s = cz_dist_average_grads(o->dist, net);
     if (s == CZ_OK)
         cz_optim_step(opt, net);
     return s;
 }
 
+/* Rewrites the epoch's order (count samples in global batches of `batch`)
+ * in place into this rank's share: the same 1/size slice of every batch;
+ * of a last batch that does not split evenly, the remainder is left out.
+ * Returns how many samples the rank gets. */
+static int rank_share(int *order, int count, int batch, const cz_dist *d)
+{
+    int out = 0;
+    for (int start = 0; start < count; start += batch) {
+        int m = count - start < batch ? count - start : batch, share = m / d->size;
+        for (int i = 0; i < share; i++)
+            order[out++] = order[start + d->rank * share + i];
+    }
+    return out;
+}
+
 /* One pass over the shuffled training set. */
 static cz_status train_epoch(cz_net *net, cz_optim *opt, cz_schedule *sched,
-                             const cz_dataset *ds, const int *order, const cz_train_opts *o,
+                             const cz_dataset *ds, int *order, const cz_train_opts *o,
                              int epoch, cz_eval_result *r)
 {
-    cz_loader_opts lo = {.batch = o->batch, .workers = o->workers, .train = true,
+    int size = o->dist ? o->dist->size : 1, count = ds->count;
+    if (size > 1)
+        count = rank_share(order, ds->count, o->batch, o->dist);
+    cz_loader_opts lo = {.batch = o->batch / size, .workers = o->workers, .train = true,
                          .seed = o->seed, .epoch = epoch};
     cz_loader *l;
-    cz_status s = cz_loader_start(ds, order, ds->count, &lo, &l);
+    cz_status s = cz_loader_start(ds, order, count, &lo, &l);
     if (s != CZ_OK)
         return s;
     cz_net_set_training(net, true);
@@ -240,6 +269,8 @@ static cz_status train_epoch(cz_net *net, cz_optim *opt, cz_schedule *sched,
     }
     if (o->progress)
         fprintf(stderr, "\r\033[K");
+    if (s == CZ_OK && o->dist)
+        s = sum_tally(o->dist, &t);
     finish(&t, l, r);
     cz_loader_stop(l);
     step_grads_free(&g);
@@ -328,10 +359,15 @@ static cz_status epoch_pass(cz_net *net, cz_optim *opt, cz_schedule *sched, cz_r
     if (s == CZ_OK && first)
         report_skipped(o->out, train, &tr);
     if (s == CZ_OK && test) {
+        /* Rank 0 evaluates for everyone: the schedule must decide alike. */
         cz_eval_opts eo = {.batch = o->batch, .workers = o->workers};
-        s = cz_evaluate(net, test, &eo, last);
+        if (!o->dist || o->dist->rank == 0)
+            s = cz_evaluate(net, test, &eo, last);
         if (s == CZ_OK && first)
             report_skipped(o->out, test, last);
+        double v[4] = {last->loss, last->top1, last->top5, last->count};
+        if (s == CZ_OK && o->dist && (s = cz_dist_broadcast(o->dist, v, 4)) == CZ_OK)
+            *last = (cz_eval_result){.loss = v[0], .top1 = v[1], .top5 = v[2], .count = (int)v[3]};
     }
     if (s != CZ_OK)
         return s;
@@ -365,6 +401,9 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
     if (s == CZ_OK && o->log && !o->resume)
         fprintf(o->log, "%s\n", CZ_TRAIN_LOG_HEADER);
     int start = run.epoch;
+    if (s == CZ_OK && o->dist && o->batch % o->dist->size != 0)
+        s = cz_fail(CZ_ERR_ARG, "train: batch %d does not split over %d processes; use a "
+                    "multiple of %d", o->batch, o->dist->size, o->dist->size);
     while (s == CZ_OK && run.epoch < o->epochs && !(o->max_steps && opt.step >= o->max_steps))
         s = epoch_pass(net, &opt, &sched, &run, order, train, test, o, run.epoch == start, last);
     free(order);

@@ -6,7 +6,8 @@ DIR/y.npy int32 labels, and PyTorch's state after two SGD steps (lr 0.01,
 momentum 0.9, weight decay 1e-4, training mode) on that batch as
 DIR/after.pth, its losses in DIR/losses.txt.
 compare: the worst ||a - b|| / ||b|| over the tensors of a safetensors
-file written by cnnzoo against a state_dict; exits 1 above TOL.
+file written by cnnzoo against a state_dict (.pth) or another safetensors
+file; exits 1 above TOL.
 Debian's /usr/bin/python3 (torch 1.13)."""
 import json
 import os
@@ -62,7 +63,10 @@ def read_safetensors(path):
 
 def compare(ours, theirs, tol):
     a = read_safetensors(ours)
-    b = torch.load(theirs)
+    if theirs.endswith(".safetensors"):
+        b = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(theirs).items()}
+    else:
+        b = torch.load(theirs)
     worst, where = 0.0, ""
     for k, v in b.items():
         if k not in a:

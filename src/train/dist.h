@@ -1,0 +1,30 @@
+/*
+ * dist.h - data-parallel training over MPI (Open MPI), when cnnzoo is built
+ * with it (CMake finds it; CZ_HAVE_MPI) and started under mpirun. Every
+ * rank holds the whole net; each global batch is split across the ranks;
+ * after backward the gradients are averaged with MPI_Allreduce, so every
+ * rank takes the same optimizer step. BatchNorm statistics stay per rank.
+ * Without MPI, or started without mpirun, there is one rank.
+ */
+#ifndef CZ_DIST_H
+#define CZ_DIST_H
+
+#include "cnnzoo.h"
+
+typedef struct cz_dist {
+    int rank, size;
+} cz_dist;
+
+/* Joins the MPI world when launched by mpirun (else rank 0 of 1). */
+cz_status cz_dist_init(int *argc, char ***argv, cz_dist *d);
+void cz_dist_finalize(const cz_dist *d);
+
+/* Averages every parameter's gradient over the ranks, in buckets of a few
+ * MB so large nets need no second copy of all their gradients. */
+cz_status cz_dist_average_grads(const cz_dist *d, cz_net *net);
+/* Sums n doubles over the ranks, in place. */
+cz_status cz_dist_sum(const cz_dist *d, double *v, int n);
+/* Rank 0's n doubles to every rank. */
+cz_status cz_dist_broadcast(const cz_dist *d, double *v, int n);
+
+#endif

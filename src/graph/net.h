@@ -178,6 +178,6 @@ extern const cz_op cz_op_input, cz_op_conv2d, cz_op_linear, cz_op_batchnorm, cz_
     cz_op_avgpool, cz_op_adaptive_avgpool, cz_op_activation, cz_op_dropout, cz_op_lrn,
     cz_op_flatten, cz_op_concat, cz_op_add, cz_op_channel_mul, cz_op_channel_shuffle,
     cz_op_softmax, cz_op_slice, cz_op_scale, cz_op_adaptive_maxpool, cz_op_channel_pool,
-    cz_op_spatial_mul, cz_op_rsoftmax, cz_op_split_sum;
+    cz_op_spatial_mul, cz_op_rsoftmax, cz_op_split_sum, cz_op_stochastic_depth;
 
 #endif

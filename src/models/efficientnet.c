@@ -20,9 +20,10 @@
  *
  * BN: eps 1e-5, momentum 0.1 for B0-B4; eps 1e-3, momentum 0.01 for B5-B7
  * (torchvision's norm_layer for the TF-ported weights). Dropout as
- * torchvision: 0.2, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5. torchvision's
- * stochastic depth (drop-path, 0.2 x layer / layers) is the identity in
- * eval mode; cnnzoo has no drop-path op, so training here runs without it.
+ * torchvision: 0.2, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5. Stochastic depth
+ * before each residual add drops a sample's block with probability
+ * 0.2 x block / blocks in training (block counted from 0 over the whole
+ * net), as torchvision's MBConv does.
  * Default inputs are the paper's resolutions (224, 240, 260, 300, 380, 456,
  * 528, 600); torchvision's B2 weights were evaluated at 288. Any input of
  * at least 1x1 works, as in PyTorch.
@@ -110,7 +111,7 @@ static int squeeze_excitation(cz_net *net, int x, int index, int channels, int s
 
 /* One MBConv (channels already width-scaled) in the current scope. */
 static int mbconv(cz_net *net, int x, const efficientnet_config *cfg, int in_channels,
-                  int out_channels, int kernel, int stride, int expand_ratio)
+                  int out_channels, int kernel, int stride, int expand_ratio, float drop_path)
 {
     int expanded = make_divisible((double)in_channels * expand_ratio);
     int squeeze = in_channels / 4 > 1 ? in_channels / 4 : 1;
@@ -127,11 +128,15 @@ static int mbconv(cz_net *net, int x, const efficientnet_config *cfg, int in_cha
     y = conv_norm_act(net, y, item, cfg, (cz_conv_args){.out_channels = out_channels, .kernel = 1},
                       false);
     cz_scope_pop(net);
-    /* Stochastic depth would scale y here in training; in eval it is y. */
-    if (stride == 1 && in_channels == out_channels)
+    if (stride == 1 && in_channels == out_channels) {
+        y = cz_stochastic_depth(net, y, "stochastic_depth", drop_path);
         y = cz_add(net, x, y, "add");
+    }
     return y;
 }
+
+/* torchvision's stochastic_depth_prob for every EfficientNet. */
+#define STOCHASTIC_DEPTH 0.2f
 
 static cz_net *efficientnet(const efficientnet_config *cfg, int classes, int channels,
                             int height, int width, uint64_t seed)
@@ -144,14 +149,18 @@ static cz_net *efficientnet(const efficientnet_config *cfg, int classes, int cha
     int x = conv_norm_act(net, CZ_INPUT, 0, cfg,
                           (cz_conv_args){.out_channels = in_channels, .kernel = 3, .stride = 2},
                           true);
+    int blocks = 0, block = 0;
+    for (int s = 0; s < STAGES; s++)
+        blocks += scale_depth(cfg, b0_stages[s].layers);
     for (int s = 0; s < STAGES; s++) {
         const mbconv_stage *st = &b0_stages[s];
         int out_channels = scale_width(cfg, st->out_channels);
         int layers = scale_depth(cfg, st->layers);
-        for (int l = 0; l < layers; l++) {
+        for (int l = 0; l < layers; l++, block++) {
             cz_scope_push(net, "%d.%d", s + 1, l);
             x = mbconv(net, x, cfg, in_channels, out_channels, st->kernel,
-                       l == 0 ? st->stride : 1, st->expand_ratio);
+                       l == 0 ? st->stride : 1, st->expand_ratio,
+                       STOCHASTIC_DEPTH * (float)block / (float)blocks);
             cz_scope_pop(net);
             in_channels = out_channels;
         }

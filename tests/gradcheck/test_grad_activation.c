@@ -70,11 +70,34 @@ static void test_grad_dropout(void **state)
     check_dropout(0.5f, false, 34);
 }
 
+static void check_stochastic_depth(float p, uint64_t seed)
+{
+    cz_net *net = cz_net_create(4, 3, 3, seed);
+    cz_stochastic_depth(net, CZ_INPUT, "sd", p);
+    tu_check(cz_net_status(net));
+    cz_net_set_training(net, true);
+    cz_rng rng;
+    cz_rng_seed(&rng, seed);
+    cz_tensor in = {0};
+    tu_tensor_random(&in, &rng, 6, 4, 3, 3);
+    tu_gradcheck(net, &in, (tu_gradcheck_opts){.seed = seed});
+    cz_tensor_free(&in);
+    cz_net_free(net);
+}
+
+static void test_grad_stochastic_depth(void **state)
+{
+    (void)state;
+    check_stochastic_depth(0.5f, 41);
+    check_stochastic_depth(0.1f, 42);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_activations),
         cmocka_unit_test(test_grad_dropout),
+        cmocka_unit_test(test_grad_stochastic_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

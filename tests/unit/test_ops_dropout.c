@@ -123,6 +123,50 @@ static void test_dropout_errors(void **state)
     }
 }
 
+/* Stochastic depth: each sample whole, either zero or x / (1 - p), about
+ * a fraction 1 - p kept; the identity in eval mode and when switched off. */
+static void test_stochastic_depth(void **state)
+{
+    (void)state;
+    enum { N = 400, C = 3, H = 2, W = 2, ROW = C * H * W };
+    cz_net *net = cz_net_create(C, H, W, 5);
+    cz_stochastic_depth(net, CZ_INPUT, "sd", 0.25f);
+    tu_check(cz_net_status(net));
+    cz_rng rng;
+    cz_rng_seed(&rng, 9);
+    cz_tensor in = {0};
+    tu_tensor_random(&in, &rng, N, C, H, W);
+    const cz_tensor *y;
+    cz_net_set_training(net, true);
+    tu_check(cz_net_forward(net, &in, &y));
+    int kept = 0;
+    for (int n = 0; n < N; n++) {
+        const float *x = in.data + n * ROW, *r = y->data + n * ROW;
+        bool zero = true, scaled = true;
+        for (int i = 0; i < ROW; i++) {
+            zero = zero && r[i] == 0.0f;
+            scaled = scaled && fabsf(r[i] - x[i] / 0.75f) <= 1e-6f * (1 + fabsf(x[i]));
+        }
+        assert_true(zero != scaled);
+        kept += scaled;
+    }
+    print_message("stochastic depth p 0.25: kept %d of %d samples\n", kept, N);
+    assert_true(kept > 0.75 * N - 40 && kept < 0.75 * N + 40); /* ~4.6 sigma */
+    cz_net_set_dropout(net, false);
+    tu_check(cz_net_forward(net, &in, &y));
+    assert_memory_equal(y->data, in.data, sizeof(float) * N * ROW);
+    cz_net_set_dropout(net, true);
+    cz_net_set_training(net, false);
+    tu_check(cz_net_forward(net, &in, &y));
+    assert_memory_equal(y->data, in.data, sizeof(float) * N * ROW);
+    cz_net *bad = cz_net_create(C, H, W, 5);
+    cz_stochastic_depth(bad, CZ_INPUT, "sd", 1.0f);
+    tu_expect_error(cz_net_status(bad), CZ_ERR_ARG, "sd", "[0, 1)");
+    cz_tensor_free(&in);
+    cz_net_free(net);
+    cz_net_free(bad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_dropout_train),
         cmocka_unit_test(test_dropout_deterministic),
         cmocka_unit_test(test_dropout_errors),
+        cmocka_unit_test(test_stochastic_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,6 +174,10 @@ int cz_adaptive_avgpool(cz_net *net, int x, const char *name, int out_h, int out
 int cz_activation(cz_net *net, int x, const char *name, cz_act act);
 int cz_relu(cz_net *net, int x, const char *name);
 int cz_dropout(cz_net *net, int x, const char *name, float p);
+/* Stochastic depth ("row" mode, Huang et al. 2016): in training each
+ * sample's x is dropped with probability p and otherwise scaled by
+ * 1 / (1 - p); put before a residual add. Off with cz_net_set_dropout. */
+int cz_stochastic_depth(cz_net *net, int x, const char *name, float p);
 int cz_lrn(cz_net *net, int x, const char *name, int size, float alpha, float beta, float k);
 int cz_flatten(cz_net *net, int x, const char *name);
 int cz_concat(cz_net *net, const int *xs, int n, const char *name);

@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 for round in 1 2; do
     "$cnnzoo" train lenet5 --data fashion-mnist --epochs "$epochs" --batch "$batch" \
-        --threads "$threads" --step 0 --out "$tmp" 2>/dev/null |
+        --threads "$threads" --schedule constant --out "$tmp" 2>/dev/null |
         awk '/^epoch/ { for (i = 1; i <= NF; i++) if ($i == "s") print $(i - 1) }' > "$tmp/cz.$round"
     OMP_NUM_THREADS=$threads /usr/bin/python3 bench/lenet_torch.py "$epochs" "$batch" "$threads" |
         awk '{ print $4 }' > "$tmp/pt.$round"

@@ -145,6 +145,9 @@ cz_status cz_st_to_f32(const cz_st_file *f, const cz_st_tensor *t, float *dst);
  * BOOL, and float types whose values are whole numbers in range. */
 cz_status cz_st_to_i64(const cz_st_file *f, const cz_st_tensor *t, int64_t *dst);
 
+/* The writer's view of one entry of a net's table (F32, or a 0-dim I64). */
+void cz_st_from_param(const cz_param *p, cz_st_tensor *t);
+
 /* Loads f's tensors into the net by name with the shared state_dict checks,
  * passing over those whose names start with skip (NULL: none). */
 cz_status cz_st_load_net(cz_net *net, const cz_st_file *f, const char *skip, bool strict);

@@ -781,6 +781,22 @@ cz_status cz_st_write(const char *path, const cz_st_tensor *tensors, int n,
 
 /* ------------------------------------------------------------ nets */
 
+void cz_st_from_param(const cz_param *p, cz_st_tensor *t)
+{
+    *t = (cz_st_tensor){.name = p->name};
+    if (p->dtype == CZ_I64) {
+        /* num_batches_tracked: a 0-dim int64, as torch saves it. */
+        t->dtype = CZ_ST_I64;
+        t->data = &p->count;
+        return;
+    }
+    t->dtype = CZ_ST_F32;
+    t->ndim = p->value.ndim;
+    for (int d = 0; d < p->value.ndim; d++)
+        t->shape[d] = p->value.shape[d];
+    t->data = p->value.data;
+}
+
 cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *meta, int n_meta)
 {
     if (!cz_net_has_weights(net))
@@ -794,23 +810,8 @@ cz_status cz_safetensors_save(cz_net *net, const char *path, const char *const *
     cz_st_tensor *tensors = calloc((size_t)n + 1, sizeof *tensors);
     if (!tensors)
         return cz_fail(CZ_ERR_NOMEM, "%s: out of memory", path);
-    for (int i = 0; i < n; i++) {
-        cz_param *p = cz_net_param(net, i);
-        cz_st_tensor *t = &tensors[i];
-        t->name = p->name;
-        if (p->dtype == CZ_I64) {
-            /* num_batches_tracked: a 0-dim int64, as torch saves it. */
-            t->dtype = CZ_ST_I64;
-            t->ndim = 0;
-            t->data = &p->count;
-        } else {
-            t->dtype = CZ_ST_F32;
-            t->ndim = p->value.ndim;
-            for (int d = 0; d < p->value.ndim; d++)
-                t->shape[d] = p->value.shape[d];
-            t->data = p->value.data;
-        }
-    }
+    for (int i = 0; i < n; i++)
+        cz_st_from_param(cz_net_param(net, i), &tensors[i]);
     cz_status st = cz_st_write(path, tensors, n, meta, n_meta);
     free(tensors);
     return st;

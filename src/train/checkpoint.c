@@ -55,20 +55,8 @@ static int schedule_parse(const char *text, double *v)
 static cz_status gather(cz_net *net, cz_optim *opt, cz_st_tensor *t, char (*names)[TEXT])
 {
     int n = cz_net_param_count(net);
-    for (int i = 0; i < n; i++) {
-        cz_param *p = cz_net_param(net, i);
-        t[i] = (cz_st_tensor){.name = p->name};
-        if (p->dtype == CZ_I64) {
-            t[i].dtype = CZ_ST_I64;
-            t[i].data = &p->count;
-            continue;
-        }
-        t[i].dtype = CZ_ST_F32;
-        t[i].ndim = p->value.ndim;
-        for (int d = 0; d < p->value.ndim; d++)
-            t[i].shape[d] = p->value.shape[d];
-        t[i].data = p->value.data;
-    }
+    for (int i = 0; i < n; i++)
+        cz_st_from_param(cz_net_param(net, i), &t[i]);
     for (int k = 0; k < cz_optim_state_count(opt); k++) {
         float *data;
         size_t count;

@@ -48,7 +48,7 @@ int cz_cmd_eval(int argc, char **argv)
     bool non_strict = false;
     const cz_opt opts[] = {
         {"weights", CZ_OPT_STRING, &weights, "FILE", "the model's weights (.safetensors or .pth)", 0, 0},
-        {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
+        {"data", CZ_OPT_STRING, &data, "DATA", "fashion-mnist, mnist, cifar10:PATH, cifar100:PATH, npy:IMAGES.npy,LABELS.npy, or a folder (IDX files, or images CLASS/IMAGE, or train/ and val/ of those)", 0, 0},
         {"classes", CZ_OPT_INT, &classes, "K", "the weights' class count (default: the dataset's)", 1, 100000},
         {"tencrop", CZ_OPT_FLAG, &eo.ten_crop, NULL, "average the logits of the 4 corner and centre crops and their mirrors", 0, 0},
         {"transform-input", CZ_OPT_STRING, &transform, "on|off", "torchvision's transform_input (default on for googlenet, inception_v3)", 0, 0},

@@ -273,6 +273,29 @@ cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput);
  * auxiliary losses. */
 cz_status cz_net_backward_aux(cz_net *net, const cz_tensor *doutput,
                               const cz_tensor *const *daux);
+/* Data-parallel hooks. A sum over every process that trains a replica of
+ * this net (MPI_Allreduce of n doubles, in place): with one set, BatchNorm
+ * in training mode normalises with the statistics of the global batch and
+ * backpropagates through them (PyTorch's SyncBatchNorm). NULL: per replica. */
+typedef cz_status (*cz_sum_fn)(void *ctx, double *values, int n);
+void cz_net_set_sync_stats(cz_net *net, cz_sum_fn sum, void *ctx);
+/* Called as backward leaves each node, from the last node down to 1 (also
+ * for nodes the gradient does not reach): once it leaves node i, the
+ * gradients of parameters used only by nodes >= i are final, so their
+ * reduction can start while backward goes on. */
+typedef void (*cz_grad_ready_fn)(void *ctx, cz_net *net, int node);
+void cz_net_set_grad_ready(cz_net *net, cz_grad_ready_fn fn, void *ctx);
+/* The smallest node index that uses parameter i (its gradient is final once
+ * backward has left that node), or -1 if none does. */
+int cz_net_param_first_user(const cz_net *net, int param);
+
+/* Profiling: with seconds (cz_net_node_count entries) set, every forward
+ * adds each node's wall time to seconds[node]; NULL stops it. */
+void cz_net_set_profile(cz_net *net, double *seconds);
+/* The kernel a node's last forward ran ("gemm-avx512", "winograd"...), or
+ * its op's name when the op has a single kernel. */
+const char *cz_net_node_kernel(const cz_net *net, int node);
+
 /* Asks backward to compute d(loss)/d(input) too (saliency maps); off by
  * default since training never needs it. */
 void cz_net_set_input_grad(cz_net *net, bool on);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "net.h"
 
@@ -426,6 +427,13 @@ static cz_status batch_tensor(cz_tensor *t, const cz_node *node, int batch)
     return CZ_OK;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **output)
 {
     if (cz_net_status(net) != CZ_OK)
@@ -451,7 +459,11 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
         cz_status st = batch_tensor(&node->out, node, batch);
         if (st == CZ_OK && i == 0)
             memcpy(node->out.data, input->data, cz_tensor_numel(input) * sizeof(float));
-        else if (st == CZ_OK)
+        else if (st == CZ_OK && net->profile) {
+            double t0 = now_seconds();
+            st = node->op->forward(net, node);
+            net->profile[i] += now_seconds() - t0;
+        } else if (st == CZ_OK)
             st = node->op->forward(net, node);
         if (st != CZ_OK)
             return st;
@@ -495,14 +507,19 @@ static cz_status propagate(cz_net *net, int last, bool *reached)
 {
     for (int i = last; i > 0; i--) {
         cz_node *node = &net->nodes[i];
-        if (!reached[i])
+        if (!reached[i]) {
+            if (net->grad_ready_fn)
+                net->grad_ready_fn(net->grad_ready_ctx, net, i);
             continue;
+        }
         if (!node->op->backward)
             return cz_fail(CZ_ERR_ARG, "backward: %s (%s) has no backward pass", node->name,
                            node->op->name);
         node->op->backward(net, node);
         for (int k = 0; k < node->n_inputs; k++)
             reached[node->inputs[k]] = true;
+        if (net->grad_ready_fn)
+            net->grad_ready_fn(net->grad_ready_ctx, net, i);
     }
     return CZ_OK;
 }
@@ -544,6 +561,38 @@ cz_status cz_net_backward_aux(cz_net *net, const cz_tensor *doutput,
 cz_status cz_net_backward(cz_net *net, const cz_tensor *doutput)
 {
     return cz_net_backward_aux(net, doutput, NULL);
+}
+
+void cz_net_set_sync_stats(cz_net *net, cz_sum_fn sum, void *ctx)
+{
+    net->sync_sum = sum;
+    net->sync_ctx = ctx;
+}
+
+void cz_net_set_grad_ready(cz_net *net, cz_grad_ready_fn fn, void *ctx)
+{
+    net->grad_ready_fn = fn;
+    net->grad_ready_ctx = ctx;
+}
+
+int cz_net_param_first_user(const cz_net *net, int param)
+{
+    for (int i = 0; i < net->n_nodes; i++)
+        for (int k = 0; k < net->nodes[i].n_params; k++)
+            if (net->nodes[i].params[k] == param)
+                return i;
+    return -1;
+}
+
+void cz_net_set_profile(cz_net *net, double *seconds)
+{
+    net->profile = seconds;
+}
+
+const char *cz_net_node_kernel(const cz_net *net, int node)
+{
+    const cz_node *n = &net->nodes[node];
+    return n->kernel ? n->kernel : n->op->name;
 }
 
 void cz_net_set_dropout(cz_net *net, bool enabled)

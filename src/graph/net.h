@@ -86,6 +86,7 @@ struct cz_node {
     cz_tensor dout; /* same shape as out, during backward */
     void *saved;    /* op-owned state kept for backward (argmax, masks...) */
     size_t saved_size;
+    const char *kernel; /* the kernel its last forward ran (NULL: the op's own) */
 };
 
 struct cz_net {
@@ -111,6 +112,11 @@ struct cz_net {
     bool shapes_only;  /* parameters have shapes but no storage (list, summary) */
     void *scratch;     /* shared by ops for transient work (im2col...) */
     size_t scratch_size;
+    cz_sum_fn sync_sum; /* non-NULL: BN sums its statistics over replicas */
+    void *sync_ctx;
+    cz_grad_ready_fn grad_ready_fn; /* called as backward leaves each node */
+    void *grad_ready_ctx;
+    double *profile;   /* non-NULL: forward adds each node's seconds here */
 };
 
 /* Appends a node for `op` with the given inputs and attributes, runs its

@@ -393,6 +393,7 @@ int cz_cmd_train(int argc, char **argv)
         {"classes", CZ_OPT_INT, &rf.classes, "K", "build the model for K classes (default: the dataset's; for arrays, the model's)", 1, 100000},
         {"steps", CZ_OPT_INT, &o.max_steps, "K", "stop after K optimizer steps", 1, 2e9},
         {"no-shuffle", CZ_OPT_FLAG, &o.no_shuffle, NULL, "take the batches in the data's order", 0, 0},
+        {"sync-bn", CZ_OPT_FLAG, &o.sync_bn, NULL, "under mpirun, BatchNorm normalises with the whole batch's statistics, not each process's (PyTorch's SyncBatchNorm)", 0, 0},
     };
     const cz_cmd cmd = {"train", "MODEL", 1, 1,
                         "Trains MODEL from scratch, evaluating on the test split after each epoch.",

@@ -11,9 +11,17 @@
  * running statistics. Statistics are accumulated in double, one channel per
  * iteration, so threads never share a sum.
  *
- * Saved state (both modes, 2 C doubles): the mean and 1/sqrt(var + eps) the
- * forward used, and whether they were batch statistics, so backward knows
- * which formula to differentiate.
+ * With a replica sum set on the net (cz_net_set_sync_stats: data-parallel
+ * training with --sync-bn) the batch statistics are those of the global
+ * batch, as PyTorch's SyncBatchNorm computes them: forward sums each
+ * channel's values, then its centred squares, over the replicas; backward
+ * sums dy and dy xhat. The weight and bias gradients stay per replica
+ * (the gradient averaging that follows adds them up).
+ *
+ * Saved state (both modes, 4 C doubles): the mean and 1/sqrt(var + eps) the
+ * forward used, the values per channel they came from, whether they were
+ * batch statistics (so backward knows which formula to differentiate), and
+ * room for backward's two per-channel sums.
  */
 #include <math.h>
 #include <stdint.h>
@@ -24,7 +32,9 @@ enum { BN_WEIGHT, BN_BIAS, BN_RUNNING_MEAN, BN_RUNNING_VAR, BN_NUM_BATCHES };
 
 typedef struct saved_stats {
     int32_t batch_stats; /* 1: the forward normalised with batch statistics */
-    double *mean, *invstd; /* point into the same block, after the header */
+    double count;        /* values per channel in the (global) batch */
+    /* point into the same block, after the header */
+    double *mean, *invstd, *sum_dy, *sum_dy_xhat;
 } saved_stats;
 
 int cz_batchnorm(cz_net *net, int x, const char *name, float eps, float momentum)
@@ -65,16 +75,30 @@ static cz_status batchnorm_infer(cz_net *net, cz_node *node)
     return CZ_OK;
 }
 
-/* The saved block: header, then mean (C), then invstd (C). */
+/* The saved block: header, then mean, invstd, sum_dy, sum_dy_xhat (C
+ * each); backward's two sums are adjacent so one reduction covers both. */
 static saved_stats *stats_of(cz_node *node, int C, bool allocate)
 {
-    size_t bytes = sizeof(saved_stats) + sizeof(double) * 2 * (size_t)C;
+    size_t bytes = sizeof(saved_stats) + sizeof(double) * 4 * (size_t)C;
     saved_stats *s = allocate ? cz_node_saved(node, bytes) : node->saved;
     if (s) {
         s->mean = (double *)(s + 1);
         s->invstd = s->mean + C;
+        s->sum_dy = s->invstd + C;
+        s->sum_dy_xhat = s->sum_dy + C;
     }
     return s;
+}
+
+/* Sums v over the replicas when the net trains data-parallel with synced
+ * statistics; a no-op otherwise. */
+static cz_status replica_sum(cz_net *net, const cz_node *node, double *v, int n)
+{
+    if (!net->sync_sum)
+        return CZ_OK;
+    cz_status st = net->sync_sum(net->sync_ctx, v, n);
+    return st == CZ_OK ? CZ_OK
+                       : cz_node_fail(node, st, "summing batch statistics over processes failed");
 }
 
 /* Sizes shared by forward and backward: C channels, N samples, M elements
@@ -92,78 +116,119 @@ static bn_dims dims_of(const cz_net *net, const cz_node *node)
     return d;
 }
 
+/* Per channel, the sum of x over the batch: s->mean holds it on return. */
+static void channel_sums(const float *x, bn_dims d, double *sum)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < d.C; c++) {
+        double acc = 0.0;
+        for (int n = 0; n < d.N; n++) {
+            const float *xc = x + ((size_t)n * d.C + c) * d.M;
+            for (size_t i = 0; i < d.M; i++)
+                acc += xc[i];
+        }
+        sum[c] = acc;
+    }
+}
+
+/* Per channel, the sum of (x - mean)^2: a second pass on the centred
+ * values, so no cancellation. */
+static void centred_squares(const float *x, bn_dims d, const double *mean, double *sq)
+{
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < d.C; c++) {
+        double acc = 0.0;
+        for (int n = 0; n < d.N; n++) {
+            const float *xc = x + ((size_t)n * d.C + c) * d.M;
+            for (size_t i = 0; i < d.M; i++)
+                acc += ((double)xc[i] - mean[c]) * ((double)xc[i] - mean[c]);
+        }
+        sq[c] = acc;
+    }
+}
+
+/* The batch's mean and invstd (summed over replicas when synced) into s,
+ * and the running statistics updated from them. */
+static cz_status batch_statistics(cz_net *net, cz_node *node, const float *x, bn_dims d,
+                                  saved_stats *s)
+{
+    double count = (double)d.N * (double)d.M, momentum = node->attr.bn.momentum;
+    cz_status st = replica_sum(net, node, &count, 1);
+    if (st == CZ_OK && count < 2)
+        return cz_node_fail(node, CZ_ERR_SHAPE,
+                            "training needs more than 1 value per channel to compute a "
+                            "variance; got batch %d of %zu values per channel",
+                            d.N, d.M);
+    if (st == CZ_OK) {
+        channel_sums(x, d, s->mean);
+        st = replica_sum(net, node, s->mean, d.C);
+    }
+    if (st != CZ_OK)
+        return st;
+    for (int c = 0; c < d.C; c++)
+        s->mean[c] /= count;
+    centred_squares(x, d, s->mean, s->invstd);
+    if ((st = replica_sum(net, node, s->invstd, d.C)) != CZ_OK)
+        return st;
+    float *running_mean = cz_node_param(net, node, BN_RUNNING_MEAN)->value.data;
+    float *running_var = cz_node_param(net, node, BN_RUNNING_VAR)->value.data;
+    for (int c = 0; c < d.C; c++) {
+        double var = s->invstd[c] / count, unbiased = s->invstd[c] / (count - 1);
+        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * s->mean[c]);
+        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
+        s->invstd[c] = 1.0 / sqrt(var + node->attr.bn.eps);
+    }
+    s->count = count;
+    cz_node_param(net, node, BN_NUM_BATCHES)->count++;
+    return CZ_OK;
+}
+
 /* x (N, C, M) -> y (N, C, M), with M = H W or 1 */
 static cz_status batchnorm_forward(cz_net *net, cz_node *node)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     bn_dims d = dims_of(net, node);
-    int C = d.C, N = d.N;
-    size_t M = d.M, count = (size_t)N * M;
     const float *x = in->out.data;
     float *y = node->out.data;
     const float *weight = cz_node_param(net, node, BN_WEIGHT)->value.data;
     const float *bias = cz_node_param(net, node, BN_BIAS)->value.data;
-    float *running_mean = cz_node_param(net, node, BN_RUNNING_MEAN)->value.data;
-    float *running_var = cz_node_param(net, node, BN_RUNNING_VAR)->value.data;
-    double eps = node->attr.bn.eps, momentum = node->attr.bn.momentum;
+    const float *running_mean = cz_node_param(net, node, BN_RUNNING_MEAN)->value.data;
+    const float *running_var = cz_node_param(net, node, BN_RUNNING_VAR)->value.data;
 
-    if (net->training && count < 2)
-        return cz_node_fail(node, CZ_ERR_SHAPE,
-                            "training needs more than 1 value per channel to compute a "
-                            "variance; got batch %d of %zu values per channel",
-                            N, M);
-    saved_stats *s = stats_of(node, C, true);
+    saved_stats *s = stats_of(node, d.C, true);
     if (!s)
         return CZ_ERR_NOMEM;
     s->batch_stats = net->training;
+    if (net->training) {
+        cz_status st = batch_statistics(net, node, x, d, s);
+        if (st != CZ_OK)
+            return st;
+    } else {
+        for (int c = 0; c < d.C; c++) {
+            s->mean[c] = running_mean[c];
+            s->invstd[c] = 1.0 / sqrt((double)running_var[c] + node->attr.bn.eps);
+        }
+    }
 
 #pragma omp parallel for schedule(static)
-    for (int c = 0; c < C; c++) {
-        double mean, var;
-        if (net->training) {
-            double sum = 0.0;
-            for (int n = 0; n < N; n++) {
-                const float *xc = x + ((size_t)n * C + c) * M;
-                for (size_t i = 0; i < M; i++)
-                    sum += xc[i];
-            }
-            mean = sum / (double)count;
-            /* Second pass on the centred values: no cancellation. */
-            double sq = 0.0;
-            for (int n = 0; n < N; n++) {
-                const float *xc = x + ((size_t)n * C + c) * M;
-                for (size_t i = 0; i < M; i++)
-                    sq += ((double)xc[i] - mean) * ((double)xc[i] - mean);
-            }
-            var = sq / (double)count;
-            double unbiased = sq / (double)(count - 1);
-            running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
-            running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
-        } else {
-            mean = running_mean[c];
-            var = running_var[c];
-        }
-        double invstd = 1.0 / sqrt(var + eps);
-        s->mean[c] = mean;
-        s->invstd[c] = invstd;
+    for (int c = 0; c < d.C; c++) {
         /* y = (x - mean) (invstd weight) + bias: centring first keeps the
          * precision that x scale + shift would lose when |mean| >> std. */
-        float mean_f = (float)mean, scale = (float)(invstd * weight[c]);
-        for (int n = 0; n < N; n++) {
-            const float *xc = x + ((size_t)n * C + c) * M;
-            float *yc = y + ((size_t)n * C + c) * M;
-            for (size_t i = 0; i < M; i++)
+        float mean_f = (float)s->mean[c], scale = (float)(s->invstd[c] * weight[c]);
+        for (int n = 0; n < d.N; n++) {
+            const float *xc = x + ((size_t)n * d.C + c) * d.M;
+            float *yc = y + ((size_t)n * d.C + c) * d.M;
+            for (size_t i = 0; i < d.M; i++)
                 yc[i] = (xc[i] - mean_f) * scale + bias[c];
         }
     }
-    if (net->training)
-        cz_node_param(net, node, BN_NUM_BATCHES)->count++;
     return CZ_OK;
 }
 
 /* dy (N, C, M) -> dx (N, C, M), dweight (C), dbias (C), all accumulated.
- * With batch statistics (xhat = (x - mean) invstd, m = N M):
- *   dx = weight invstd (dy - mean(dy) - xhat mean(dy xhat))
+ * With batch statistics (xhat = (x - mean) invstd, m values per channel in
+ * the global batch):
+ *   dx = weight invstd (dy - sum(dy) / m - xhat sum(dy xhat) / m)
  * With running statistics the affine map's own derivative:
  *   dx = weight invstd dy */
 static void batchnorm_backward(cz_net *net, cz_node *node)
@@ -171,13 +236,13 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
     cz_node *in = cz_node_in(net, node, 0);
     bn_dims d = dims_of(net, node);
     int C = d.C, N = d.N;
-    size_t M = d.M, count = (size_t)N * M;
+    size_t M = d.M;
     const float *x = in->out.data, *dy = node->dout.data;
     float *dx = cz_wants_grad(net, in) ? in->dout.data : NULL;
     const float *weight = cz_node_param(net, node, BN_WEIGHT)->value.data;
     float *dweight = cz_node_param(net, node, BN_WEIGHT)->grad.data;
     float *dbias = cz_node_param(net, node, BN_BIAS)->grad.data;
-    const saved_stats *s = stats_of(node, C, false);
+    saved_stats *s = stats_of(node, C, false);
 
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
@@ -193,13 +258,23 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
         }
         dweight[c] += (float)sum_dy_xhat;
         dbias[c] += (float)sum_dy;
-        if (!dx)
-            continue;
-        double k = weight[c] * invstd;
+        s->sum_dy[c] = sum_dy;
+        s->sum_dy_xhat[c] = sum_dy_xhat;
+    }
+    if (!dx)
+        return;
+    /* Backward cannot fail: a failed sum has already stopped the process
+     * (MPI's default error handler aborts). */
+    if (s->batch_stats)
+        (void)replica_sum(net, node, s->sum_dy, 2 * C);
+
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double mean = s->mean[c], invstd = s->invstd[c], k = weight[c] * invstd;
         double mean_dy = 0.0, mean_dy_xhat = 0.0;
         if (s->batch_stats) {
-            mean_dy = sum_dy / (double)count;
-            mean_dy_xhat = sum_dy_xhat / (double)count;
+            mean_dy = s->sum_dy[c] / s->count;
+            mean_dy_xhat = s->sum_dy_xhat[c] / s->count;
         }
         for (int n = 0; n < N; n++) {
             const float *xc = x + ((size_t)n * C + c) * M;

@@ -10,7 +10,7 @@
 #ifdef CZ_HAVE_MPI
 #include <mpi.h>
 
-/* Floats per Allreduce: 4 MB buffers. */
+/* Floats per bucket: 4 MB; a tensor of at least this many goes alone. */
 enum { BUCKET = 1 << 20 };
 
 static bool launched_by_mpirun(void)
@@ -38,60 +38,177 @@ void cz_dist_finalize(const cz_dist *d)
         MPI_Finalize();
 }
 
-static cz_status reduce(float *buf, size_t n)
+/* One reduction: a large tensor in place, or small ones packed. */
+typedef struct bucket {
+    int first, count;  /* its tensors: order[first .. first + count) */
+    int ready_node;    /* it may start once backward has left this node */
+    size_t numel;
+    float *data;       /* the packed copy, or the lone tensor's grad */
+    bool packed;
+    MPI_Request request;
+} bucket;
+
+struct cz_grad_sync {
+    cz_net *net;
+    int size;          /* ranks */
+    int *order;        /* learned parameters, the first to be final first */
+    int n_buckets, next; /* buckets are started in order: next to start */
+    bucket *buckets;
+};
+
+static bool learned(cz_param *p)
 {
-    if (MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
-        return cz_fail(CZ_ERR_IO, "MPI_Allreduce of %zu gradients failed", n);
+    return p->kind == CZ_PARAM_WEIGHT && p->dtype == CZ_F32 && p->grad.data;
+}
+
+typedef struct ranked { int param, first_user; } ranked;
+
+static int later_first(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->first_user != y->first_user)
+        return y->first_user - x->first_user;
+    return y->param - x->param;
+}
+
+/* Orders the learned parameters by when backward finishes them (the
+ * highest first user first) and groups them into buckets. */
+static cz_status plan(cz_grad_sync *g)
+{
+    int n = cz_net_param_count(g->net), m = 0;
+    ranked *r = malloc(sizeof *r * (size_t)(n ? n : 1));
+    g->order = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    g->buckets = calloc((size_t)(n ? n : 1), sizeof(bucket));
+    if (!r || !g->order || !g->buckets) {
+        free(r);
+        return cz_fail(CZ_ERR_NOMEM, "gradient averaging: out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        if (learned(cz_net_param(g->net, i)))
+            r[m++] = (ranked){i, cz_net_param_first_user(g->net, i)};
+    qsort(r, (size_t)m, sizeof *r, later_first);
+    bucket *b = NULL;
+    for (int i = 0; i < m; i++) {
+        g->order[i] = r[i].param;
+        cz_param *p = cz_net_param(g->net, r[i].param);
+        size_t numel = cz_tensor_numel(&p->grad);
+        bool alone = numel >= BUCKET;
+        if (!b || alone || !b->packed || b->numel + numel > BUCKET) {
+            b = &g->buckets[g->n_buckets++];
+            *b = (bucket){.first = i, .packed = !alone, .data = alone ? p->grad.data : NULL};
+        }
+        b->count++;
+        b->numel += numel;
+        b->ready_node = r[i].first_user; /* the smallest so far */
+    }
+    free(r);
+    for (int k = 0; k < g->n_buckets; k++) {
+        bucket *bk = &g->buckets[k];
+        if (bk->packed && !(bk->data = malloc(sizeof(float) * bk->numel)))
+            return cz_fail(CZ_ERR_NOMEM, "gradient averaging: out of memory");
+    }
     return CZ_OK;
 }
 
-/* Packs gradients into the bucket, reduces it when full, unpacks. */
-cz_status cz_dist_average_grads(const cz_dist *d, cz_net *net)
+cz_status cz_grad_sync_create(const cz_dist *d, cz_net *net, cz_grad_sync **out)
 {
-    if (d->size <= 1)
-        return CZ_OK;
-    float *bucket = malloc(sizeof(float) * BUCKET);
-    if (!bucket)
+    *out = NULL;
+    cz_grad_sync *g = calloc(1, sizeof *g);
+    if (!g)
         return cz_fail(CZ_ERR_NOMEM, "gradient averaging: out of memory");
-    int n = cz_net_param_count(net), first = 0;
-    size_t used = 0;
-    cz_status s = CZ_OK;
-    float scale = 1.0f / (float)d->size;
-    for (int i = 0; s == CZ_OK && i <= n; i++) {
-        cz_param *p = i < n ? cz_net_param(net, i) : NULL;
-        bool learned = p && p->kind == CZ_PARAM_WEIGHT && p->dtype == CZ_F32 && p->grad.data;
-        size_t size = learned ? cz_tensor_numel(&p->grad) : 0;
-        bool flush = i == n || used + size > BUCKET;
-        if (flush && used) {
-            s = reduce(bucket, used);
-            size_t at = 0;
-            for (int j = first; s == CZ_OK && j < i; j++) {
-                cz_param *q = cz_net_param(net, j);
-                if (q->kind != CZ_PARAM_WEIGHT || q->dtype != CZ_F32 || !q->grad.data)
-                    continue;
-                size_t m = cz_tensor_numel(&q->grad);
-                for (size_t k = 0; k < m; k++)
-                    q->grad.data[k] = bucket[at + k] * scale;
-                at += m;
-            }
-            used = 0;
-            first = i;
-        }
-        if (!learned)
-            continue;
-        if (size > BUCKET) { /* a tensor bigger than the bucket goes alone */
-            s = reduce(p->grad.data, size);
-            for (size_t k = 0; s == CZ_OK && k < size; k++)
-                p->grad.data[k] *= scale;
-            first = i + 1;
-            continue;
-        }
-        memcpy(bucket + used, p->grad.data, sizeof(float) * size);
-        used += size;
+    g->net = net;
+    g->size = d->size;
+    cz_status s = plan(g);
+    if (s != CZ_OK) {
+        cz_grad_sync_free(g);
+        return s;
     }
-    free(bucket);
-    return s;
+    *out = g;
+    return CZ_OK;
+}
+
+void cz_grad_sync_free(cz_grad_sync *g)
+{
+    if (!g)
+        return;
+    for (int k = 0; g->buckets && k < g->n_buckets; k++)
+        if (g->buckets[k].packed)
+            free(g->buckets[k].data);
+    free(g->buckets);
+    free(g->order);
+    free(g);
+}
+
+/* Copies a bucket's gradients into its buffer (to) or back, averaged; a
+ * lone tensor is its own buffer, so it is only averaged. */
+static void pack(cz_grad_sync *g, bucket *b, bool to)
+{
+    if (to && !b->packed)
+        return;
+    float *at = b->data, scale = 1.0f / (float)g->size;
+    for (int i = b->first; i < b->first + b->count; i++) {
+        cz_param *p = cz_net_param(g->net, g->order[i]);
+        size_t m = cz_tensor_numel(&p->grad);
+        if (to)
+            memcpy(at, p->grad.data, sizeof(float) * m);
+        else
+            for (size_t k = 0; k < m; k++)
+                p->grad.data[k] = at[k] * scale;
+        at += m;
+    }
+}
+
+static void start(cz_grad_sync *g, bucket *b)
+{
+    pack(g, b, true);
+    /* An error aborts the job: MPI_COMM_WORLD's handler is fatal. */
+    MPI_Iallreduce(MPI_IN_PLACE, b->data, (int)b->numel, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                   &b->request);
+}
+
+/* The backward hook: starts every bucket whose parameters are final, and
+ * lets MPI progress the ones in flight. */
+static void on_grad_ready(void *ctx, cz_net *net, int node)
+{
+    (void)net;
+    cz_grad_sync *g = ctx;
+    while (g->next < g->n_buckets && g->buckets[g->next].ready_node >= node)
+        start(g, &g->buckets[g->next++]);
+    for (int k = 0; k < g->next; k++) {
+        int done;
+        MPI_Test(&g->buckets[k].request, &done, MPI_STATUS_IGNORE);
+    }
+}
+
+void cz_grad_sync_begin(cz_grad_sync *g)
+{
+    g->next = 0;
+    cz_net_set_grad_ready(g->net, on_grad_ready, g);
+}
+
+cz_status cz_grad_sync_end(cz_grad_sync *g)
+{
+    cz_net_set_grad_ready(g->net, NULL, NULL);
+    while (g->next < g->n_buckets) /* nodes backward never left */
+        start(g, &g->buckets[g->next++]);
+    for (int k = 0; k < g->n_buckets; k++) {
+        bucket *b = &g->buckets[k];
+        if (MPI_Wait(&b->request, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return cz_fail(CZ_ERR_IO, "MPI_Allreduce of %zu gradients failed", b->numel);
+        pack(g, b, false);
+    }
+    return CZ_OK;
+}
+
+static cz_status sum_hook(void *ctx, double *v, int n)
+{
+    return cz_dist_sum(ctx, v, n);
+}
+
+void cz_dist_sync_bn(const cz_dist *d, cz_net *net)
+{
+    if (d->size > 1)
+        cz_net_set_sync_stats(net, sum_hook, (void *)d);
 }
 
 cz_status cz_dist_sum(const cz_dist *d, double *v, int n)
@@ -124,11 +241,25 @@ cz_status cz_dist_init(int *argc, char ***argv, cz_dist *d)
 
 void cz_dist_finalize(const cz_dist *d) { (void)d; }
 
-cz_status cz_dist_average_grads(const cz_dist *d, cz_net *net)
+/* One rank: nothing to average. */
+cz_status cz_grad_sync_create(const cz_dist *d, cz_net *net, cz_grad_sync **out)
 {
     (void)d;
     (void)net;
+    *out = NULL;
     return CZ_OK;
+}
+void cz_grad_sync_begin(cz_grad_sync *g) { (void)g; }
+cz_status cz_grad_sync_end(cz_grad_sync *g)
+{
+    (void)g;
+    return CZ_OK;
+}
+void cz_grad_sync_free(cz_grad_sync *g) { (void)g; }
+void cz_dist_sync_bn(const cz_dist *d, cz_net *net)
+{
+    (void)d;
+    (void)net;
 }
 
 cz_status cz_dist_sum(const cz_dist *d, double *v, int n)

@@ -21,6 +21,7 @@ typedef struct cz_train_opts {
     uint64_t seed;   /* shuffling and augmentation */
     int max_steps;   /* stop after this many optimizer steps (0: epochs decide) */
     bool no_shuffle; /* batches in the data's order */
+    bool sync_bn;    /* with dist: BatchNorm sums its statistics over ranks */
     int workers;     /* loader threads (0: load between steps) */
     bool progress;   /* a progress bar on stderr (a TTY) */
     FILE *out;       /* per-epoch lines */

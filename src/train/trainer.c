@@ -162,10 +162,12 @@ cz_status cz_evaluate(cz_net *net, const cz_dataset *ds, const cz_eval_opts *o,
  * (GoogLeNet 0.3, Inception-v3 0.4). */
 typedef struct step_grads {
     cz_tensor dmain, daux[CZ_MAX_AUX];
+    cz_grad_sync *sync; /* averaging over ranks (NULL: one process) */
 } step_grads;
 
 static void step_grads_free(step_grads *g)
 {
+    cz_grad_sync_free(g->sync);
     cz_tensor_free(&g->dmain);
     for (int i = 0; i < CZ_MAX_AUX; i++)
         cz_tensor_free(&g->daux[i]);
@@ -211,9 +213,13 @@ static cz_status train_step(cz_net *net, cz_optim *opt, const cz_tensor *x, cons
     for (int i = 0; i < CZ_MAX_AUX; i++)
         daux[i] = &g->daux[i];
     bool with_aux = o->aux_weight > 0 && cz_net_aux_count(net) > 0;
+    if (g->sync)
+        cz_grad_sync_begin(g->sync);
     s = cz_net_backward_aux(net, &g->dmain, with_aux ? daux : NULL);
-    if (s == CZ_OK && o->dist)
-        s = cz_dist_average_grads(o->dist, net);
+    if (g->sync) {
+        cz_status e = cz_grad_sync_end(g->sync);
+        s = s == CZ_OK ? e : s;
+    }
     if (s == CZ_OK)
         cz_optim_step(opt, net);
     return s;
@@ -252,7 +258,9 @@ static cz_status train_epoch(cz_net *net, cz_optim *opt, cz_schedule *sched,
     double t0 = now();
     tally t = {0};
     step_grads g = {0};
-    for (int k = 0;; k++) {
+    if (size > 1)
+        s = cz_grad_sync_create(o->dist, net, &g.sync);
+    for (int k = 0; s == CZ_OK; k++) {
         const cz_tensor *x;
         const int *labels;
         int n;
@@ -404,8 +412,11 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
     if (s == CZ_OK && o->dist && o->batch % o->dist->size != 0)
         s = cz_fail(CZ_ERR_ARG, "train: batch %d does not split over %d processes; use a "
                     "multiple of %d", o->batch, o->dist->size, o->dist->size);
+    if (o->dist && o->sync_bn)
+        cz_dist_sync_bn(o->dist, net);
     while (s == CZ_OK && run.epoch < o->epochs && !(o->max_steps && opt.step >= o->max_steps))
         s = epoch_pass(net, &opt, &sched, &run, order, train, test, o, run.epoch == start, last);
+    cz_net_set_sync_stats(net, NULL, NULL);
     free(order);
     cz_optim_free(&opt);
     return s;

@@ -22,6 +22,20 @@ grep -q "^data-parallel over 2 processes: 8 samples each per step" "$tmp/out" ||
 /usr/bin/python3 "$here/arrays_reference.py" compare "$tmp/two/lenet5.safetensors" "$tmp/one/lenet5.safetensors" 1e-5 ||
     fail "2 processes end with other weights than 1"
 
+/usr/bin/python3 -c "
+import numpy as np
+r = np.random.default_rng(0)
+np.save('$tmp/x.npy', r.standard_normal((32, 3, 32, 32)).astype(np.float32))
+np.save('$tmp/y.npy', r.integers(0, 10, 32).astype(np.int64))" || fail "could not make the arrays"
+bn=(resnet18 --data "npy:$tmp/x.npy,$tmp/y.npy" --classes 10 --batch 16 --steps 2 --threads 1 --no-shuffle)
+expect 0 "" -- "$cz" train "${bn[@]}" --out "$tmp/bn1"
+expect 0 "" -- "${mpi[@]}" "$cz" train "${bn[@]}" --out "$tmp/bn2" --sync-bn
+/usr/bin/python3 "$here/arrays_reference.py" compare "$tmp/bn2/resnet18.safetensors" "$tmp/bn1/resnet18.safetensors" 1e-5 ||
+    fail "--sync-bn: 2 processes end with other weights than 1"
+expect 0 "" -- "${mpi[@]}" "$cz" train "${bn[@]}" --out "$tmp/bnp"
+/usr/bin/python3 "$here/arrays_reference.py" compare "$tmp/bnp/resnet18.safetensors" "$tmp/bn1/resnet18.safetensors" 1e-3 >/dev/null &&
+    fail "without --sync-bn, per-rank BatchNorm statistics should differ from one process's"
+
 # Under mpirun every rank reports the error and mpirun adds its own lines.
 "${mpi[@]}" "$cz" train lenet5 --data "$tmp/tiny" --batch 15 --epochs 1 --out "$tmp/x" >/dev/null 2>"$tmp/err"
 [ $? -ne 0 ] && grep -q "^cnnzoo: error: train: batch 15 does not split over 2 processes" "$tmp/err" ||

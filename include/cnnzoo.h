@@ -257,6 +257,10 @@ cz_rng *cz_net_rng(cz_net *net);
 /* Dropout is active in training mode unless switched off here (to compare
  * a training step with another framework's, whose random masks differ). */
 void cz_net_set_dropout(cz_net *net, bool enabled);
+/* Sets every BatchNorm layer's momentum, PyTorch's convention: the weight
+ * of the new batch in the running statistics (0.1 by default; TensorFlow's
+ * decay 0.99, which EfficientNet trained with, is 0.01 here). */
+cz_status cz_net_set_bn_momentum(cz_net *net, float momentum);
 
 /* Runs the net on input (N, C, H, W) matching the net's input shape.
  * *output (the main output) points into the net and stays valid until the

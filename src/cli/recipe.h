@@ -17,6 +17,7 @@ typedef struct cz_recipe {
     const char *augment;
     float jitter, lighting;
     bool paper_init;
+    float bn_momentum; /* 0: the model's own (PyTorch's 0.1) */
 } cz_recipe;
 
 /* The recipe called name, or NULL. */

@@ -128,6 +128,7 @@ static cz_net *model_for(const char *model, const cz_dataset *ds, cz_data_kind k
 /* Paths and names a run reads and writes besides its data. */
 typedef struct run_files {
     const char *out_dir, *log, *weights, *checkpoint, *save, *init;
+    float bn_momentum; /* < 0: the model's own */
     const char *optim_name, *schedule; /* as given, for the header line */
     bool follower; /* an MPI rank other than 0: no output, files or log */
     int classes;
@@ -195,6 +196,8 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         o->workers = cz_cli_default_workers(kind);
     if (rc == CZ_EXIT_OK && !(net = model_for(model, &train, kind, rf->classes, o->seed)))
         rc = CZ_EXIT_USAGE;
+    if (rc == CZ_EXIT_OK && rf->bn_momentum >= 0)
+        cz_net_set_bn_momentum(net, rf->bn_momentum);
     if (rc == CZ_EXIT_OK && rf->init && strcmp(rf->init, "default") != 0)
         rc = paper_init(net, model, rf->init, o->seed);
     if (rc == CZ_EXIT_OK && rf->weights)
@@ -219,10 +222,13 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
                crop_name(train.aug.crop), train.aug.flip ? " + flip" : "", length, o->batch,
                o->optim.lr, cz_get_threads(), o->workers);
         printf("%s lr %g momentum %g weight decay %g%s, schedule %s, label smoothing %g, "
-               "aux weight %g, init %s\n",
+               "aux weight %g, init %s",
                rf->optim_name, o->optim.lr, o->optim.momentum, o->optim.weight_decay,
                o->optim.nesterov ? " nesterov" : "", rf->schedule, o->label_smoothing,
                o->aux_weight, rf->init ? rf->init : "default");
+        if (rf->bn_momentum >= 0)
+            printf(", BN momentum %g", rf->bn_momentum);
+        printf("%s\n", o->sync_bn && o->dist ? ", BN synced over processes" : "");
         if (skipped + test_skipped)
             printf("left out %d empty file%s\n", skipped + test_skipped,
                    skipped + test_skipped == 1 ? "" : "s");
@@ -322,7 +328,7 @@ static int train_ranks(const char *model, const char *data, run_files *rf, cz_tr
 /* --recipe NAME, looked for before the options are parsed, so that
  * explicit options override what the recipe sets. -1, or an exit code. */
 static int apply_recipe(int argc, char **argv, cz_train_opts *o, optim_args *oa,
-                        augment_args *aa, const char **init)
+                        augment_args *aa, run_files *rf)
 {
     const char *name = NULL;
     for (int i = 1; i < argc; i++) {
@@ -345,7 +351,9 @@ static int apply_recipe(int argc, char **argv, cz_train_opts *o, optim_args *oa,
     *oa = (optim_args){.kind = r->optim, .schedule = r->schedule, .lr = r->lr,
                        .momentum = r->momentum, .weight_decay = r->weight_decay, .eps = r->eps};
     *aa = (augment_args){r->augment, r->jitter, r->lighting};
-    *init = r->paper_init ? "paper" : "default";
+    rf->init = r->paper_init ? "paper" : "default";
+    if (r->bn_momentum > 0)
+        rf->bn_momentum = r->bn_momentum;
     return -1;
 }
 
@@ -356,10 +364,10 @@ int cz_cmd_train(int argc, char **argv)
     optim_args oa = {.kind = "sgd", .schedule = "constant", .lr = 0.02f, .momentum = 0.9f,
                      .weight_decay = 5e-4f};
     augment_args aa = {"auto", 0, -1};
-    run_files rf = {.out_dir = "runs"};
+    run_files rf = {.out_dir = "runs", .bn_momentum = -1};
     const char *recipe = NULL;
     int threads = 0;
-    int rc = apply_recipe(argc, argv, &o, &oa, &aa, &rf.init);
+    int rc = apply_recipe(argc, argv, &o, &oa, &aa, &rf);
     if (rc >= 0)
         return rc;
     const cz_opt opts[] = {
@@ -374,6 +382,7 @@ int cz_cmd_train(int argc, char **argv)
         {"nesterov", CZ_OPT_FLAG, &oa.nesterov, NULL, "Nesterov momentum (SGD)", 0, 0},
         {"eps", CZ_OPT_FLOAT, &oa.eps, "E", "the optimizer's epsilon (default: its own)", 0, 10},
         {"wd", CZ_OPT_FLOAT, &oa.weight_decay, "WD", "weight decay (decoupled for AdamW)", 0, 1},
+        {"bn-momentum", CZ_OPT_FLOAT, &rf.bn_momentum, "M", "BatchNorm momentum, PyTorch's convention: the new batch's weight in the running statistics (default: the model's, 0.1; TensorFlow's 0.99 is 0.01)", 0, 1},
         {"no-decay-1d", CZ_OPT_FLAG, &oa.exempt, NULL, "no weight decay on BatchNorm weights and biases", 0, 0},
         {"schedule", CZ_OPT_STRING, &oa.schedule, "SPEC", "constant, step:S[:G], multistep:M1,M2[:G], plateau[:F[:P]], cosine[:WARMUP], exp:G[:EPOCHS]", 0, 0},
         {"label-smoothing", CZ_OPT_FLOAT, &o.label_smoothing, "E", "label smoothing of the cross-entropy", 0, 0.999},

@@ -595,6 +595,16 @@ const char *cz_net_node_kernel(const cz_net *net, int node)
     return n->kernel ? n->kernel : n->op->name;
 }
 
+cz_status cz_net_set_bn_momentum(cz_net *net, float momentum)
+{
+    if (!(momentum >= 0.0f && momentum <= 1.0f))
+        return cz_fail(CZ_ERR_ARG, "BatchNorm momentum %g must lie in [0, 1]", momentum);
+    for (int i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].op == &cz_op_batchnorm)
+            net->nodes[i].attr.bn.momentum = momentum;
+    return CZ_OK;
+}
+
 void cz_net_set_dropout(cz_net *net, bool enabled)
 {
     net->dropout_off = !enabled;

@@ -55,7 +55,10 @@ static void check_bn(int N, int C, int H, int W, bool features, float offset, ui
     cz_rng_seed(&rng, seed);
     float eps = 1e-3f, momentum = 0.3f;
     int bn;
-    cz_net *net = build(C, H, W, features, eps, momentum, &bn, &rng);
+    /* Built with another momentum: cz_net_set_bn_momentum must replace it. */
+    cz_net *net = build(C, H, W, features, eps, 0.9f, &bn, &rng);
+    tu_check(cz_net_set_bn_momentum(net, momentum));
+    assert_int_equal(cz_net_set_bn_momentum(net, 1.5f), CZ_ERR_ARG);
     int F = features ? C * H * W : C;
     size_t M = features ? 1 : (size_t)H * W;
     float *weight = cz_net_find_param(net, "bn1.weight")->value.data;

@@ -1,20 +1,67 @@
 /*
- * kernels.h - the hot loops shared by ops: GEMM and im2col/col2im.
+ * kernels.h - the hot loops shared by ops: GEMM, im2col/col2im and the
+ * direct depthwise convolution.
  *
- * These are the plain-C reference kernels (the oracle the tests trust).
- * Each call is single-threaded; callers parallelise over independent
- * outputs so results do not depend on scheduling.
+ * Every kernel has a plain-C reference (ref/, the oracle the tests trust)
+ * and fast paths chosen once at run time by cpuid: "avx512" (AVX-512F),
+ * "avx2" (AVX2 + FMA) and "portable" (blocked C the compiler vectorises,
+ * runs anywhere). The environment variable CZ_KERNELS=ref|portable|avx2|
+ * avx512 or cz_kernels_force() overrides the choice, so tests can run each
+ * path on one machine.
+ *
+ * Determinism: a fast GEMM sums K in a fixed order (its kc blocking depends
+ * on K alone), so an element of C comes out the same however the caller
+ * splits M and N across threads, and cz_gemm_parallel equals cz_gemm bit
+ * for bit. Only the path changes the rounding.
  */
 #ifndef CZ_KERNELS_H
 #define CZ_KERNELS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+/* ---------------------------------------------------------------- paths */
+
+typedef enum cz_kpath {
+    CZ_KPATH_REF,
+    CZ_KPATH_PORTABLE,
+    CZ_KPATH_AVX2,
+    CZ_KPATH_AVX512,
+} cz_kpath;
+
+/* The path in use: the one forced, else CZ_KERNELS, else the best the CPU
+ * runs. Decided at the first call; cheap afterwards. */
+cz_kpath cz_kernels_current(void);
+/* Its name: "ref", "portable", "avx2" or "avx512". */
+const char *cz_kernels_path(void);
+const char *cz_kpath_name(cz_kpath path);
+/* Whether this CPU can run `path` (ref and portable: always). */
+bool cz_kernels_supported(cz_kpath path);
+/* Makes every later call use the path named `name`; NULL goes back to the
+ * automatic choice. Returns false (changing nothing) for an unknown name
+ * or a path this CPU cannot run. Not thread-safe: call it between runs. */
+bool cz_kernels_force(const char *name);
+
+/* ----------------------------------------------------------------- gemm */
 
 /* C (M x N) = alpha * op(A) * op(B) + beta * C, row-major, where op(A) is
  * M x K (A stored K x M when trans_a) and op(B) is K x N (B stored N x K
- * when trans_b). beta == 0 overwrites C without reading it. */
+ * when trans_b). beta == 0 overwrites C without reading it (it may hold
+ * NaN). cz_gemm runs on the calling thread through the current path;
+ * callers parallelise over disjoint blocks of C. */
 void cz_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
              int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The plain-C reference with the same contract. */
+void cz_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* cz_gemm on all OpenMP threads (split over column, or row, tiles) when
+ * called outside a parallel region; inside one, the same as cz_gemm. The
+ * result is bit-identical to cz_gemm's. */
+void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc);
+
+/* --------------------------------------------------------- convolution */
 
 /* Geometry of one 2-D convolution window sweep. */
 typedef struct cz_conv_geom {
@@ -30,5 +77,33 @@ typedef struct cz_conv_geom {
 void cz_im2col(const cz_conv_geom *g, const float *x, float *col);
 /* The adjoint of im2col: dx (C, H, W) += every tap of dcol. */
 void cz_col2im_add(const cz_conv_geom *g, const float *dcol, float *dx);
+
+/* Floats of scratch cz_depthwise_plane needs for geometry g. */
+size_t cz_depthwise_scratch(const cz_conv_geom *g);
+/* One plane of a depthwise conv: y (OH, OW) = the cross-correlation of x
+ * (H, W) with w (KH, KW), plus bias; g->channels is ignored. `scratch`
+ * holds cz_depthwise_scratch(g) floats (a zero-padded copy of x). */
+void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, float bias,
+                        float *y, float *scratch);
+/* The reference: the same sum, tap by tap, in plain C. */
+void cz_depthwise_plane_ref(const cz_conv_geom *g, const float *x, const float *w, float bias,
+                            float *y);
+/* The name of the depthwise kernel the current path runs ("depthwise-avx512"...). */
+const char *cz_depthwise_name(void);
+
+/* Winograd F(4x4, 3x3): whether it computes geometry g (3x3, stride 1,
+ * dilation 1, one group; any padding). Its rounding differs from direct
+ * convolution by a few ulps per layer: for inference, not for training. */
+bool cz_winograd_fits(const cz_conv_geom *g, int groups);
+/* Floats of scratch cz_winograd_conv needs for `threads` threads. */
+size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads);
+/* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with weight (OC, C, 3, 3)
+ * plus bias (NULL: none), on `threads` OpenMP threads; the result does not
+ * depend on the thread count. Call outside a parallel region. */
+void cz_winograd_conv(const cz_conv_geom *g, int out_channels, const float *weight,
+                      const float *bias, int N, const float *x, float *y, float *scratch,
+                      int threads);
+/* "winograd-f4x3-avx512"... for the current path. */
+const char *cz_winograd_name(void);
 
 #endif

@@ -3,11 +3,22 @@
  * padding, dilation, groups and optional bias. Weights are OIHW:
  * (out_channels, in_channels / groups, kernel_h, kernel_w).
  *
- * Reference path: per sample, im2col then one GEMM per group. A 1x1,
- * stride-1, unpadded conv reads the input directly (its im2col is the
- * identity). Samples run in parallel; each thread owns its column buffer
- * and, in backward, its own partial weight gradient, which are summed in
- * thread order so the result depends only on the thread count.
+ * Forward picks a kernel per layer (node->kernel names it):
+ *   - depthwise (one input channel per group): a direct kernel per plane;
+ *   - 3x3 stride 1, one group, in inference: Winograd F(4x4, 3x3), when
+ *     the layer is wide enough for its transforms to pay;
+ *   - pointwise (1x1, stride 1, no padding): one GEMM on the input itself,
+ *     whose im2col is the identity;
+ *   - anything else: im2col, then one GEMM per group.
+ * Threads take whole samples while there are at least as many samples as
+ * threads; the samples left over (all of them at batch 1) are split inside:
+ * im2col over channels, the GEMM over column or row tiles. The GEMM sums K
+ * in an order fixed by K alone, so both strategies give the same bits.
+ *
+ * Backward: per sample, im2col then GEMMs (the fast ones, through
+ * cz_gemm); each thread owns its column buffer and its own partial weight
+ * gradient, summed in thread order so the result depends only on the
+ * thread count.
  */
 #include <math.h>
 #include <omp.h>
@@ -60,6 +71,13 @@ static bool is_pointwise(const cz_conv_geom *g)
 {
     return g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
            g->pad_h == 0 && g->pad_w == 0;
+}
+
+/* One input channel per group (groups == in_channels; out_channels may be
+ * a multiple): each output plane is one input plane's direct conv. */
+static bool is_depthwise(const cz_node *node, const cz_conv_geom *g)
+{
+    return node->attr.conv.groups == g->channels;
 }
 
 static cz_status conv2d_infer(cz_net *net, cz_node *node)
@@ -125,6 +143,9 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
 {
     size_t col = is_pointwise(g) ? 0 : (size_t)g->channels * g->kernel_h * g->kernel_w *
                                            g->out_h * g->out_w;
+    /* Forward's depthwise kernel uses the column slot for a padded plane. */
+    if (is_depthwise(node, g) && cz_depthwise_scratch(g) > col)
+        col = cz_depthwise_scratch(g);
     /* The gradient partials are sized even for inference: saliency and
      * Grad-CAM run backward through an eval-mode net. */
     const cz_conv_attr *c = &node->attr.conv;
@@ -149,17 +170,142 @@ static scratch thread_scratch(float *base, int t, size_t stride, sizes z)
     return (scratch){.col = p, .dcol = p + z.col, .dweight = p + 2 * z.col};
 }
 
+/* Kernel names per path (cz_kpath order), for node->kernel. */
+static const char *const gemm_names[] = {"conv-gemm-ref", "conv-gemm-portable", "conv-gemm-avx2",
+                                         "conv-gemm-avx512"};
+static const char *const pointwise_names[] = {"conv1x1-ref", "conv1x1-portable", "conv1x1-avx2",
+                                              "conv1x1-avx512"};
+static const char *const grouped_names[] = {"conv-grouped-gemm-ref", "conv-grouped-gemm-portable",
+                                            "conv-grouped-gemm-avx2", "conv-grouped-gemm-avx512"};
+
+/* What one forward call needs to run a sample. */
+typedef struct fwd_ctx {
+    const cz_conv_geom *g;
+    int G, OC, OCg, K, P;
+    bool pointwise;
+    const float *weight, *bias;
+} fwd_ctx;
+
+/* y (OC, P) += bias, channels [oc0, oc1). */
+static void add_bias(const fwd_ctx *f, float *y, int oc0, int oc1)
+{
+    for (int oc = oc0; f->bias && oc < oc1; oc++)
+        for (int p = 0; p < f->P; p++)
+            y[(size_t)oc * f->P + p] += f->bias[oc];
+}
+
+/* One sample on the calling thread; col: its im2col buffer. */
+static void forward_sample(const fwd_ctx *f, const float *x, float *y, float *col)
+{
+    const float *cols = x;
+    if (!f->pointwise) {
+        cz_im2col(f->g, x, col);
+        cols = col;
+    }
+    for (int grp = 0; grp < f->G; grp++)
+        cz_gemm(false, false, f->OCg, f->P, f->K, 1.0f, f->weight + (size_t)grp * f->OCg * f->K,
+                f->K, cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
+                y + (size_t)grp * f->OCg * f->P, f->P);
+    add_bias(f, y, 0, f->OC);
+}
+
+/* One sample on all threads: the same arithmetic as forward_sample, with
+ * im2col split over input channels, then the groups over threads (or,
+ * with fewer groups than threads, each GEMM over tiles of C). */
+static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, float *y,
+                                 float *col)
+{
+    const float *cols = x;
+    if (!f->pointwise) {
+        const cz_conv_geom *g = f->g;
+        size_t plane = (size_t)g->height * g->width;
+        size_t rows = (size_t)g->kernel_h * g->kernel_w * g->out_h * g->out_w;
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int c = 0; c < g->channels; c++) {
+            cz_conv_geom one = *g;
+            one.channels = 1;
+            cz_im2col(&one, x + (size_t)c * plane, col + (size_t)c * rows);
+        }
+        cols = col;
+    }
+    if (f->G >= threads) {
+        /* Many groups (ResNeXt, ShuffleNet): a whole GEMM per thread. */
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int grp = 0; grp < f->G; grp++)
+            cz_gemm(false, false, f->OCg, f->P, f->K, 1.0f,
+                    f->weight + (size_t)grp * f->OCg * f->K, f->K,
+                    cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
+                    y + (size_t)grp * f->OCg * f->P, f->P);
+    } else {
+        for (int grp = 0; grp < f->G; grp++)
+            cz_gemm_parallel(false, false, f->OCg, f->P, f->K, 1.0f,
+                             f->weight + (size_t)grp * f->OCg * f->K, f->K,
+                             cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
+                             y + (size_t)grp * f->OCg * f->P, f->P);
+    }
+    if (f->bias) {
+#pragma omp parallel num_threads(threads)
+        {
+            int t = omp_get_thread_num(), T = omp_get_num_threads();
+            add_bias(f, y, (int)((long)f->OC * t / T), (int)((long)f->OC * (t + 1) / T));
+        }
+    }
+}
+
+/* Depthwise: every (sample, output channel) plane is independent. */
+static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y, float *base,
+                              size_t stride, int threads)
+{
+    const cz_conv_geom *g = f->g;
+    int mult = f->OC / g->channels;
+    size_t in_plane = (size_t)g->height * g->width;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (long i = 0; i < (long)N * f->OC; i++) {
+        int n = (int)(i / f->OC), oc = (int)(i % f->OC);
+        const float *xp = x + ((size_t)n * g->channels + (size_t)(oc / mult)) * in_plane;
+        float *scratch = base + (size_t)omp_get_thread_num() * stride;
+        cz_depthwise_plane(g, xp, f->weight + (size_t)oc * g->kernel_h * g->kernel_w,
+                           f->bias ? f->bias[oc] : 0.0f, y + (size_t)i * f->P, scratch);
+    }
+}
+
+/* Winograd only where it pays and only in inference: training keeps the
+ * direct conv's rounding, so gradients and forward agree exactly. Below 16
+ * channels or an 8x8 output the transforms cost more than they save. */
+static bool use_winograd(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
+{
+    return !cz_net_wants_backward(net) && cz_kernels_current() != CZ_KPATH_REF &&
+           cz_winograd_fits(g, groups) && g->channels >= 16 && OC >= 16 && g->out_h >= 8 &&
+           g->out_w >= 8;
+}
+
+static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g, int threads)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int OC = node->shape[0];
+    saved_block *saved = cz_node_saved(node, sizeof *saved);
+    float *scratch = cz_net_scratch(net, sizeof(float) * cz_winograd_scratch(g, OC, threads));
+    if (!saved || !scratch)
+        return CZ_ERR_NOMEM;
+    saved->threads = threads;
+    node->kernel = cz_winograd_name();
+    cz_winograd_conv(g, OC, cz_node_param(net, node, 0)->value.data,
+                     node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL,
+                     net->batch, in->out.data, node->out.data, scratch, threads);
+    return CZ_OK;
+}
+
 /* x (N, C, H, W), weight (OC, C/G, KH, KW), bias (OC) -> y (N, OC, OH, OW) */
 static cz_status conv2d_forward(cz_net *net, cz_node *node)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     cz_conv_geom g = geometry(node, in);
-    int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
-    int K = g.channels / G * g.kernel_h * g.kernel_w, P = g.out_h * g.out_w;
+    int G = node->attr.conv.groups, OC = node->shape[0];
     size_t in_size = cz_node_numel(in), out_size = cz_node_numel(node);
-    bool pointwise = is_pointwise(&g);
-    sizes z = scratch_sizes(node, &g);
     int threads = omp_get_max_threads();
+    if (use_winograd(net, &g, G, OC))
+        return forward_winograd(net, node, &g, threads);
+    sizes z = scratch_sizes(node, &g);
     /* Inference needs only the column buffers; a forward that backward
      * will follow sizes the scratch for backward too, so backward cannot
      * fail for lack of memory. The layout is the same either way. */
@@ -169,27 +315,34 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     if (!saved || !base)
         return CZ_ERR_NOMEM;
     saved->threads = threads;
-    const float *weight = cz_node_param(net, node, 0)->value.data;
-    const float *bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
-
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int n = 0; n < net->batch; n++) {
-        const float *x = in->out.data + n * in_size;
-        float *y = node->out.data + n * out_size;
-        const float *col = x;
-        if (!pointwise) {
-            float *buf = thread_scratch(base, omp_get_thread_num(), stride, z).col;
-            cz_im2col(&g, x, buf);
-            col = buf;
-        }
-        for (int grp = 0; grp < G; grp++)
-            cz_gemm(false, false, OCg, P, K, 1.0f, weight + (size_t)grp * OCg * K, K,
-                    col + (size_t)grp * K * P, P, 0.0f, y + (size_t)grp * OCg * P, P);
-        if (bias)
-            for (int oc = 0; oc < OC; oc++)
-                for (int p = 0; p < P; p++)
-                    y[(size_t)oc * P + p] += bias[oc];
+    fwd_ctx f = {
+        .g = &g,
+        .G = G,
+        .OC = OC,
+        .OCg = OC / G,
+        .K = g.channels / G * g.kernel_h * g.kernel_w,
+        .P = g.out_h * g.out_w,
+        .pointwise = is_pointwise(&g),
+        .weight = cz_node_param(net, node, 0)->value.data,
+        .bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL,
+    };
+    cz_kpath path = cz_kernels_current();
+    if (is_depthwise(node, &g) && path != CZ_KPATH_REF) {
+        node->kernel = cz_depthwise_name();
+        forward_depthwise(&f, net->batch, in->out.data, node->out.data, base, stride, threads);
+        return CZ_OK;
     }
+    node->kernel = G > 1 ? grouped_names[path] : f.pointwise ? pointwise_names[path]
+                                                             : gemm_names[path];
+    /* Whole samples per thread while they last; the rest split inside. */
+    int whole = threads > 1 ? net->batch / threads * threads : net->batch;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int n = 0; n < whole; n++)
+        forward_sample(&f, in->out.data + n * in_size, node->out.data + n * out_size,
+                       thread_scratch(base, omp_get_thread_num(), stride, z).col);
+    for (int n = whole; n < net->batch; n++)
+        forward_sample_split(&f, threads, in->out.data + n * in_size,
+                             node->out.data + n * out_size, base);
     return CZ_OK;
 }
 

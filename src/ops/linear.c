@@ -3,8 +3,11 @@
  * in_features) as torch.nn.Linear. The input must be 1-D per sample
  * (flatten first, as torchvision's models do).
  *
- * Threads split the batch rows (forward, dx) and the weight rows (dW), so
- * every output element is summed by one thread in a fixed order.
+ * Every product is one cz_gemm_parallel over all threads: at batch 1 the
+ * forward is a matrix-vector product, split over output features, not a
+ * batch split that would leave all but one thread idle. The GEMM's split
+ * never changes an element's summation order, so results do not depend
+ * on the thread count.
  */
 #include <math.h>
 #include <omp.h>
@@ -60,18 +63,11 @@ static cz_status linear_forward(cz_net *net, cz_node *node)
     int N = net->batch, IN = in->shape[0], OUT = node->shape[0];
     const float *weight = cz_node_param(net, node, 0)->value.data;
     const float *bias = node->attr.linear.bias ? cz_node_param(net, node, 1)->value.data : NULL;
-#pragma omp parallel
-    {
-        int r0, r1;
-        share(N, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
-        float *y = node->out.data + (size_t)r0 * OUT;
-        if (r1 > r0)
-            cz_gemm(false, true, r1 - r0, OUT, IN, 1.0f, in->out.data + (size_t)r0 * IN, IN,
-                    weight, IN, 0.0f, y, OUT);
-        for (int n = r0; bias && n < r1; n++)
-            for (int o = 0; o < OUT; o++)
-                node->out.data[(size_t)n * OUT + o] += bias[o];
-    }
+    float *y = node->out.data;
+    cz_gemm_parallel(false, true, N, OUT, IN, 1.0f, in->out.data, IN, weight, IN, 0.0f, y, OUT);
+    for (int n = 0; bias && n < N; n++)
+        for (int o = 0; o < OUT; o++)
+            y[(size_t)n * OUT + o] += bias[o];
     return CZ_OK;
 }
 
@@ -82,23 +78,22 @@ static void linear_backward(cz_net *net, cz_node *node)
     cz_param *weight = cz_node_param(net, node, 0);
     float *dbias = node->attr.linear.bias ? cz_node_param(net, node, 1)->grad.data : NULL;
     const float *dy = node->dout.data;
-    bool want_dx = cz_wants_grad(net, in);
+    /* dweight (OUT, IN) += dy^T (OUT, N) * x (N, IN) */
+    cz_gemm_parallel(true, false, OUT, IN, N, 1.0f, dy, OUT, in->out.data, IN, 1.0f,
+                     weight->grad.data, IN);
+    /* dx (N, IN) += dy (N, OUT) * weight (OUT, IN) */
+    if (cz_wants_grad(net, in))
+        cz_gemm_parallel(false, false, N, IN, OUT, 1.0f, dy, OUT, weight->value.data, IN, 1.0f,
+                         in->dout.data, IN);
+    if (!dbias)
+        return;
 #pragma omp parallel
     {
-        int t = omp_get_thread_num(), T = omp_get_num_threads(), r0, r1;
-        /* dweight rows [r0, r1) (OUT, IN) += dy^T (OUT, N) * x (N, IN) */
-        share(OUT, t, T, &r0, &r1);
-        if (r1 > r0)
-            cz_gemm(true, false, r1 - r0, IN, N, 1.0f, dy + r0, OUT, in->out.data, IN, 1.0f,
-                    weight->grad.data + (size_t)r0 * IN, IN);
-        for (int o = r0; dbias && o < r1; o++)
+        int r0, r1;
+        share(OUT, omp_get_thread_num(), omp_get_num_threads(), &r0, &r1);
+        for (int o = r0; o < r1; o++)
             for (int n = 0; n < N; n++)
                 dbias[o] += dy[(size_t)n * OUT + o];
-        /* dx rows [r0, r1) (N, IN) += dy (N, OUT) * weight (OUT, IN) */
-        share(N, t, T, &r0, &r1);
-        if (want_dx && r1 > r0)
-            cz_gemm(false, false, r1 - r0, IN, OUT, 1.0f, dy + (size_t)r0 * OUT, OUT,
-                    weight->value.data, IN, 1.0f, in->dout.data + (size_t)r0 * IN, IN);
     }
 }
 

@@ -4,8 +4,9 @@
  * Loop orders keep the innermost loop on contiguous memory so the compiler
  * can vectorise it; the A*B^T case is a row-by-row dot product with eight
  * independent partial sums (a float reduction is not reassociated by the
- * compiler without -ffast-math, which we never use). The fast blocked
- * kernels come later and are tested against this one.
+ * compiler without -ffast-math, which we never use). This is the oracle:
+ * the fast blocked GEMM (../gemm.c) is tested against it, and
+ * CZ_KERNELS=ref runs every product through it.
  */
 #include <string.h>
 
@@ -24,8 +25,8 @@ static float dot(const float *a, const float *b, int n)
     return sum;
 }
 
-void cz_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
-             int lda, const float *B, int ldb, float beta, float *C, int ldc)
+void cz_gemm_ref(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
     for (int i = 0; i < M; i++) {
         float *c = C + (size_t)i * ldc;

@@ -1,0 +1,282 @@
+/*
+ * gemm.c - the fast GEMM: path dispatch, packing, cache blocking, and the
+ * multi-threaded split (cz_gemm_parallel).
+ *
+ * Blocking (see gemm_impl.h): kc x nc of B is packed once per (jc, pc) and
+ * reused by every mc block of A; an mr x kc sliver of A meets an nr x kc
+ * sliver of B in the micro-kernel. kc depends on K alone, never on how M
+ * and N are split, so each element of C sums K in the same order on any
+ * thread count: threading is deterministic for free.
+ *
+ * Shapes too thin to fill a register tile (M or N of 1 or 2: a batch-1
+ * linear layer is a matrix-vector product) go to the reference, whose dot
+ * products and axpys waste nothing; the choice depends on the whole call's
+ * shape, so cz_gemm_parallel makes it once, before splitting.
+ *
+ * Packing buffers are per thread, allocated on a thread's first call and
+ * kept (freed when the thread exits): nothing is allocated per call.
+ */
+#include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gemm_impl.h"
+#include "kernels/kernels.h"
+
+/* Cache blocking for a 32 KB L1 / 1 MB L2 core (Zen 4, and most x86 since
+ * Skylake-SP): a kc x nr sliver of B (16 KB at nr = 32) stays in L1 while
+ * the mc x kc block of A (72 KB) streams from L2; the kc x nc panel of B
+ * (1 MB) lives in L2/L3. MC is a multiple of every path's mr (4, 6, 8). */
+enum { KC_MAX = 256, MC = 96, NC = 1024 };
+
+/* --------------------------------------------------------- buffers */
+
+typedef struct pack_buf {
+    float *a, *b; /* MC x KC_MAX and (NC + nr) x KC_MAX floats, 64-byte aligned */
+} pack_buf;
+
+static pthread_key_t buf_key;
+static pthread_once_t buf_once = PTHREAD_ONCE_INIT;
+
+static void buf_free(void *p)
+{
+    pack_buf *pb = p;
+    free(pb->a);
+    free(pb->b);
+    free(pb);
+}
+
+static void buf_key_make(void) { (void)pthread_key_create(&buf_key, buf_free); }
+
+/* Room for the widest nr any path uses, so one buffer serves them all. */
+#define NR_MAX 32
+
+static void *aligned(size_t floats) { return aligned_alloc(64, floats * sizeof(float)); }
+
+/* This thread's buffers, or NULL when out of memory. */
+static pack_buf *thread_buf(void)
+{
+    (void)pthread_once(&buf_once, buf_key_make);
+    pack_buf *pb = pthread_getspecific(buf_key);
+    if (pb)
+        return pb;
+    pb = calloc(1, sizeof *pb);
+    if (!pb)
+        return NULL;
+    pb->a = aligned((size_t)MC * KC_MAX);
+    pb->b = aligned((size_t)(NC + NR_MAX) * KC_MAX);
+    if (!pb->a || !pb->b || pthread_setspecific(buf_key, pb) != 0) {
+        buf_free(pb);
+        return NULL;
+    }
+    return pb;
+}
+
+/* --------------------------------------------------------- packing */
+
+/* A's block rows [i0, i0 + m) x cols [p0, p0 + kc) of op(A), times alpha,
+ * into mr-tall slivers: ap[s * kc * mr + k * mr + r]; rows past m are 0. */
+static void pack_a(bool trans_a, const float *A, int lda, int i0, int p0, int m, int kc, int mr,
+                   float alpha, float *ap)
+{
+    for (int s = 0; s < m; s += mr) {
+        int rows = m - s < mr ? m - s : mr;
+        float *dst = ap + (size_t)s * kc;
+        if (trans_a) {
+            /* A stored K x M: each k gives mr contiguous values. */
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(p0 + k) * lda + i0 + s;
+                float *d = dst + (size_t)k * mr;
+                for (int r = 0; r < rows; r++)
+                    d[r] = alpha * src[r];
+                for (int r = rows; r < mr; r++)
+                    d[r] = 0.0f;
+            }
+            continue;
+        }
+        for (int r = 0; r < rows; r++) {
+            const float *src = A + (size_t)(i0 + s + r) * lda + p0;
+            for (int k = 0; k < kc; k++)
+                dst[(size_t)k * mr + r] = alpha * src[k];
+        }
+        for (int r = rows; r < mr; r++)
+            for (int k = 0; k < kc; k++)
+                dst[(size_t)k * mr + r] = 0.0f;
+    }
+}
+
+/* op(B)'s block rows [p0, p0 + kc) x cols [j0, j0 + n) into nr-wide
+ * slivers: bp[s * kc * nr + k * nr + c]; columns past n are 0. */
+static void pack_b(bool trans_b, const float *B, int ldb, int p0, int j0, int kc, int n, int nr,
+                   float *bp)
+{
+    for (int s = 0; s < n; s += nr) {
+        int cols = n - s < nr ? n - s : nr;
+        float *dst = bp + (size_t)s * kc;
+        if (!trans_b) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(p0 + k) * ldb + j0 + s;
+                float *d = dst + (size_t)k * nr;
+                memcpy(d, src, sizeof(float) * (size_t)cols);
+                for (int c = cols; c < nr; c++)
+                    d[c] = 0.0f;
+            }
+            continue;
+        }
+        /* B stored N x K: column c of the sliver is a contiguous row of B. */
+        for (int c = 0; c < cols; c++) {
+            const float *src = B + (size_t)(j0 + s + c) * ldb + p0;
+            for (int k = 0; k < kc; k++)
+                dst[(size_t)k * nr + c] = src[k];
+        }
+        for (int c = cols; c < nr; c++)
+            for (int k = 0; k < kc; k++)
+                dst[(size_t)k * nr + c] = 0.0f;
+    }
+}
+
+/* ---------------------------------------------------------- driver */
+
+/* C = beta * C, for the products that add nothing (K == 0, alpha == 0). */
+static void scale_c(int M, int N, float beta, float *C, int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(c, 0, sizeof(float) * (size_t)N);
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++)
+                c[j] *= beta;
+    }
+}
+
+/* The kc blocking: ceil(K / KC_MAX) blocks of near-equal depth, a function
+ * of K only (the determinism argument above rests on this). */
+static int kc_for(int K)
+{
+    int blocks = (K + KC_MAX - 1) / KC_MAX;
+    return (K + blocks - 1) / blocks;
+}
+
+/* The mc x nc macro-kernel: every (mr, nr) tile of this C block. */
+static void macro_kernel(const cz_gemm_kernel *uk, int m, int n, int kc, const float *ap,
+                         const float *bp, float beta, float *C, int ldc)
+{
+    int mr = uk->mr, nr = uk->nr;
+    for (int j = 0; j < n; j += nr)
+        for (int i = 0; i < m; i += mr)
+            uk->ukernel(kc, ap + (size_t)i * kc, bp + (size_t)j * kc, C + (size_t)i * ldc + j, ldc,
+                        m - i < mr ? m - i : mr, n - j < nr ? n - j : nr, beta);
+}
+
+void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                     float *C, int ldc)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    pack_buf *pb = thread_buf();
+    if (!pb) { /* no memory for packing: still the right answer */
+        cz_gemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    int kc_full = kc_for(K);
+    for (int jc = 0; jc < N; jc += NC) {
+        int nc = N - jc < NC ? N - jc : NC;
+        for (int pc = 0; pc < K; pc += kc_full) {
+            int kc = K - pc < kc_full ? K - pc : kc_full;
+            pack_b(trans_b, B, ldb, pc, jc, kc, nc, uk->nr, pb->b);
+            /* The first K block applies the caller's beta; later ones add. */
+            float beta_block = pc == 0 ? beta : 1.0f;
+            for (int ic = 0; ic < M; ic += MC) {
+                int mc = M - ic < MC ? M - ic : MC;
+                pack_a(trans_a, A, lda, ic, pc, mc, kc, uk->mr, alpha, pb->a);
+                macro_kernel(uk, mc, nc, kc, pb->a, pb->b, beta_block,
+                             C + (size_t)ic * ldc + jc, ldc);
+            }
+        }
+    }
+}
+
+/* --------------------------------------------------------- dispatch */
+
+/* The kernel of the current path; NULL for the reference. */
+static const cz_gemm_kernel *current_kernel(void)
+{
+    switch (cz_kernels_current()) {
+    case CZ_KPATH_PORTABLE:
+        return &cz_gemm_kernel_portable;
+#ifdef CZ_HAVE_X86
+    case CZ_KPATH_AVX2:
+        return &cz_gemm_kernel_avx2;
+    case CZ_KPATH_AVX512:
+        return &cz_gemm_kernel_avx512;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+/* Too thin for a register tile: see the header comment. */
+static bool is_thin(int M, int N) { return M <= 2 || N <= 2; }
+
+/* One thread's product through `uk`, or the reference when uk is NULL. */
+static void gemm_on(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                    float *C, int ldc)
+{
+    if (uk)
+        cz_gemm_blocked(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        cz_gemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void cz_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+             int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
+    gemm_on(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* Below this many multiply-adds a fork/join costs more than it saves. */
+#define PARALLEL_MIN_MACS (1 << 18)
+
+void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc)
+{
+    const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
+    int T = omp_get_max_threads();
+    if (T <= 1 || omp_in_parallel() || (double)M * N * K < PARALLEL_MIN_MACS) {
+        gemm_on(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* Split the dimension whose packing the threads then repeat more
+     * cheaply: splitting N makes every thread pack all of A (M x K),
+     * splitting M all of B (K x N). Pieces are whole register tiles. */
+    int mr = uk ? uk->mr : 1, nr = uk ? uk->nr : 1;
+    bool by_cols = M <= N;
+    int unit = by_cols ? nr : mr, extent = by_cols ? N : M;
+    int tiles = (extent + unit - 1) / unit;
+    if (tiles < T)
+        T = tiles;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int lo = (int)((long)tiles * t / nt) * unit, hi = (int)((long)tiles * (t + 1) / nt) * unit;
+        if (hi > extent)
+            hi = extent;
+        if (hi > lo && by_cols)
+            gemm_on(uk, trans_a, trans_b, M, hi - lo, K, alpha, A, lda,
+                    trans_b ? B + (size_t)lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+        else if (hi > lo)
+            gemm_on(uk, trans_a, trans_b, hi - lo, N, K, alpha,
+                    trans_a ? A + lo : A + (size_t)lo * lda, lda, B, ldb, beta,
+                    C + (size_t)lo * ldc, ldc);
+    }
+}

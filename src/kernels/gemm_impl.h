@@ -1,0 +1,41 @@
+/*
+ * gemm_impl.h - what the GEMM driver (gemm.c) and the per-ISA micro-kernels
+ * share. Not part of the kernels' interface.
+ *
+ * The driver follows the Goto/BLIS scheme: C is swept in nc-wide column
+ * panels; K in kc-deep blocks (B's kc x nc block is packed once into
+ * nr-wide slivers); M in mc-tall blocks (A's mc x kc block packed into
+ * mr-tall slivers, alpha folded in). The micro-kernel then multiplies one
+ * A sliver by one B sliver into an mr x nr tile of C held in registers.
+ */
+#ifndef CZ_GEMM_IMPL_H
+#define CZ_GEMM_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* C tile (m x n, m <= mr, n <= nr, row stride ldc) = beta * C + a * b,
+ * where a is a packed sliver (kc x mr, a[k * mr + i]) and b a packed
+ * sliver (kc x nr, b[k * nr + j]); beta == 0 writes without reading C.
+ * Each element's sum runs over k in order, the same whatever m and n. */
+typedef void (*cz_ukernel_fn)(int kc, const float *a, const float *b, float *c, int ldc, int m,
+                              int n, float beta);
+
+typedef struct cz_gemm_kernel {
+    int mr, nr;
+    cz_ukernel_fn ukernel;
+} cz_gemm_kernel;
+
+extern const cz_gemm_kernel cz_gemm_kernel_portable;
+#if defined(__x86_64__) || defined(__i386__)
+#define CZ_HAVE_X86 1
+extern const cz_gemm_kernel cz_gemm_kernel_avx2, cz_gemm_kernel_avx512;
+#endif
+
+/* The blocked GEMM on one thread through kernel `uk` (same contract as
+ * cz_gemm). */
+void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                     float *C, int ldc);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * winograd.c - 3x3, stride-1 convolution by Winograd's minimal filtering
+ * F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2015): each 4x4 output tile costs 36 multiplies per (input,
+ * output) channel pair instead of 144.
+ *
+ * Per sample:
+ *   U[xi] (OC x C)  = G g G^T        the weights, 36 matrices (once per call)
+ *   V[xi] (C x T)   = B^T d B        every 6x6 input tile (stride 4), T tiles
+ *   M[xi] (OC x T)  = U[xi] V[xi]    36 GEMMs through cz_gemm
+ *   y tile (4 x 4)  = A^T m A        back to the output, plus bias
+ * with the interpolation points 0, +-1, +-2 and infinity. The transforms
+ * run on LANES tiles at once (the compiler vectorises the lane loops),
+ * reading and writing tiles through per-tile offsets; a tile's arithmetic
+ * is the same in every lane, so results do not depend on the threading:
+ * input tiles are split over channels, the GEMMs over xi (each GEMM whole
+ * on one thread), output tiles over output channels.
+ *
+ * Rounding: the transforms add a few ulps per layer relative to direct
+ * convolution (G's 1/6 and 1/24 are inexact, A^T's 8 amplifies); inference
+ * only, where the models stay within 1e-4 of PyTorch.
+ */
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#define LANES 16
+
+/* Tiles and padded buffer sizes for geometry g. */
+typedef struct wino_shape {
+    int th, tw, T, Tp; /* tile rows and columns, tiles, T rounded up to LANES */
+    int PH, PW;        /* zero-padded input plane: 4 th + 2 by 4 tw + 2 */
+    int OHe, OWe;      /* extended output plane: 4 th by 4 tw */
+    size_t ext;        /* floats of that plane plus a junk tile for idle lanes */
+} wino_shape;
+
+static wino_shape shape_of(const cz_conv_geom *g)
+{
+    wino_shape s;
+    s.th = (g->out_h + 3) / 4;
+    s.tw = (g->out_w + 3) / 4;
+    s.T = s.th * s.tw;
+    s.Tp = (s.T + LANES - 1) / LANES * LANES;
+    s.PH = 4 * s.th + 2;
+    s.PW = 4 * s.tw + 2;
+    s.OHe = 4 * s.th;
+    s.OWe = 4 * s.tw;
+    s.ext = (size_t)(s.OHe + 4) * s.OWe + 4;
+    return s;
+}
+
+bool cz_winograd_fits(const cz_conv_geom *g, int groups)
+{
+    return g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 && g->stride_w == 1 &&
+           g->dilation == 1 && groups == 1;
+}
+
+/* Scratch layout (floats): U, V, M, the tile offsets (2 Tp ints), then per
+ * thread a padded input plane and an extended output plane. */
+typedef struct wino_scratch {
+    float *U, *V, *M;
+    int *in_off, *out_off;
+    float *per_thread;
+    size_t thread_floats;
+} wino_scratch;
+
+static wino_scratch carve(const cz_conv_geom *g, int OC, float *base)
+{
+    wino_shape s = shape_of(g);
+    int C = g->channels;
+    wino_scratch w;
+    w.U = base;
+    w.V = w.U + (size_t)36 * OC * C;
+    w.M = w.V + (size_t)36 * C * s.Tp;
+    w.in_off = (int *)(w.M + (size_t)36 * OC * s.Tp);
+    w.out_off = w.in_off + s.Tp;
+    w.per_thread = (float *)(w.out_off + s.Tp);
+    w.thread_floats = (size_t)s.PH * s.PW + s.ext;
+    return w;
+}
+
+size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads)
+{
+    wino_shape s = shape_of(g);
+    size_t C = (size_t)g->channels, OC = (size_t)out_channels;
+    return 36 * OC * C + 36 * C * s.Tp + 36 * OC * s.Tp + 2 * (size_t)s.Tp +
+           (size_t)threads * ((size_t)s.PH * s.PW + s.ext);
+}
+
+/* --------------------------------------------------------- transforms */
+
+/* U = G g G^T for one 3x3 filter g; U[xi] at u[xi * stride]. */
+static void weight_tile(const float *g, float *u, size_t stride)
+{
+    float t[6][3];
+    for (int j = 0; j < 3; j++) {
+        float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+        t[0][j] = g0 / 4.0f;
+        t[1][j] = -(g0 + g1 + g2) / 6.0f;
+        t[2][j] = -(g0 - g1 + g2) / 6.0f;
+        t[3][j] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+        t[4][j] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+        t[5][j] = g2;
+    }
+    for (int i = 0; i < 6; i++) {
+        float g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
+        float *row = u + (size_t)(i * 6) * stride;
+        row[0 * stride] = g0 / 4.0f;
+        row[1 * stride] = -(g0 + g1 + g2) / 6.0f;
+        row[2 * stride] = -(g0 - g1 + g2) / 6.0f;
+        row[3 * stride] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+        row[4 * stride] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+        row[5 * stride] = g2;
+    }
+}
+
+/* out[0..5] = B^T in[0..5] for LANES columns; in[k] and out[i] are lane
+ * vectors. */
+static inline __attribute__((always_inline)) void bt_apply(float in[6][LANES],
+                                                           float out[6][LANES])
+{
+    for (int v = 0; v < LANES; v++) {
+        float d0 = in[0][v], d1 = in[1][v], d2 = in[2][v], d3 = in[3][v], d4 = in[4][v],
+              d5 = in[5][v];
+        out[0][v] = 4.0f * d0 - 5.0f * d2 + d4;
+        out[1][v] = -4.0f * d1 - 4.0f * d2 + d3 + d4;
+        out[2][v] = 4.0f * d1 - 4.0f * d2 - d3 + d4;
+        out[3][v] = -2.0f * d1 - d2 + 2.0f * d3 + d4;
+        out[4][v] = 2.0f * d1 - d2 - 2.0f * d3 + d4;
+        out[5][v] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+/* out[0..3] = A^T in[0..5] for LANES columns. */
+static inline __attribute__((always_inline)) void at_apply(float in[6][LANES],
+                                                           float out[4][LANES])
+{
+    for (int v = 0; v < LANES; v++) {
+        float m0 = in[0][v], m1 = in[1][v], m2 = in[2][v], m3 = in[3][v], m4 = in[4][v],
+              m5 = in[5][v];
+        out[0][v] = m0 + m1 + m2 + m3 + m4;
+        out[1][v] = m1 - m2 + 2.0f * m3 - 2.0f * m4;
+        out[2][v] = m1 + m2 + 4.0f * m3 + 4.0f * m4;
+        out[3][v] = m1 - m2 + 8.0f * m3 - 8.0f * m4 + m5;
+    }
+}
+
+/* V for LANES tiles of one channel: tile v's 6x6 input starts at
+ * pad[off[v]] (row stride PW); V[xi] of lane v goes to v_out[xi * xs + v]. */
+static inline __attribute__((always_inline)) void
+input_tiles(const float *pad, int PW, const int *off, float *v_out, size_t xs)
+{
+    float d[6][6][LANES], t[6][6][LANES]; /* [column][row] then [row i][column] */
+    for (int l = 0; l < 6; l++)
+        for (int k = 0; k < 6; k++)
+            for (int v = 0; v < LANES; v++)
+                d[l][k][v] = pad[off[v] + k * PW + l];
+    float col[6][LANES];
+    for (int l = 0; l < 6; l++) {
+        bt_apply(d[l], col); /* column l of B^T d */
+        for (int i = 0; i < 6; i++)
+            for (int v = 0; v < LANES; v++)
+                t[i][l][v] = col[i][v];
+    }
+    for (int i = 0; i < 6; i++) {
+        bt_apply(t[i], col); /* row i of (B^T d) B */
+        for (int j = 0; j < 6; j++)
+            for (int v = 0; v < LANES; v++)
+                v_out[(size_t)(i * 6 + j) * xs + v] = col[j][v];
+    }
+}
+
+/* y tiles for LANES tiles of one output channel: m[xi] of lane v at
+ * m_in[xi * xs + v]; tile v's 4x4 goes to ext[off[v]] (row stride OWe). */
+static inline __attribute__((always_inline)) void
+output_tiles(const float *m_in, size_t xs, float *ext, int OWe, const int *off)
+{
+    float m[6][6][LANES], s[4][6][LANES]; /* [column l][row k], then [row i][column l] */
+    for (int k = 0; k < 6; k++)
+        for (int l = 0; l < 6; l++)
+            for (int v = 0; v < LANES; v++)
+                m[l][k][v] = m_in[(size_t)(k * 6 + l) * xs + v];
+    float col[4][LANES];
+    for (int l = 0; l < 6; l++) {
+        at_apply(m[l], col);
+        for (int i = 0; i < 4; i++)
+            for (int v = 0; v < LANES; v++)
+                s[i][l][v] = col[i][v];
+    }
+    for (int i = 0; i < 4; i++) {
+        at_apply(s[i], col);
+        for (int j = 0; j < 4; j++)
+            for (int v = 0; v < LANES; v++)
+                ext[off[v] + i * OWe + j] = col[j][v];
+    }
+}
+
+/* ------------------------------------------------------ plane passes */
+
+/* Channel c of x (H, W) -> V[xi][c][0..Tp). */
+static inline __attribute__((always_inline)) void
+input_plane_body(const cz_conv_geom *g, const wino_shape *s, const float *x, float *pad,
+                 const int *in_off, float *V)
+{
+    memset(pad, 0, sizeof(float) * (size_t)s->PH * s->PW);
+    for (int h = 0; h < g->height && h + g->pad_h < s->PH; h++) {
+        int w0 = g->pad_w, n = g->width < s->PW - w0 ? g->width : s->PW - w0;
+        memcpy(pad + (size_t)(h + g->pad_h) * s->PW + w0, x + (size_t)h * g->width,
+               sizeof(float) * (size_t)n);
+    }
+    size_t xs = (size_t)g->channels * s->Tp;
+    for (int t = 0; t < s->Tp; t += LANES)
+        input_tiles(pad, s->PW, in_off + t, V + t, xs);
+}
+
+/* Output channel oc: M[xi][oc][0..Tp) -> y (OH, OW) + bias. */
+static inline __attribute__((always_inline)) void
+output_plane_body(const cz_conv_geom *g, const wino_shape *s, const float *M, size_t xs,
+                  float *ext, const int *out_off, float bias, float *y)
+{
+    for (int t = 0; t < s->Tp; t += LANES)
+        output_tiles(M + t, xs, ext, s->OWe, out_off + t);
+    for (int oh = 0; oh < g->out_h; oh++) {
+        const float *e = ext + (size_t)oh * s->OWe;
+        float *out = y + (size_t)oh * g->out_w;
+        for (int ow = 0; ow < g->out_w; ow++)
+            out[ow] = e[ow] + bias;
+    }
+}
+
+#define CZ_WINO_PASSES(suffix, attr)                                                          \
+    attr static void input_plane_##suffix(const cz_conv_geom *g, const wino_shape *s,          \
+                                          const float *x, float *pad, const int *in_off,       \
+                                          float *V)                                            \
+    {                                                                                          \
+        input_plane_body(g, s, x, pad, in_off, V);                                             \
+    }                                                                                          \
+    attr static void output_plane_##suffix(const cz_conv_geom *g, const wino_shape *s,         \
+                                           const float *M, size_t xs, float *ext,              \
+                                           const int *out_off, float bias, float *y)           \
+    {                                                                                          \
+        output_plane_body(g, s, M, xs, ext, out_off, bias, y);                                 \
+    }
+
+CZ_WINO_PASSES(portable, )
+#if defined(__x86_64__) || defined(__i386__)
+CZ_WINO_PASSES(avx2, __attribute__((target("avx2,fma"))))
+CZ_WINO_PASSES(avx512, __attribute__((target("avx512f,fma"))))
+#endif
+
+typedef void (*input_plane_fn)(const cz_conv_geom *, const wino_shape *, const float *, float *,
+                               const int *, float *);
+typedef void (*output_plane_fn)(const cz_conv_geom *, const wino_shape *, const float *, size_t,
+                                float *, const int *, float, float *);
+
+static void pick_passes(input_plane_fn *in, output_plane_fn *out)
+{
+    *in = input_plane_portable;
+    *out = output_plane_portable;
+#if defined(__x86_64__) || defined(__i386__)
+    if (cz_kernels_current() == CZ_KPATH_AVX512) {
+        *in = input_plane_avx512;
+        *out = output_plane_avx512;
+    } else if (cz_kernels_current() == CZ_KPATH_AVX2) {
+        *in = input_plane_avx2;
+        *out = output_plane_avx2;
+    }
+#endif
+}
+
+/* Tile t's top-left corner in the padded input and the extended output;
+ * idle lanes past T read tile 0 and write the junk tile after the plane. */
+static void tile_offsets(const wino_shape *s, int *in_off, int *out_off)
+{
+    for (int t = 0; t < s->Tp; t++) {
+        if (t < s->T) {
+            int ty = t / s->tw, tx = t % s->tw;
+            in_off[t] = 4 * ty * s->PW + 4 * tx;
+            out_off[t] = 4 * ty * s->OWe + 4 * tx;
+        } else {
+            in_off[t] = 0;
+            out_off[t] = s->OHe * s->OWe;
+        }
+    }
+}
+
+const char *cz_winograd_name(void)
+{
+    static const char *const names[] = {"winograd-f4x3-ref", "winograd-f4x3-portable",
+                                        "winograd-f4x3-avx2", "winograd-f4x3-avx512"};
+    return names[cz_kernels_current()];
+}
+
+void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *weight, const float *bias,
+                      int N, const float *x, float *y, float *scratch, int threads)
+{
+    wino_shape s = shape_of(g);
+    wino_scratch w = carve(g, OC, scratch);
+    int C = g->channels;
+    size_t in_plane = (size_t)g->height * g->width, out_plane = (size_t)g->out_h * g->out_w;
+    size_t vs = (size_t)C * s.Tp, ms = (size_t)OC * s.Tp, us = (size_t)OC * C;
+    input_plane_fn input_plane;
+    output_plane_fn output_plane;
+    pick_passes(&input_plane, &output_plane);
+    tile_offsets(&s, w.in_off, w.out_off);
+    /* M's columns past T are never written by the GEMMs; the idle lanes
+     * of the output pass read them, so keep them finite. */
+    for (size_t r = 0; r < (size_t)36 * OC; r++)
+        memset(w.M + r * s.Tp + s.T, 0, sizeof(float) * (size_t)(s.Tp - s.T));
+#pragma omp parallel num_threads(threads)
+    {
+        float *mine = w.per_thread + (size_t)omp_get_thread_num() * w.thread_floats;
+        float *pad = mine, *ext = mine + (size_t)s.PH * s.PW;
+#pragma omp for schedule(static)
+        for (long i = 0; i < (long)OC * C; i++)
+            weight_tile(weight + (size_t)i * 9, w.U + i, us);
+        for (int n = 0; n < N; n++) {
+#pragma omp for schedule(static)
+            for (int c = 0; c < C; c++)
+                input_plane(g, &s, x + ((size_t)n * C + c) * in_plane, pad, w.in_off, w.V + c * s.Tp);
+#pragma omp for schedule(static)
+            for (int xi = 0; xi < 36; xi++)
+                cz_gemm(false, false, OC, s.T, C, 1.0f, w.U + xi * us, C, w.V + xi * vs, s.Tp,
+                        0.0f, w.M + xi * ms, s.Tp);
+#pragma omp for schedule(static)
+            for (int oc = 0; oc < OC; oc++)
+                output_plane(g, &s, w.M + (size_t)oc * s.Tp, ms, ext, w.out_off,
+                             bias ? bias[oc] : 0.0f, y + ((size_t)n * OC + oc) * out_plane);
+        }
+    }
+}

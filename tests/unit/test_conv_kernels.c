@@ -1,0 +1,298 @@
+/*
+ * test_conv_kernels.c - the fast convolution paths against the reference
+ * ones, and their determinism:
+ *   - the direct depthwise kernel on each path vs cz_depthwise_plane_ref
+ *     (3x3, 5x5, stride 1 and 2, padding, dilation, rows shorter and
+ *     longer than a vector chunk);
+ *   - whole conv2d and linear layers (depthwise with and without a channel
+ *     multiplier, pointwise, strided, grouped, ordinary) forced to each
+ *     path vs the same layer forced to "ref" (im2col + reference GEMM);
+ *   - bits: a conv run with samples split across threads, with one sample
+ *     split inside (batch < threads), and on one thread, all agree.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "testutil.h"
+
+static const char *const fast_paths[] = {"portable", "avx2", "avx512"};
+#define N_FAST 3
+
+static int out_size(int size, int k, int s, int p, int d)
+{
+    return (size + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+static void check_depthwise(const cz_conv_geom *g, cz_rng *rng, const char *path)
+{
+    size_t in = (size_t)g->height * g->width, out = (size_t)g->out_h * g->out_w;
+    size_t taps = (size_t)g->kernel_h * g->kernel_w;
+    float *x = malloc(sizeof(float) * in), *w = malloc(sizeof(float) * taps);
+    float *want = malloc(sizeof(float) * out), *got = malloc(sizeof(float) * out);
+    float *scratch = malloc(sizeof(float) * cz_depthwise_scratch(g));
+    assert_true(x && w && want && got && scratch);
+    tu_fill_uniform(rng, x, in, -1.0f, 1.0f);
+    tu_fill_uniform(rng, w, taps, -1.0f, 1.0f);
+    float bias = (float)cz_rng_uniform(rng) - 0.5f;
+    cz_depthwise_plane_ref(g, x, w, bias, want);
+    for (size_t i = 0; i < out; i++)
+        got[i] = NAN;
+    cz_depthwise_plane(g, x, w, bias, got, scratch);
+    char what[160];
+    snprintf(what, sizeof what, "depthwise %s %dx%d k%dx%d s%dx%d p%dx%d d%d", path, g->height,
+             g->width, g->kernel_h, g->kernel_w, g->stride_h, g->stride_w, g->pad_h, g->pad_w,
+             g->dilation);
+    /* Sums of at most 25 products of values in [-1, 1]. */
+    tu_expect_close_f(got, want, out, 1e-5, 1e-5, what);
+    free(x), free(w), free(want), free(got), free(scratch);
+}
+
+static void test_depthwise_planes(void **state)
+{
+    (void)state;
+    static const int fixed[][8] = {
+        /* H  W  k  s  p  d  kw  sw */
+        {7, 7, 3, 1, 1, 1, 3, 1},     {112, 112, 3, 1, 1, 1, 3, 1}, {112, 112, 3, 2, 1, 1, 3, 2},
+        {56, 37, 5, 2, 2, 1, 5, 2},   {14, 14, 5, 1, 2, 1, 5, 1},   {9, 40, 3, 1, 2, 2, 3, 1},
+        {1, 1, 3, 1, 1, 1, 3, 1},     {33, 50, 3, 3, 1, 1, 3, 3},   {10, 31, 1, 1, 0, 1, 1, 1},
+        {12, 70, 3, 2, 0, 2, 2, 2},
+    };
+    cz_rng rng;
+    cz_rng_seed(&rng, 17);
+    for (int p = 0; p < N_FAST; p++) {
+        if (!cz_kernels_force(fast_paths[p])) {
+            print_message("[  SKIPPED ] depthwise on %s: not supported\n", fast_paths[p]);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+            const int *f = fixed[i];
+            cz_conv_geom g = {.channels = 1, .height = f[0], .width = f[1], .kernel_h = f[2],
+                              .kernel_w = f[6], .stride_h = f[3], .stride_w = f[7],
+                              .pad_h = f[4], .pad_w = f[4], .dilation = f[5]};
+            g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
+            g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+            check_depthwise(&g, &rng, fast_paths[p]);
+        }
+        for (int t = 0; t < 60; t++) {
+            cz_conv_geom g = {.channels = 1, .height = 1 + (int)cz_rng_below(&rng, 40),
+                              .width = 1 + (int)cz_rng_below(&rng, 70),
+                              .kernel_h = 1 + (int)cz_rng_below(&rng, 5),
+                              .kernel_w = 1 + (int)cz_rng_below(&rng, 5),
+                              .stride_h = 1 + (int)cz_rng_below(&rng, 3),
+                              .stride_w = 1 + (int)cz_rng_below(&rng, 3),
+                              .pad_h = (int)cz_rng_below(&rng, 3),
+                              .pad_w = (int)cz_rng_below(&rng, 3),
+                              .dilation = 1 + (int)cz_rng_below(&rng, 2)};
+            if (g.height + 2 * g.pad_h < g.dilation * (g.kernel_h - 1) + 1 ||
+                g.width + 2 * g.pad_w < g.dilation * (g.kernel_w - 1) + 1)
+                continue;
+            g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
+            g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+            check_depthwise(&g, &rng, fast_paths[p]);
+        }
+    }
+    cz_kernels_force(NULL);
+}
+
+typedef struct layer_case {
+    int C, H, W, OC, k, stride, pad, dilation, groups;
+    bool bias;
+    const char *kernel; /* the kernel name's stem on a fast path */
+} layer_case;
+
+static const layer_case layer_cases[] = {
+    {32, 19, 21, 32, 3, 1, 1, 1, 32, true, "depthwise-"},
+    {24, 20, 20, 24, 5, 2, 2, 1, 24, false, "depthwise-"},
+    {8, 9, 11, 16, 3, 2, 1, 2, 8, true, "depthwise-"}, /* multiplier 2, dilated */
+    {40, 14, 14, 24, 1, 1, 0, 1, 1, true, "conv1x1-"},
+    {16, 15, 15, 20, 1, 2, 0, 1, 1, false, "conv-gemm-"},
+    {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-"},
+    {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-"},
+    {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-"},
+    {24, 20, 18, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
+    {16, 11, 13, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-"}, /* ragged last tiles */
+    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
+};
+
+static cz_net *layer_net(const layer_case *lc, uint64_t seed, int *node)
+{
+    cz_net *net = cz_net_create(lc->C, lc->H, lc->W, seed);
+    *node = cz_conv2d(net, CZ_INPUT, "conv",
+                      (cz_conv_args){.out_channels = lc->OC, .kernel = lc->k,
+                                     .stride = lc->stride, .padding = lc->pad,
+                                     .dilation = lc->dilation, .groups = lc->groups,
+                                     .bias = lc->bias});
+    tu_check(cz_net_status(net));
+    cz_net_set_training(net, false);
+    return net;
+}
+
+/* The layer's output for input x under the current path and threads. */
+static float *layer_forward(cz_net *net, const cz_tensor *x)
+{
+    const cz_tensor *y;
+    tu_check(cz_net_forward(net, x, &y));
+    float *copy = malloc(sizeof(float) * cz_tensor_numel(y));
+    assert_non_null(copy);
+    memcpy(copy, y->data, sizeof(float) * cz_tensor_numel(y));
+    return copy;
+}
+
+static void test_conv_layers_per_path(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
+        const layer_case *lc = &layer_cases[i];
+        int node;
+        cz_net *net = layer_net(lc, 70 + i, &node);
+        cz_rng rng;
+        cz_rng_seed(&rng, 7 + i);
+        cz_tensor x = {0};
+        tu_tensor_random(&x, &rng, 2, lc->C, lc->H, lc->W);
+        assert_true(cz_kernels_force("ref"));
+        float *want = layer_forward(net, &x);
+        size_t n = cz_tensor_numel(&x) / (size_t)lc->C / lc->H / lc->W * lc->OC *
+                   (size_t)out_size(lc->H, lc->k, lc->stride, lc->pad, lc->dilation) *
+                   (size_t)out_size(lc->W, lc->k, lc->stride, lc->pad, lc->dilation);
+        for (int p = 0; p < N_FAST; p++) {
+            if (!cz_kernels_force(fast_paths[p]))
+                continue;
+            float *got = layer_forward(net, &x);
+            char what[96];
+            snprintf(what, sizeof what, "layer case %zu on %s", i, fast_paths[p]);
+            tu_expect_close_f(got, want, n, 1e-5, 1e-5, what);
+            char kernel[64];
+            snprintf(kernel, sizeof kernel, "%s%s", lc->kernel, fast_paths[p]);
+            assert_string_equal(cz_net_node_kernel(net, node), kernel);
+            free(got);
+        }
+        free(want);
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_kernels_force(NULL);
+}
+
+/* One sample of x (N, C, H, W) as a batch of 1. */
+static void take_sample(const cz_tensor *x, int n, cz_tensor *one)
+{
+    int shape[4] = {1, x->shape[1], x->shape[2], x->shape[3]};
+    tu_check(cz_tensor_alloc(one, 4, shape));
+    size_t per = cz_tensor_numel(one);
+    memcpy(one->data, x->data + (size_t)n * per, sizeof(float) * per);
+}
+
+static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
+                     (double)b[i]);
+}
+
+/* Batch 3 on 1 thread (samples whole), on 2 (two whole, one split inside),
+ * on 4 (all split inside), and each sample alone at batch 1 on 2 threads:
+ * the same bits everywhere, on every path. */
+static void test_conv_thread_bits(void **state)
+{
+    (void)state;
+    int saved = omp_get_max_threads();
+    static const char *const paths[] = {"ref", "portable", "avx2", "avx512"};
+    for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
+        const layer_case *lc = &layer_cases[i];
+        int node;
+        cz_net *net = layer_net(lc, 90 + i, &node);
+        cz_rng rng;
+        cz_rng_seed(&rng, 30 + i);
+        cz_tensor x = {0};
+        tu_tensor_random(&x, &rng, 3, lc->C, lc->H, lc->W);
+        for (int p = 0; p < 4; p++) {
+            if (!cz_kernels_force(paths[p]))
+                continue;
+            cz_set_threads(1);
+            float *one = layer_forward(net, &x);
+            const cz_tensor *y;
+            tu_check(cz_net_forward(net, &x, &y));
+            size_t n = cz_tensor_numel(y), per = n / 3;
+            static const int thread_counts[] = {2, 4};
+            for (int t = 0; t < 2; t++) {
+                cz_set_threads(thread_counts[t]);
+                float *many = layer_forward(net, &x);
+                expect_same_bits(many, one, n, paths[p]);
+                free(many);
+            }
+            cz_set_threads(2);
+            for (int s = 0; s < 3; s++) {
+                cz_tensor xs = {0};
+                take_sample(&x, s, &xs);
+                float *alone = layer_forward(net, &xs);
+                expect_same_bits(alone, one + (size_t)s * per, per, paths[p]);
+                free(alone);
+                cz_tensor_free(&xs);
+            }
+            free(one);
+        }
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_set_threads(saved);
+    cz_kernels_force(NULL);
+}
+
+/* Linear: fast paths vs ref, and batch 1 on 2 threads = batch 3 on 1. */
+static void test_linear_paths(void **state)
+{
+    (void)state;
+    int saved = omp_get_max_threads();
+    cz_net *net = cz_net_create(300, 1, 1, 3);
+    cz_linear(net, cz_flatten(net, CZ_INPUT, NULL), "fc", 77, true);
+    tu_check(cz_net_status(net));
+    cz_rng rng;
+    cz_rng_seed(&rng, 12);
+    cz_tensor x = {0};
+    tu_tensor_random(&x, &rng, 3, 300, 1, 1);
+    assert_true(cz_kernels_force("ref"));
+    float *want = layer_forward(net, &x);
+    for (int p = 0; p < N_FAST; p++) {
+        if (!cz_kernels_force(fast_paths[p]))
+            continue;
+        cz_set_threads(1);
+        float *got = layer_forward(net, &x);
+        tu_expect_close_f(got, want, 3 * 77, 1e-5, 1e-5, fast_paths[p]);
+        cz_set_threads(2);
+        for (int s = 0; s < 3; s++) {
+            cz_tensor xs = {0};
+            take_sample(&x, s, &xs);
+            float *alone = layer_forward(net, &xs);
+            /* Batch 1 is a matrix-vector product (the reference's dot
+             * products); compare values, not bits, with the batch-3 GEMM. */
+            tu_expect_close_f(alone, want + (size_t)s * 77, 77, 1e-5, 1e-5, "linear batch 1");
+            free(alone);
+            cz_tensor_free(&xs);
+        }
+        float *par = layer_forward(net, &x);
+        expect_same_bits(par, got, 3 * 77, "linear, 2 threads vs 1");
+        free(par);
+        free(got);
+    }
+    free(want);
+    cz_tensor_free(&x);
+    cz_net_free(net);
+    cz_set_threads(saved);
+    cz_kernels_force(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_depthwise_planes),
+        cmocka_unit_test(test_conv_layers_per_path),
+        cmocka_unit_test(test_conv_thread_bits),
+        cmocka_unit_test(test_linear_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

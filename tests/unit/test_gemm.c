@@ -1,0 +1,311 @@
+/*
+ * test_gemm.c - the fast GEMM paths (portable, AVX2, AVX-512) against the
+ * reference cz_gemm_ref, each path forced in turn (a path this CPU lacks
+ * is skipped, and says so): odd sizes around the register tiles and cache
+ * blocks, all four transpositions, leading dimensions larger than needed,
+ * alpha != 1, beta 0 over a C full of NaN (must not be read), 1 and 0.5.
+ * Each element must be within 1e-5 of the sum of |terms| that make it,
+ * a bound scaled by K per element rather than one loose global tolerance.
+ * Then determinism: cz_gemm_parallel on 2-4 threads, and cz_gemm over
+ * pieces of C, give the same bits as one cz_gemm call.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "testutil.h"
+
+typedef struct gemm_case {
+    bool ta, tb;
+    int M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+} gemm_case;
+
+typedef struct operands {
+    float *A, *B, *C0; /* C0: C before the call (NaN when beta == 0) */
+} operands;
+
+static float *alloc_floats(size_t n)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    assert_non_null(p);
+    return p;
+}
+
+static operands make_operands(const gemm_case *c, cz_rng *rng)
+{
+    size_t a_rows = c->ta ? c->K : c->M, b_rows = c->tb ? c->N : c->K;
+    operands o = {alloc_floats(a_rows * c->lda), alloc_floats(b_rows * c->ldb),
+                  alloc_floats((size_t)c->M * c->ldc)};
+    tu_fill_uniform(rng, o.A, a_rows * c->lda, -1.0f, 1.0f);
+    tu_fill_uniform(rng, o.B, b_rows * c->ldb, -1.0f, 1.0f);
+    if (c->beta == 0.0f)
+        for (size_t i = 0; i < (size_t)c->M * c->ldc; i++)
+            o.C0[i] = NAN;
+    else
+        tu_fill_uniform(rng, o.C0, (size_t)c->M * c->ldc, -1.0f, 1.0f);
+    return o;
+}
+
+static void free_operands(operands *o)
+{
+    free(o->A);
+    free(o->B);
+    free(o->C0);
+}
+
+static float at_a(const gemm_case *c, const float *A, int i, int k)
+{
+    return c->ta ? A[(size_t)k * c->lda + i] : A[(size_t)i * c->lda + k];
+}
+
+static float at_b(const gemm_case *c, const float *B, int k, int j)
+{
+    return c->tb ? B[(size_t)j * c->ldb + k] : B[(size_t)k * c->ldb + j];
+}
+
+/* Runs the case through `gemm` on a fresh copy of C0. */
+static float *run(const gemm_case *c, const operands *o,
+                  void (*gemm)(bool, bool, int, int, int, float, const float *, int, const float *,
+                               int, float, float *, int))
+{
+    float *C = alloc_floats((size_t)c->M * c->ldc);
+    memcpy(C, o->C0, sizeof(float) * (size_t)c->M * c->ldc);
+    gemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, o->A, c->lda, o->B, c->ldb, c->beta, C, c->ldc);
+    return C;
+}
+
+/* got vs want element by element, within 1e-5 of sum |alpha a b| + |beta c|;
+ * the padding between rows (ldc > N) must be left untouched. */
+static void expect_match(const gemm_case *c, const operands *o, const float *got,
+                         const float *want, const char *path)
+{
+    for (int i = 0; i < c->M; i++) {
+        for (int j = 0; j < c->N; j++) {
+            double scale = c->beta == 0.0f ? 0.0 : fabs(c->beta * o->C0[(size_t)i * c->ldc + j]);
+            for (int k = 0; k < c->K; k++)
+                scale += fabs(c->alpha * at_a(c, o->A, i, k) * at_b(c, o->B, k, j));
+            float g = got[(size_t)i * c->ldc + j], w = want[(size_t)i * c->ldc + j];
+            if (!(fabs((double)g - w) <= 1e-5 * scale + 1e-30))
+                fail_msg("%s: ta %d tb %d M %d N %d K %d lda %d ldb %d ldc %d alpha %g beta %g: "
+                         "C[%d,%d] = %.9g, reference %.9g (bound %.3g)",
+                         path, c->ta, c->tb, c->M, c->N, c->K, c->lda, c->ldb, c->ldc,
+                         (double)c->alpha, (double)c->beta, i, j, (double)g, (double)w,
+                         1e-5 * scale);
+        }
+        for (int j = c->N; j < c->ldc; j++) {
+            size_t at = (size_t)i * c->ldc + j;
+            if (memcmp(&got[at], &o->C0[at], sizeof(float)) != 0)
+                fail_msg("%s: M %d N %d ldc %d: wrote C[%d,%d] past N", path, c->M, c->N, c->ldc,
+                         i, j);
+        }
+    }
+}
+
+static const int sizes[] = {1, 2, 3, 5, 8, 17, 31, 32, 33, 65, 100, 127, 257};
+#define N_SIZES (int)(sizeof sizes / sizeof *sizes)
+
+static gemm_case random_case(cz_rng *rng, int t)
+{
+    static const float alphas[] = {1.0f, -0.75f, 2.5f};
+    static const float betas[] = {0.0f, 1.0f, 0.5f};
+    gemm_case c = {.ta = t & 1, .tb = (t >> 1) & 1};
+    c.M = sizes[cz_rng_below(rng, N_SIZES)];
+    c.N = sizes[cz_rng_below(rng, N_SIZES)];
+    /* Depths past one kc block (256) now and then, and K = 0 once in a while. */
+    c.K = t % 17 == 0 ? 300 + (int)cz_rng_below(rng, 300) : sizes[cz_rng_below(rng, N_SIZES)];
+    if (t % 41 == 40)
+        c.K = 0;
+    int pad = (int)cz_rng_below(rng, 3) * (1 + (int)cz_rng_below(rng, 7));
+    c.lda = (c.ta ? c.M : c.K) + pad;
+    c.ldb = (c.tb ? c.K : c.N) + pad;
+    c.ldc = c.N + (int)cz_rng_below(rng, 4);
+    if (c.lda == 0)
+        c.lda = 1;
+    if (c.ldb == 0)
+        c.ldb = 1;
+    c.alpha = alphas[cz_rng_below(rng, 3)];
+    c.beta = betas[t % 3];
+    return c;
+}
+
+/* Forces `path`, or skips the test (with a message) when the CPU lacks it. */
+static void use_path(const char *path)
+{
+    if (!cz_kernels_force(path)) {
+        print_message("[  SKIPPED ] path %s: not supported by this CPU\n", path);
+        skip();
+    }
+    assert_string_equal(cz_kernels_path(), path);
+}
+
+static void check_path(const char *path)
+{
+    use_path(path);
+    cz_rng rng;
+    cz_rng_seed(&rng, 61);
+    for (int t = 0; t < 240; t++) {
+        gemm_case c = random_case(&rng, t);
+        operands o = make_operands(&c, &rng);
+        float *want = run(&c, &o, cz_gemm_ref), *got = run(&c, &o, cz_gemm);
+        expect_match(&c, &o, got, want, path);
+        free(want);
+        free(got);
+        free_operands(&o);
+    }
+    cz_kernels_force(NULL);
+}
+
+static void test_gemm_portable(void **state)
+{
+    (void)state;
+    check_path("portable");
+}
+
+static void test_gemm_avx2(void **state)
+{
+    (void)state;
+    check_path("avx2");
+}
+
+static void test_gemm_avx512(void **state)
+{
+    (void)state;
+    check_path("avx512");
+}
+
+/* A conv-shaped product (B wide, K past several kc blocks) per path. */
+static void test_gemm_conv_shapes(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"portable", "avx2", "avx512"};
+    static const gemm_case cases[] = {
+        {false, false, 64, 3136, 576, 576, 3136, 3136, 1.0f, 0.0f},
+        {false, false, 40, 300, 1100, 1100, 300, 300, 1.0f, 1.0f},
+        {false, true, 24, 1030, 200, 200, 200, 1030, 1.0f, 0.0f},
+        {true, false, 70, 49, 2304, 70, 49, 49, 1.0f, 0.0f},
+    };
+    cz_rng rng;
+    cz_rng_seed(&rng, 9);
+    for (size_t p = 0; p < 3; p++) {
+        if (!cz_kernels_force(paths[p])) {
+            print_message("[  SKIPPED ] conv shapes on %s: not supported\n", paths[p]);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            operands o = make_operands(&cases[i], &rng);
+            float *want = run(&cases[i], &o, cz_gemm_ref), *got = run(&cases[i], &o, cz_gemm);
+            expect_match(&cases[i], &o, got, want, paths[p]);
+            free(want);
+            free(got);
+            free_operands(&o);
+        }
+    }
+    cz_kernels_force(NULL);
+}
+
+static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
+                     (double)b[i]);
+}
+
+/* cz_gemm_parallel on 2, 3 and 4 threads = cz_gemm on one, bit for bit,
+ * on every path (ref included: its callers rely on the same promise). */
+static void test_gemm_parallel_bits(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"ref", "portable", "avx2", "avx512"};
+    static const gemm_case cases[] = {
+        {false, false, 64, 3136, 576, 576, 3136, 3136, 1.0f, 0.0f},  /* split over N */
+        {false, false, 512, 49, 1000, 1000, 49, 49, 1.0f, 0.0f},     /* split over M */
+        {true, true, 77, 93, 601, 77, 601, 95, -0.5f, 0.5f},
+        {false, true, 1, 1000, 700, 700, 700, 1000, 1.0f, 1.0f},     /* thin: reference */
+    };
+    int saved = omp_get_max_threads();
+    cz_rng rng;
+    cz_rng_seed(&rng, 4);
+    for (size_t p = 0; p < 4; p++) {
+        if (!cz_kernels_force(paths[p]))
+            continue;
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            const gemm_case *c = &cases[i];
+            operands o = make_operands(c, &rng);
+            float *one = run(c, &o, cz_gemm);
+            for (int T = 2; T <= 4; T++) {
+                omp_set_num_threads(T);
+                float *par = run(c, &o, cz_gemm_parallel);
+                expect_same_bits(par, one, (size_t)c->M * c->ldc, paths[p]);
+                free(par);
+            }
+            omp_set_num_threads(saved);
+            free(one);
+            free_operands(&o);
+        }
+    }
+    cz_kernels_force(NULL);
+}
+
+/* cz_gemm over row and column pieces of C (each at least 3 wide, as a
+ * caller's split would make) = one call over all of C. */
+static void test_gemm_pieces_bits(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"portable", "avx2", "avx512"};
+    gemm_case c = {false, false, 45, 301, 530, 530, 301, 301, 1.0f, 0.0f};
+    cz_rng rng;
+    cz_rng_seed(&rng, 8);
+    operands o = make_operands(&c, &rng);
+    for (size_t p = 0; p < 3; p++) {
+        if (!cz_kernels_force(paths[p]))
+            continue;
+        float *whole = run(&c, &o, cz_gemm);
+        float *pieces = alloc_floats((size_t)c.M * c.ldc);
+        static const int rows[] = {0, 7, 20, 45}, cols[] = {0, 5, 38, 200, 301};
+        for (int r = 0; r < 3; r++)
+            for (int q = 0; q < 4; q++)
+                cz_gemm(false, false, rows[r + 1] - rows[r], cols[q + 1] - cols[q], c.K, c.alpha,
+                        o.A + (size_t)rows[r] * c.lda, c.lda, o.B + cols[q], c.ldb, c.beta,
+                        pieces + (size_t)rows[r] * c.ldc + cols[q], c.ldc);
+        expect_same_bits(pieces, whole, (size_t)c.M * c.ldc, paths[p]);
+        free(whole);
+        free(pieces);
+    }
+    free_operands(&o);
+    cz_kernels_force(NULL);
+}
+
+static void test_kernel_paths(void **state)
+{
+    (void)state;
+    assert_false(cz_kernels_force("sse9"));
+    assert_true(cz_kernels_force("ref"));
+    assert_string_equal(cz_kernels_path(), "ref");
+    assert_true(cz_kernels_force("portable"));
+    assert_int_equal(cz_kernels_current(), CZ_KPATH_PORTABLE);
+    assert_true(cz_kernels_supported(CZ_KPATH_REF));
+    assert_true(cz_kernels_supported(CZ_KPATH_PORTABLE));
+    assert_true(cz_kernels_force(NULL));
+    print_message("automatic kernel path on this CPU: %s\n", cz_kernels_path());
+    if (!getenv("CZ_KERNELS") && cz_kernels_supported(CZ_KPATH_AVX512))
+        assert_string_equal(cz_kernels_path(), "avx512");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kernel_paths),
+        cmocka_unit_test(test_gemm_portable),
+        cmocka_unit_test(test_gemm_avx2),
+        cmocka_unit_test(test_gemm_avx512),
+        cmocka_unit_test(test_gemm_conv_shapes),
+        cmocka_unit_test(test_gemm_parallel_bits),
+        cmocka_unit_test(test_gemm_pieces_bits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -305,6 +305,11 @@ const char *cz_net_node_kernel(const cz_net *net, int node);
 void cz_net_set_input_grad(cz_net *net, bool on);
 /* d(loss)/d(input) of the last backward (NULL unless asked for). */
 const cz_tensor *cz_net_input_grad(const cz_net *net);
+/* d(loss)/d(output of node) of the last backward (N, shape...), for
+ * Grad-CAM's gradient at a feature map; NULL for a node that backward
+ * did not give a gradient buffer (the input without input_grad, an
+ * auxiliary node outside training, or no backward yet). */
+const cz_tensor *cz_net_node_grad(const cz_net *net, int node);
 void cz_net_zero_grad(cz_net *net);
 
 /* ---------------------------------------------------------------- loss */

@@ -15,6 +15,8 @@ int cz_cmd_convert(int argc, char **argv);
 int cz_cmd_classify(int argc, char **argv);
 int cz_cmd_preprocess(int argc, char **argv);
 int cz_cmd_plot(int argc, char **argv);
+int cz_cmd_bench(int argc, char **argv);
+int cz_cmd_viz(int argc, char **argv);
 
 /* Builds a model by name for the CLI: prints the error and returns NULL. */
 cz_net *cz_cli_model(const char *name, uint64_t seed);

@@ -21,6 +21,8 @@ static const struct {
     {"classify", cz_cmd_classify, "print the top-k classes of JPEG/PNG images"},
     {"preprocess", cz_cmd_preprocess, "write the float32 batch a model sees for JPEG/PNG images"},
     {"plot", cz_cmd_plot, "draw a training log's loss and accuracy curves as a PNG"},
+    {"bench", cz_cmd_bench, "time a model's inference or training step, per layer too"},
+    {"viz", cz_cmd_viz, "draw what a model sees: filters, features, deconv, occlusion, Grad-CAM, saliency"},
 };
 
 static void usage(FILE *f)

@@ -405,6 +405,13 @@ const cz_tensor *cz_net_input_grad(const cz_net *net)
     return net->input_grad && net->nodes[0].dout.data ? &net->nodes[0].dout : NULL;
 }
 
+const cz_tensor *cz_net_node_grad(const cz_net *net, int node)
+{
+    if (node < 0 || node >= net->n_nodes || !net->nodes[node].dout.data)
+        return NULL;
+    return &net->nodes[node].dout;
+}
+
 void cz_net_zero_grad(cz_net *net)
 {
     for (int i = 0; i < net->n_params; i++)

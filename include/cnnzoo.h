@@ -296,6 +296,14 @@ int cz_net_param_first_user(const cz_net *net, int param);
 /* Profiling: with seconds (cz_net_node_count entries) set, every forward
  * adds each node's wall time to seconds[node]; NULL stops it. */
 void cz_net_set_profile(cz_net *net, double *seconds);
+/* The inference plan: with fusion on, a forward that no backward follows
+ * (eval mode, no input gradient) folds each BatchNorm that reads a conv
+ * into the conv, and the activation after it, into one pass over the
+ * conv's output: the same arithmetic, bit for bit, without the extra
+ * passes over memory. The fused BatchNorm's and conv's own outputs are
+ * then not written (cz_net_node_output of them is stale): leave fusion
+ * off (the default) to read intermediate feature maps. */
+void cz_net_set_fusion(cz_net *net, bool on);
 /* The kernel a node's last forward ran ("gemm-avx512", "winograd"...), or
  * its op's name when the op has a single kernel. */
 const char *cz_net_node_kernel(const cz_net *net, int node);

@@ -126,6 +126,7 @@ static cz_status prepare_data(bench_model *m, const bench_opts *o)
     for (size_t i = 0; i < cz_tensor_numel(&m->x); i++)
         m->x.data[i] = (float)cz_rng_normal(&rng);
     cz_net_set_training(m->net, o->train);
+    cz_net_set_fusion(m->net, true);
     if (!o->train)
         return CZ_OK;
     m->labels = malloc((size_t)o->batch * sizeof *m->labels);

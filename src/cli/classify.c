@@ -293,6 +293,7 @@ static int setup_net(classify_run *run, int classes)
     if (!run->net)
         return CZ_EXIT_FAIL;
     cz_net_set_training(run->net, false);
+    cz_net_set_fusion(run->net, true);
     int shape[3];
     if (cz_net_node_shape(run->net, cz_net_output(run->net), shape) != 1) {
         cz_cli_error("classify: %s does not end in class logits", run->model);

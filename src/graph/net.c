@@ -70,6 +70,7 @@ void cz_net_free(cz_net *net)
         cz_tensor_free(&net->nodes[i].out);
         cz_tensor_free(&net->nodes[i].dout);
         free(net->nodes[i].saved);
+        free(net->nodes[i].cache);
     }
     for (int i = 0; i < net->n_params; i++) {
         free(net->params[i].name);
@@ -168,6 +169,7 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
         memcpy(node->inputs, inputs, sizeof(int) * (size_t)n_inputs);
         node->n_inputs = n_inputs;
         node->train_only = net->in_aux;
+        node->fuse_bn = node->fuse_act = node->fuse_dst = -1;
         if (attr)
             node->attr = *attr;
         st = op->infer(net, node);
@@ -264,6 +266,19 @@ void *cz_net_scratch(cz_net *net, size_t bytes)
         }
     }
     return net->scratch;
+}
+
+void *cz_node_cache(cz_node *node, size_t bytes)
+{
+    if (node->cache_size >= bytes)
+        return node->cache;
+    void *p = realloc(node->cache, bytes);
+    if (!p)
+        return NULL;
+    node->cache = p;
+    node->cache_size = bytes;
+    node->cache_key = 0;
+    return p;
 }
 
 void *cz_node_saved(cz_node *node, size_t bytes)
@@ -441,6 +456,63 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+void cz_net_set_fusion(cz_net *net, bool on) { net->fusion = on; }
+
+/* The only node reading node i's output, or -1 (none, several, or i is
+ * an output of the net). `readers` counts each node's readers. */
+static int sole_reader(const cz_net *net, const int *readers, int i)
+{
+    if (readers[i] != 1 || i == cz_net_output(net))
+        return -1;
+    for (int j = i + 1; j < net->n_nodes; j++)
+        for (int k = 0; k < net->nodes[j].n_inputs; k++)
+            if (net->nodes[j].inputs[k] == i)
+                return net->nodes[j].train_only && !net->training ? -1 : j;
+    return -1;
+}
+
+/* The inference plan: conv -> BatchNorm -> activation chains, where each
+ * link is the previous one's only reader, become one conv whose epilogue
+ * applies the rest (see conv2d.c). Only when no backward follows: the
+ * fused nodes' own outputs are not written. */
+static cz_status plan_fusion(cz_net *net)
+{
+    for (int i = 0; i < net->n_nodes; i++) {
+        cz_node *node = &net->nodes[i];
+        node->fuse_bn = node->fuse_act = node->fuse_dst = -1;
+        node->fused = false;
+    }
+    if (!net->fusion || cz_net_wants_backward(net))
+        return CZ_OK;
+    int *readers = calloc((size_t)(net->n_nodes > 0 ? net->n_nodes : 1), sizeof *readers);
+    if (!readers)
+        return cz_fail(CZ_ERR_NOMEM, "forward: no memory for the inference plan");
+    for (int j = 0; j < net->n_nodes; j++)
+        for (int k = 0; k < net->nodes[j].n_inputs; k++)
+            readers[net->nodes[j].inputs[k]]++;
+    for (int i = 0; i < net->n_nodes; i++) {
+        cz_node *conv = &net->nodes[i];
+        if (conv->op != &cz_op_conv2d || (conv->train_only && !net->training))
+            continue;
+        int last = i, next = sole_reader(net, readers, i);
+        if (next >= 0 && net->nodes[next].op == &cz_op_batchnorm) {
+            conv->fuse_bn = last = next;
+            next = sole_reader(net, readers, next);
+        }
+        if (next >= 0 && net->nodes[next].op == &cz_op_activation)
+            conv->fuse_act = last = next;
+        if (last == i)
+            continue;
+        conv->fuse_dst = last;
+        if (conv->fuse_bn >= 0)
+            net->nodes[conv->fuse_bn].fused = true;
+        if (conv->fuse_act >= 0)
+            net->nodes[conv->fuse_act].fused = true;
+    }
+    free(readers);
+    return CZ_OK;
+}
+
 cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **output)
 {
     if (cz_net_status(net) != CZ_OK)
@@ -459,12 +531,19 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
     int batch = input->shape[0];
     net->batch = batch;
     net->grad_ready = false;
+    cz_status planned = plan_fusion(net);
+    if (planned != CZ_OK)
+        return planned;
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
         if (node->train_only && !net->training)
             continue;
         cz_status st = batch_tensor(&node->out, node, batch);
-        if (st == CZ_OK && i == 0)
+        if (st == CZ_OK && node->fuse_dst >= 0) /* the conv writes there */
+            st = batch_tensor(&net->nodes[node->fuse_dst].out, &net->nodes[node->fuse_dst], batch);
+        if (st == CZ_OK && node->fused)
+            node->kernel = "fused";
+        else if (st == CZ_OK && i == 0)
             memcpy(node->out.data, input->data, cz_tensor_numel(input) * sizeof(float));
         else if (st == CZ_OK && net->profile) {
             double t0 = now_seconds();

@@ -87,6 +87,17 @@ struct cz_node {
     void *saved;    /* op-owned state kept for backward (argmax, masks...) */
     size_t saved_size;
     const char *kernel; /* the kernel its last forward ran (NULL: the op's own) */
+    /* Data an op derives from its parameters and keeps across calls (the
+     * Winograd-transformed weights), valid while cache_key matches. */
+    void *cache;
+    size_t cache_size;
+    uint64_t cache_key;
+    /* The inference plan (cz_net_set_fusion), set by each forward: a conv
+     * applies the BatchNorm fuse_bn and the activation fuse_act (-1: none)
+     * in its epilogue and writes into node fuse_dst's output; those nodes
+     * are `fused` and skipped. */
+    int fuse_bn, fuse_act, fuse_dst;
+    bool fused;
 };
 
 struct cz_net {
@@ -117,6 +128,7 @@ struct cz_net {
     cz_grad_ready_fn grad_ready_fn; /* called as backward leaves each node */
     void *grad_ready_ctx;
     double *profile;   /* non-NULL: forward adds each node's seconds here */
+    bool fusion;       /* inference fuses BN and activations into convs */
 };
 
 /* Appends a node for `op` with the given inputs and attributes, runs its
@@ -165,6 +177,18 @@ void *cz_node_saved(cz_node *node, size_t bytes);
  * declare parameters without allocating or initialising them, so a model's
  * layers, parameter counts and MACs cost no memory (see cz_model_describe). */
 void cz_net_set_shapes_only(bool on);
+
+/* Gives the node `bytes` of cache (see cz_node.cache), keeping the old
+ * contents when big enough; NULL when out of memory. */
+void *cz_node_cache(cz_node *node, size_t bytes);
+
+/* An eval-mode BatchNorm as y = (x - mean[c]) scale[c] + bias[c], with
+ * the numbers its own forward uses (mean, scale: C floats each). */
+void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *mean, float *scale,
+                              const float **bias);
+
+/* Applies an activation to n floats (in place when x == y). */
+void cz_act_map(cz_act act, const float *x, float *y, size_t n);
 
 /* Scratch memory shared by all nodes for work that does not outlive one
  * op call (forward, or backward, of one node at a time): grown only when a

@@ -97,12 +97,18 @@ const char *cz_depthwise_name(void);
 bool cz_winograd_fits(const cz_conv_geom *g, int groups);
 /* Floats of scratch cz_winograd_conv needs for `threads` threads. */
 size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads);
-/* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with weight (OC, C, 3, 3)
- * plus bias (NULL: none), on `threads` OpenMP threads; the result does not
- * depend on the thread count. Call outside a parallel region. */
-void cz_winograd_conv(const cz_conv_geom *g, int out_channels, const float *weight,
-                      const float *bias, int N, const float *x, float *y, float *scratch,
-                      int threads);
+/* The transformed weights U = G w G^T: 36 matrices (OC x C) from weight
+ * (OC, C, 3, 3). They depend on the weights alone, so a caller running
+ * the same layer again keeps them (cz_winograd_weights_size floats). */
+size_t cz_winograd_weights_size(int out_channels, int channels);
+void cz_winograd_weights(int out_channels, int channels, const float *weight, float *U,
+                         int threads);
+/* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the weights
+ * transformed into U, plus bias (NULL: none), on `threads` OpenMP threads;
+ * the result does not depend on the thread count. Call outside a parallel
+ * region. */
+void cz_winograd_conv(const cz_conv_geom *g, int out_channels, const float *U, const float *bias,
+                      int N, const float *x, float *y, float *scratch, int threads);
 /* "winograd-f4x3-avx512"... for the current path. */
 const char *cz_winograd_name(void);
 

@@ -5,7 +5,8 @@
  * output) channel pair instead of 144.
  *
  * Per sample:
- *   U[xi] (OC x C)  = G g G^T        the weights, 36 matrices (once per call)
+ *   U[xi] (OC x C)  = G g G^T        the weights, 36 matrices (cz_winograd_weights,
+ *                                    once per set of weights: the caller keeps U)
  *   V[xi] (C x T)   = B^T d B        every 6x6 input tile (stride 4), T tiles
  *   M[xi] (OC x T)  = U[xi] V[xi]    36 GEMMs through cz_gemm
  *   y tile (4 x 4)  = A^T m A        back to the output, plus bias
@@ -56,10 +57,10 @@ bool cz_winograd_fits(const cz_conv_geom *g, int groups)
            g->dilation == 1 && groups == 1;
 }
 
-/* Scratch layout (floats): U, V, M, the tile offsets (2 Tp ints), then per
+/* Scratch layout (floats): V, M, the tile offsets (2 Tp ints), then per
  * thread a padded input plane and an extended output plane. */
 typedef struct wino_scratch {
-    float *U, *V, *M;
+    float *V, *M;
     int *in_off, *out_off;
     float *per_thread;
     size_t thread_floats;
@@ -70,8 +71,7 @@ static wino_scratch carve(const cz_conv_geom *g, int OC, float *base)
     wino_shape s = shape_of(g);
     int C = g->channels;
     wino_scratch w;
-    w.U = base;
-    w.V = w.U + (size_t)36 * OC * C;
+    w.V = base;
     w.M = w.V + (size_t)36 * C * s.Tp;
     w.in_off = (int *)(w.M + (size_t)36 * OC * s.Tp);
     w.out_off = w.in_off + s.Tp;
@@ -84,7 +84,7 @@ size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads)
 {
     wino_shape s = shape_of(g);
     size_t C = (size_t)g->channels, OC = (size_t)out_channels;
-    return 36 * OC * C + 36 * C * s.Tp + 36 * OC * s.Tp + 2 * (size_t)s.Tp +
+    return 36 * C * s.Tp + 36 * OC * s.Tp + 2 * (size_t)s.Tp +
            (size_t)threads * ((size_t)s.PH * s.PW + s.ext);
 }
 
@@ -292,8 +292,21 @@ const char *cz_winograd_name(void)
     return names[cz_kernels_current()];
 }
 
-void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *weight, const float *bias,
-                      int N, const float *x, float *y, float *scratch, int threads)
+size_t cz_winograd_weights_size(int out_channels, int channels)
+{
+    return (size_t)36 * out_channels * channels;
+}
+
+void cz_winograd_weights(int OC, int C, const float *weight, float *U, int threads)
+{
+    size_t us = (size_t)OC * C;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (long i = 0; i < (long)us; i++)
+        weight_tile(weight + (size_t)i * 9, U + i, us);
+}
+
+void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float *bias, int N,
+                      const float *x, float *y, float *scratch, int threads)
 {
     wino_shape s = shape_of(g);
     wino_scratch w = carve(g, OC, scratch);
@@ -312,16 +325,13 @@ void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *weight, const 
     {
         float *mine = w.per_thread + (size_t)omp_get_thread_num() * w.thread_floats;
         float *pad = mine, *ext = mine + (size_t)s.PH * s.PW;
-#pragma omp for schedule(static)
-        for (long i = 0; i < (long)OC * C; i++)
-            weight_tile(weight + (size_t)i * 9, w.U + i, us);
         for (int n = 0; n < N; n++) {
 #pragma omp for schedule(static)
             for (int c = 0; c < C; c++)
                 input_plane(g, &s, x + ((size_t)n * C + c) * in_plane, pad, w.in_off, w.V + c * s.Tp);
 #pragma omp for schedule(static)
             for (int xi = 0; xi < 36; xi++)
-                cz_gemm(false, false, OC, s.T, C, 1.0f, w.U + xi * us, C, w.V + xi * vs, s.Tp,
+                cz_gemm(false, false, OC, s.T, C, 1.0f, U + xi * us, C, w.V + xi * vs, s.Tp,
                         0.0f, w.M + xi * ms, s.Tp);
 #pragma omp for schedule(static)
             for (int oc = 0; oc < OC; oc++)

@@ -213,7 +213,8 @@ static cz_status batchnorm_forward(cz_net *net, cz_node *node)
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < d.C; c++) {
         /* y = (x - mean) (invstd weight) + bias: centring first keeps the
-         * precision that x scale + shift would lose when |mean| >> std. */
+         * precision that x scale + shift would lose when |mean| >> std.
+         * (cz_batchnorm_eval_affine gives a fused conv the same numbers.) */
         float mean_f = (float)s->mean[c], scale = (float)(s->invstd[c] * weight[c]);
         for (int n = 0; n < d.N; n++) {
             const float *xc = x + ((size_t)n * d.C + c) * d.M;
@@ -223,6 +224,20 @@ static cz_status batchnorm_forward(cz_net *net, cz_node *node)
         }
     }
     return CZ_OK;
+}
+
+void cz_batchnorm_eval_affine(cz_net *net, const cz_node *node, float *mean, float *scale,
+                              const float **bias)
+{
+    const float *weight = cz_node_param(net, node, BN_WEIGHT)->value.data;
+    const float *running_mean = cz_node_param(net, node, BN_RUNNING_MEAN)->value.data;
+    const float *running_var = cz_node_param(net, node, BN_RUNNING_VAR)->value.data;
+    for (int c = 0; c < node->shape[0]; c++) {
+        double invstd = 1.0 / sqrt((double)running_var[c] + node->attr.bn.eps);
+        mean[c] = (float)(double)running_mean[c];
+        scale[c] = (float)(invstd * weight[c]);
+    }
+    *bias = cz_node_param(net, node, BN_BIAS)->value.data;
 }
 
 /* dy (N, C, M) -> dx (N, C, M), dweight (C), dbias (C), all accumulated.

@@ -158,6 +158,7 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
  * between the two). The scratch itself is the net's shared one. */
 typedef struct saved_block {
     int threads;
+    float epilogue[]; /* a fused BatchNorm's mean and scale, 2 x OC */
 } saved_block;
 
 /* Floats of scratch per thread for a pass that backward follows. */
@@ -178,21 +179,71 @@ static const char *const pointwise_names[] = {"conv1x1-ref", "conv1x1-portable",
 static const char *const grouped_names[] = {"conv-grouped-gemm-ref", "conv-grouped-gemm-portable",
                                             "conv-grouped-gemm-avx2", "conv-grouped-gemm-avx512"};
 
+/* What follows the convolution's sums, per output channel: its bias,
+ * then (inference plan) a fused BatchNorm and activation, applied in one
+ * pass with the same arithmetic as the separate ops. */
+typedef struct epilogue {
+    const float *bias;                  /* conv bias, or NULL */
+    const float *mean, *scale, *shift;  /* BatchNorm, or NULL */
+    int act;                            /* a cz_act, or -1 */
+} epilogue;
+
+/* Channels [oc0, oc1) of y (OC, P), one sample. */
+static void apply_epilogue(const epilogue *e, float *y, int oc0, int oc1, int P)
+{
+    for (int oc = oc0; oc < oc1; oc++) {
+        float *row = y + (size_t)oc * P;
+        float b = e->bias ? e->bias[oc] : 0.0f;
+        if (e->mean) {
+            float m = e->mean[oc], sc = e->scale[oc], sh = e->shift[oc];
+            if (e->bias)
+                for (int p = 0; p < P; p++)
+                    row[p] = (row[p] + b - m) * sc + sh;
+            else
+                for (int p = 0; p < P; p++)
+                    row[p] = (row[p] - m) * sc + sh;
+        } else if (e->bias) {
+            for (int p = 0; p < P; p++)
+                row[p] += b;
+        }
+        if (e->act >= 0)
+            cz_act_map((cz_act)e->act, row, row, (size_t)P);
+    }
+}
+
+/* The node's epilogue; `room` holds 2 x OC floats for a fused BatchNorm. */
+static epilogue epilogue_of(cz_net *net, const cz_node *node, float *room)
+{
+    epilogue e = {.act = -1};
+    e.bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
+    if (node->fuse_bn >= 0) {
+        e.mean = room;
+        e.scale = room + node->shape[0];
+        cz_batchnorm_eval_affine(net, &net->nodes[node->fuse_bn], room, room + node->shape[0],
+                                 &e.shift);
+    }
+    if (node->fuse_act >= 0)
+        e.act = (int)net->nodes[node->fuse_act].attr.act.act;
+    return e;
+}
+
+/* The epilogue without the bias, for kernels that add the bias themselves. */
+static epilogue after_bias(epilogue e)
+{
+    e.bias = NULL;
+    return e;
+}
+
+static bool has_work(const epilogue *e) { return e->bias || e->mean || e->act >= 0; }
+
 /* What one forward call needs to run a sample. */
 typedef struct fwd_ctx {
     const cz_conv_geom *g;
     int G, OC, OCg, K, P;
     bool pointwise;
-    const float *weight, *bias;
+    const float *weight;
+    epilogue ep;
 } fwd_ctx;
-
-/* y (OC, P) += bias, channels [oc0, oc1). */
-static void add_bias(const fwd_ctx *f, float *y, int oc0, int oc1)
-{
-    for (int oc = oc0; f->bias && oc < oc1; oc++)
-        for (int p = 0; p < f->P; p++)
-            y[(size_t)oc * f->P + p] += f->bias[oc];
-}
 
 /* One sample on the calling thread; col: its im2col buffer. */
 static void forward_sample(const fwd_ctx *f, const float *x, float *y, float *col)
@@ -206,7 +257,7 @@ static void forward_sample(const fwd_ctx *f, const float *x, float *y, float *co
         cz_gemm(false, false, f->OCg, f->P, f->K, 1.0f, f->weight + (size_t)grp * f->OCg * f->K,
                 f->K, cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
                 y + (size_t)grp * f->OCg * f->P, f->P);
-    add_bias(f, y, 0, f->OC);
+    apply_epilogue(&f->ep, y, 0, f->OC, f->P);
 }
 
 /* One sample on all threads: the same arithmetic as forward_sample, with
@@ -243,11 +294,12 @@ static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, 
                              cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
                              y + (size_t)grp * f->OCg * f->P, f->P);
     }
-    if (f->bias) {
+    if (has_work(&f->ep)) {
 #pragma omp parallel num_threads(threads)
         {
             int t = omp_get_thread_num(), T = omp_get_num_threads();
-            add_bias(f, y, (int)((long)f->OC * t / T), (int)((long)f->OC * (t + 1) / T));
+            apply_epilogue(&f->ep, y, (int)((long)f->OC * t / T),
+                           (int)((long)f->OC * (t + 1) / T), f->P);
         }
     }
 }
@@ -265,7 +317,9 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
         const float *xp = x + ((size_t)n * g->channels + (size_t)(oc / mult)) * in_plane;
         float *scratch = base + (size_t)omp_get_thread_num() * stride;
         cz_depthwise_plane(g, xp, f->weight + (size_t)oc * g->kernel_h * g->kernel_w,
-                           f->bias ? f->bias[oc] : 0.0f, y + (size_t)i * f->P, scratch);
+                           f->ep.bias ? f->ep.bias[oc] : 0.0f, y + (size_t)i * f->P, scratch);
+        epilogue rest = after_bias(f->ep);
+        apply_epilogue(&rest, y + (size_t)n * f->OC * f->P, oc, oc + 1, f->P);
     }
 }
 
@@ -279,19 +333,59 @@ static bool use_winograd(const cz_net *net, const cz_conv_geom *g, int groups, i
            g->out_w >= 8;
 }
 
-static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g, int threads)
+/* A 64-bit fingerprint of the weights (FNV-1a over their bits, eight
+ * lanes so the multiplies overlap): the cached Winograd weights are
+ * reused while it matches, so weights changed in any way (loading, an
+ * optimizer step, a user writing through cz_net_param) are seen. */
+static uint64_t fingerprint(const float *w, size_t n)
+{
+    uint64_t lane[8];
+    for (int l = 0; l < 8; l++)
+        lane[l] = 14695981039346656037ull + (uint64_t)l;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) {
+            uint32_t bits;
+            memcpy(&bits, w + i + l, sizeof bits);
+            lane[l] = (lane[l] ^ bits) * 1099511628211ull;
+        }
+    uint64_t h = (uint64_t)n;
+    for (; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, w + i, sizeof bits);
+        h = (h ^ bits) * 1099511628211ull;
+    }
+    for (int l = 0; l < 8; l++)
+        h = (h ^ lane[l]) * 1099511628211ull;
+    return h | 1; /* never 0, the key of an empty cache */
+}
+
+static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g,
+                                  const epilogue *ep, float *y, int threads)
 {
     const cz_node *in = cz_node_in(net, node, 0);
-    int OC = node->shape[0];
-    saved_block *saved = cz_node_saved(node, sizeof *saved);
+    int OC = node->shape[0], C = g->channels;
+    const float *weight = cz_node_param(net, node, 0)->value.data;
+    size_t u_size = cz_winograd_weights_size(OC, C);
+    float *U = cz_node_cache(node, sizeof(float) * u_size);
     float *scratch = cz_net_scratch(net, sizeof(float) * cz_winograd_scratch(g, OC, threads));
-    if (!saved || !scratch)
+    if (!U || !scratch)
         return CZ_ERR_NOMEM;
-    saved->threads = threads;
+    uint64_t key = fingerprint(weight, (size_t)OC * C * 9);
+    if (node->cache_key != key) {
+        cz_winograd_weights(OC, C, weight, U, threads);
+        node->cache_key = key;
+    }
     node->kernel = cz_winograd_name();
-    cz_winograd_conv(g, OC, cz_node_param(net, node, 0)->value.data,
-                     node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL,
-                     net->batch, in->out.data, node->out.data, scratch, threads);
+    cz_winograd_conv(g, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads);
+    epilogue rest = after_bias(*ep);
+    if (has_work(&rest)) {
+        int P = g->out_h * g->out_w;
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (long i = 0; i < (long)net->batch * OC; i++)
+            apply_epilogue(&rest, y + (size_t)(i / OC) * OC * P, (int)(i % OC),
+                           (int)(i % OC) + 1, P);
+    }
     return CZ_OK;
 }
 
@@ -303,18 +397,23 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     int G = node->attr.conv.groups, OC = node->shape[0];
     size_t in_size = cz_node_numel(in), out_size = cz_node_numel(node);
     int threads = omp_get_max_threads();
+    saved_block *saved = cz_node_saved(node, sizeof *saved + sizeof(float) * 2 * (size_t)OC);
+    if (!saved)
+        return CZ_ERR_NOMEM;
+    saved->threads = threads;
+    epilogue ep = epilogue_of(net, node, saved->epilogue);
+    /* The inference plan may send the result to the last fused node. */
+    float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
     if (use_winograd(net, &g, G, OC))
-        return forward_winograd(net, node, &g, threads);
+        return forward_winograd(net, node, &g, &ep, y, threads);
     sizes z = scratch_sizes(node, &g);
     /* Inference needs only the column buffers; a forward that backward
      * will follow sizes the scratch for backward too, so backward cannot
      * fail for lack of memory. The layout is the same either way. */
     size_t stride = cz_net_wants_backward(net) ? full_stride(z) : z.col;
-    saved_block *saved = cz_node_saved(node, sizeof *saved);
     float *base = cz_net_scratch(net, sizeof(float) * (stride * (size_t)threads + 1));
-    if (!saved || !base)
+    if (!base)
         return CZ_ERR_NOMEM;
-    saved->threads = threads;
     fwd_ctx f = {
         .g = &g,
         .G = G,
@@ -324,12 +423,12 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
         .P = g.out_h * g.out_w,
         .pointwise = is_pointwise(&g),
         .weight = cz_node_param(net, node, 0)->value.data,
-        .bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL,
+        .ep = ep,
     };
     cz_kpath path = cz_kernels_current();
     if (is_depthwise(node, &g) && path != CZ_KPATH_REF) {
         node->kernel = cz_depthwise_name();
-        forward_depthwise(&f, net->batch, in->out.data, node->out.data, base, stride, threads);
+        forward_depthwise(&f, net->batch, in->out.data, y, base, stride, threads);
         return CZ_OK;
     }
     node->kernel = G > 1 ? grouped_names[path] : f.pointwise ? pointwise_names[path]
@@ -338,11 +437,10 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     int whole = threads > 1 ? net->batch / threads * threads : net->batch;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int n = 0; n < whole; n++)
-        forward_sample(&f, in->out.data + n * in_size, node->out.data + n * out_size,
+        forward_sample(&f, in->out.data + n * in_size, y + n * out_size,
                        thread_scratch(base, omp_get_thread_num(), stride, z).col);
     for (int n = whole; n < net->batch; n++)
-        forward_sample_split(&f, threads, in->out.data + n * in_size,
-                             node->out.data + n * out_size, base);
+        forward_sample_split(&f, threads, in->out.data + n * in_size, y + n * out_size, base);
     return CZ_OK;
 }
 

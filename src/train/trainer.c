@@ -133,6 +133,7 @@ cz_status cz_evaluate(cz_net *net, const cz_dataset *ds, const cz_eval_opts *o,
         return s;
     bool was_training = cz_net_training(net);
     cz_net_set_training(net, false);
+    cz_net_set_fusion(net, true); /* no backward follows; nobody reads inner maps */
     tally t = {0};
     cz_tensor avg = {0};
     for (;;) {

@@ -73,6 +73,9 @@ static void check_case(const cJSON *c, int classes, double params)
     if (cz_npy_read_tensor(path_in(in), &x) != CZ_OK ||
         cz_npy_read_tensor(path_in(out), &want) != CZ_OK)
         fail_msg("%s", cz_last_error());
+    /* The inference plan that classify and eval run (test_conv_kernels
+     * checks it gives the same bits as the unfused ops). */
+    cz_net_set_fusion(net, true);
     const cz_tensor *got;
     if (cz_net_forward(net, &x, &got) != CZ_OK)
         fail_msg("%s forward at %dx%d: %s", model, height, width, cz_last_error());

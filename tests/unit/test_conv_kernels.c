@@ -8,7 +8,9 @@
  *     multiplier, pointwise, strided, grouped, ordinary) forced to each
  *     path vs the same layer forced to "ref" (im2col + reference GEMM);
  *   - bits: a conv run with samples split across threads, with one sample
- *     split inside (batch < threads), and on one thread, all agree.
+ *     split inside (batch < threads), and on one thread, all agree;
+ *   - the inference plan: whole models with BatchNorm and activations
+ *     fused into their convs give the same bits as without, on every path.
  */
 #include <math.h>
 #include <omp.h>
@@ -243,6 +245,73 @@ static void test_conv_thread_bits(void **state)
     cz_kernels_force(NULL);
 }
 
+/* Random BatchNorm statistics and affine parameters, so a fold that
+ * dropped a term would show. */
+static void randomise_batchnorm(cz_net *net, cz_rng *rng)
+{
+    for (int i = 0; i < cz_net_param_count(net); i++) {
+        cz_param *p = cz_net_param(net, i);
+        size_t n = p->dtype == CZ_F32 ? cz_tensor_numel(&p->value) : 0;
+        const char *dot = strrchr(p->name, '.');
+        if (!n || !dot)
+            continue;
+        if (strcmp(dot, ".running_var") == 0)
+            tu_fill_uniform(rng, p->value.data, n, 0.5f, 2.0f);
+        else if (strcmp(dot, ".running_mean") == 0)
+            tu_fill_uniform(rng, p->value.data, n, -0.5f, 0.5f);
+        else if (strstr(p->name, "bn") || strstr(p->name, "norm"))
+            tu_fill_uniform(rng, p->value.data, n, 0.5f, 1.5f);
+    }
+}
+
+/* The inference plan folds conv -> BatchNorm -> activation into one pass
+ * with the separate ops' arithmetic: the logits are the same bits with
+ * fusion on and off, on every path (ReLU, ReLU6, SiLU, Hardswish;
+ * depthwise, pointwise, Winograd, grouped convs; DenseNet's BN-before-conv
+ * order, where nothing folds). */
+static void test_fusion_bits(void **state)
+{
+    (void)state;
+    static const struct { const char *model; int size; } models[] = {
+        {"resnet18", 64}, {"mobilenet_v2", 64}, {"mobilenet_v3_large", 64},
+        {"efficientnet_b0", 64}, {"densenet121", 64}, {"vgg11_bn", 32},
+        {"resnext50_32x4d", 48},
+    };
+    static const char *const paths[] = {"ref", "portable", "avx2", "avx512"};
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        cz_net *net = cz_model_create(models[m].model, 10, models[m].size, models[m].size, 5);
+        assert_non_null(net);
+        cz_rng rng;
+        cz_rng_seed(&rng, 40 + m);
+        randomise_batchnorm(net, &rng);
+        cz_net_set_training(net, false);
+        cz_tensor x = {0};
+        tu_tensor_random(&x, &rng, 2, 3, models[m].size, models[m].size);
+        for (int p = 0; p < 4; p++) {
+            if (!cz_kernels_force(paths[p]))
+                continue;
+            cz_net_set_fusion(net, false);
+            float *plain = layer_forward(net, &x);
+            cz_net_set_fusion(net, true);
+            float *fused = layer_forward(net, &x);
+            int n_fused = 0;
+            for (int i = 0; i < cz_net_node_count(net); i++)
+                n_fused += cz_net_node_kernel(net, i) &&
+                           strcmp(cz_net_node_kernel(net, i), "fused") == 0;
+            char what[96];
+            snprintf(what, sizeof what, "%s on %s, %d nodes fused", models[m].model, paths[p],
+                     n_fused);
+            assert_true(n_fused > 0 || strcmp(models[m].model, "densenet121") == 0);
+            expect_same_bits(fused, plain, 20, what);
+            free(plain);
+            free(fused);
+        }
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_kernels_force(NULL);
+}
+
 /* Linear: fast paths vs ref, and batch 1 on 2 threads = batch 3 on 1. */
 static void test_linear_paths(void **state)
 {
@@ -292,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_depthwise_planes),
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),
+        cmocka_unit_test(test_fusion_bits),
         cmocka_unit_test(test_linear_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,7 @@ cz_net *cz_net_create(int channels, int height, int width, uint64_t seed)
     net->n_nodes = 1;
     net->output = -1;
     net->shapes_only = create_shapes_only;
+    net->param_version = 1;
     return net;
 }
 
@@ -169,7 +170,7 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
         memcpy(node->inputs, inputs, sizeof(int) * (size_t)n_inputs);
         node->n_inputs = n_inputs;
         node->train_only = net->in_aux;
-        node->fuse_bn = node->fuse_act = node->fuse_dst = -1;
+        node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
         if (attr)
             node->attr = *attr;
         st = op->infer(net, node);
@@ -382,10 +383,19 @@ int64_t cz_net_macs(const cz_net *net)
 }
 
 int cz_net_param_count(const cz_net *net) { return net->n_params; }
-cz_param *cz_net_param(cz_net *net, int i) { return &net->params[i]; }
+/* Handing out a parameter may mean it gets written: caches derived from
+ * parameters (cz_node.cache) are rebuilt at the next forward. */
+void cz_net_params_changed(cz_net *net) { net->param_version++; }
+
+cz_param *cz_net_param(cz_net *net, int i)
+{
+    cz_net_params_changed(net);
+    return &net->params[i];
+}
 
 cz_param *cz_net_find_param(cz_net *net, const char *name)
 {
+    cz_net_params_changed(net);
     for (int i = 0; i < net->n_params; i++)
         if (strcmp(net->params[i].name, name) == 0)
             return &net->params[i];
@@ -471,15 +481,17 @@ static int sole_reader(const cz_net *net, const int *readers, int i)
     return -1;
 }
 
-/* The inference plan: conv -> BatchNorm -> activation chains, where each
- * link is the previous one's only reader, become one conv whose epilogue
- * applies the rest (see conv2d.c). Only when no backward follows: the
- * fused nodes' own outputs are not written. */
+/* The inference plan: conv -> BatchNorm -> residual add -> activation
+ * chains (each part optional), where each link is the previous one's only
+ * reader, become one conv whose epilogue applies the rest (see conv2d.c).
+ * The add's other operand must come from an earlier node, so that it is
+ * ready when the conv runs (ResNet's identity shortcut). Only when no
+ * backward follows: the fused nodes' own outputs are not written. */
 static cz_status plan_fusion(cz_net *net)
 {
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
-        node->fuse_bn = node->fuse_act = node->fuse_dst = -1;
+        node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
         node->fused = false;
     }
     if (!net->fusion || cz_net_wants_backward(net))
@@ -499,6 +511,17 @@ static cz_status plan_fusion(cz_net *net)
             conv->fuse_bn = last = next;
             next = sole_reader(net, readers, next);
         }
+        if (next >= 0 && net->nodes[next].op == &cz_op_add) {
+            const cz_node *add = &net->nodes[next];
+            int other = add->inputs[0] == last ? add->inputs[1] : add->inputs[0];
+            if (other < i && other != last) {
+                conv->fuse_add = last = next;
+                conv->fuse_res = other;
+                next = sole_reader(net, readers, next);
+            } else {
+                next = -1;
+            }
+        }
         if (next >= 0 && net->nodes[next].op == &cz_op_activation)
             conv->fuse_act = last = next;
         if (last == i)
@@ -506,6 +529,8 @@ static cz_status plan_fusion(cz_net *net)
         conv->fuse_dst = last;
         if (conv->fuse_bn >= 0)
             net->nodes[conv->fuse_bn].fused = true;
+        if (conv->fuse_add >= 0)
+            net->nodes[conv->fuse_add].fused = true;
         if (conv->fuse_act >= 0)
             net->nodes[conv->fuse_act].fused = true;
     }

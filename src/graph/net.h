@@ -88,15 +88,17 @@ struct cz_node {
     size_t saved_size;
     const char *kernel; /* the kernel its last forward ran (NULL: the op's own) */
     /* Data an op derives from its parameters and keeps across calls (the
-     * Winograd-transformed weights), valid while cache_key matches. */
+     * Winograd-transformed or GEMM-packed weights), valid while cache_key
+     * matches: a key includes net->param_version. */
     void *cache;
     size_t cache_size;
     uint64_t cache_key;
     /* The inference plan (cz_net_set_fusion), set by each forward: a conv
-     * applies the BatchNorm fuse_bn and the activation fuse_act (-1: none)
-     * in its epilogue and writes into node fuse_dst's output; those nodes
-     * are `fused` and skipped. */
-    int fuse_bn, fuse_act, fuse_dst;
+     * applies the BatchNorm fuse_bn, the residual add fuse_add (of node
+     * fuse_res's output) and the activation fuse_act (-1: none) in its
+     * epilogue and writes into node fuse_dst's output; those nodes are
+     * `fused` and skipped. */
+    int fuse_bn, fuse_add, fuse_res, fuse_act, fuse_dst;
     bool fused;
 };
 
@@ -129,6 +131,7 @@ struct cz_net {
     void *grad_ready_ctx;
     double *profile;   /* non-NULL: forward adds each node's seconds here */
     bool fusion;       /* inference fuses BN and activations into convs */
+    uint64_t param_version; /* bumped whenever parameters may change (see cz_node.cache) */
 };
 
 /* Appends a node for `op` with the given inputs and attributes, runs its

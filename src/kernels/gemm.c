@@ -170,9 +170,25 @@ static void macro_kernel(const cz_gemm_kernel *uk, int m, int n, int kc, const f
                         m - i < mr ? m - i : mr, n - j < nr ? n - j : nr, beta);
 }
 
+/* Where A's rows [row0 + ic, ...) of K block pc sit in a matrix packed by
+ * cz_gemm_pack_a: K blocks one after another, each Mp rows of slivers. */
+static const float *packed_block(const cz_packed_a *pa, int row0, int ic, int pc, int kc)
+{
+    return pa->data + (size_t)pc * pa->rows + (size_t)(row0 + ic) * kc;
+}
+
 void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                      float *C, int ldc)
+{
+    cz_gemm_blocked_packed(uk, NULL, 0, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                           ldc);
+}
+
+void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int row0,
+                            bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb, float beta,
+                            float *C, int ldc)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -195,9 +211,11 @@ void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M
             float beta_block = pc == 0 ? beta : 1.0f;
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
-                pack_a(trans_a, A, lda, ic, pc, mc, kc, uk->mr, alpha, pb->a);
-                macro_kernel(uk, mc, nc, kc, pb->a, pb->b, beta_block,
-                             C + (size_t)ic * ldc + jc, ldc);
+                const float *ap = pa ? packed_block(pa, row0, ic, pc, kc) : pb->a;
+                if (!pa)
+                    pack_a(trans_a, A, lda, ic, pc, mc, kc, uk->mr, alpha, pb->a);
+                macro_kernel(uk, mc, nc, kc, ap, pb->b, beta_block, C + (size_t)ic * ldc + jc,
+                             ldc);
             }
         }
     }
@@ -278,5 +296,84 @@ void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alp
             gemm_on(uk, trans_a, trans_b, hi - lo, N, K, alpha,
                     trans_a ? A + lo : A + (size_t)lo * lda, lda, B, ldb, beta,
                     C + (size_t)lo * ldc, ldc);
+    }
+}
+
+/* ------------------------------------------------------ packed A */
+
+/* A matrix used in many products (a layer's weights) is packed once into
+ * the current path's slivers, K block after K block; the products then
+ * skip pack_a, which for a thin B (a late layer's 7x7 map at batch 1)
+ * costs as much as the multiplication itself. */
+size_t cz_gemm_pack_size(int M, int K)
+{
+    const cz_gemm_kernel *uk = current_kernel();
+    if (!uk || M <= 0 || K <= 0)
+        return 0;
+    size_t rows = (size_t)(M + uk->mr - 1) / uk->mr * uk->mr;
+    return rows * (size_t)K;
+}
+
+bool cz_gemm_pack_a(int M, int K, const float *A, int lda, float *data, cz_packed_a *pa)
+{
+    const cz_gemm_kernel *uk = current_kernel();
+    if (!uk || M <= 0 || K <= 0)
+        return false;
+    *pa = (cz_packed_a){.data = data, .M = M, .K = K, .path = cz_kernels_current(),
+                        .rows = (M + uk->mr - 1) / uk->mr * uk->mr};
+    int kc_full = kc_for(K);
+    for (int pc = 0; pc < K; pc += kc_full) {
+        int kc = K - pc < kc_full ? K - pc : kc_full;
+        pack_a(false, A, lda, 0, pc, M, kc, uk->mr, 1.0f, data + (size_t)pc * pa->rows);
+    }
+    return true;
+}
+
+/* The packed product on one thread, or on `unpacked` A through the
+ * current path when pa does not fit it (another path, a thin shape). */
+static bool packed_usable(const cz_packed_a *pa, int M, int N, int K)
+{
+    return pa && pa->data && pa->path == cz_kernels_current() && pa->M == M && pa->K == K &&
+           !is_thin(M, N) && current_kernel();
+}
+
+void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
+                    const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (!packed_usable(pa, M, N, K)) {
+        cz_gemm(false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    cz_gemm_blocked_packed(current_kernel(), pa, 0, false, false, M, N, K, 1.0f, NULL, 0, B, ldb,
+                           beta, C, ldc);
+}
+
+void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
+                             const float *B, int ldb, float beta, float *C, int ldc)
+{
+    int T = omp_get_max_threads();
+    if (!packed_usable(pa, M, N, K) || T <= 1 || omp_in_parallel() ||
+        (double)M * N * K < PARALLEL_MIN_MACS) {
+        cz_gemm_packed(pa, A, lda, M, N, K, B, ldb, beta, C, ldc);
+        return;
+    }
+    const cz_gemm_kernel *uk = current_kernel();
+    bool by_cols = M <= N;
+    int unit = by_cols ? uk->nr : uk->mr, extent = by_cols ? N : M;
+    int tiles = (extent + unit - 1) / unit;
+    if (tiles < T)
+        T = tiles;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int lo = (int)((long)tiles * t / nt) * unit, hi = (int)((long)tiles * (t + 1) / nt) * unit;
+        if (hi > extent)
+            hi = extent;
+        if (hi > lo && by_cols)
+            cz_gemm_blocked_packed(uk, pa, 0, false, false, M, hi - lo, K, 1.0f, NULL, 0, B + lo,
+                                   ldb, beta, C + lo, ldc);
+        else if (hi > lo)
+            cz_gemm_blocked_packed(uk, pa, lo, false, false, hi - lo, N, K, 1.0f, NULL, 0, B, ldb,
+                                   beta, C + (size_t)lo * ldc, ldc);
     }
 }

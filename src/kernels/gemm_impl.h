@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kernels/kernels.h"
+
 /* C tile (m x n, m <= mr, n <= nr, row stride ldc) = beta * C + a * b,
  * where a is a packed sliver (kc x mr, a[k * mr + i]) and b a packed
  * sliver (kc x nr, b[k * nr + j]); beta == 0 writes without reading C.
@@ -33,7 +35,12 @@ extern const cz_gemm_kernel cz_gemm_kernel_avx2, cz_gemm_kernel_avx512;
 #endif
 
 /* The blocked GEMM on one thread through kernel `uk` (same contract as
- * cz_gemm). */
+ * cz_gemm); the _packed form reads A's rows [row0, row0 + M) from pa
+ * (packed for uk) instead of packing A. */
+void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int row0,
+                            bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                            const float *A, int lda, const float *B, int ldb, float beta,
+                            float *C, int ldc);
 void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                      float *C, int ldc);

@@ -61,6 +61,28 @@ void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alp
                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc);
 
+/* An A matrix (M x K, not transposed, alpha 1) packed once for the
+ * current path, to be reused by many products: a layer's weights. */
+typedef struct cz_packed_a {
+    float *data;
+    int M, K, rows; /* rows: M rounded up to the path's tile height */
+    cz_kpath path;  /* the path it was packed for */
+} cz_packed_a;
+/* Floats cz_gemm_pack_a needs for M x K on the current path (0: the path
+ * packs nothing, as the reference). */
+size_t cz_gemm_pack_size(int M, int K);
+/* Packs A (row stride lda) into data; false (pa untouched) on the
+ * reference path. */
+bool cz_gemm_pack_a(int M, int K, const float *A, int lda, float *data, cz_packed_a *pa);
+/* C (M x N) = A B + beta C with A from pa, the same bits as cz_gemm on A
+ * (the pack is the one cz_gemm makes per call); when pa does not fit (NULL,
+ * another path, a shape cz_gemm sends to the reference) it runs cz_gemm
+ * on A. The _parallel form is cz_gemm_parallel's split. */
+void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
+                    const float *B, int ldb, float beta, float *C, int ldc);
+void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
+                             const float *B, int ldb, float beta, float *C, int ldc);
+
 /* --------------------------------------------------------- convolution */
 
 /* Geometry of one 2-D convolution window sweep. */

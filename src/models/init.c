@@ -135,6 +135,7 @@ static bool *done_flags(cz_net *net)
 
 void cz_init_apply(cz_net *net, const cz_init_scheme *scheme)
 {
+    cz_net_params_changed(net);
     bool *done = has_weights(net) ? done_flags(net) : NULL;
     if (!done)
         return;
@@ -157,6 +158,7 @@ void cz_init_apply(cz_net *net, const cz_init_scheme *scheme)
 
 cz_status cz_init_param(cz_net *net, const char *name, cz_init_fill how, float std)
 {
+    cz_net_params_changed(net);
     if (!has_weights(net))
         return CZ_OK;
     for (int i = 0; i < net->n_nodes; i++) {
@@ -181,6 +183,7 @@ static bool ends_with(const char *s, const char *suffix)
 
 int cz_init_fill_suffix(cz_net *net, const char *suffix, float value)
 {
+    cz_net_params_changed(net);
     int count = 0;
     if (!has_weights(net))
         return 0;
@@ -197,6 +200,7 @@ int cz_init_fill_suffix(cz_net *net, const char *suffix, float value)
 
 void cz_init_cbam(cz_net *net)
 {
+    cz_net_params_changed(net);
     bool *done = has_weights(net) ? done_flags(net) : NULL;
     if (!done)
         return;
@@ -227,6 +231,7 @@ void cz_init_cbam(cz_net *net)
 
 cz_status cz_init_paper(cz_net *net, const char *model, uint64_t seed)
 {
+    cz_net_params_changed(net);
     bool alexnet = strcmp(model, "alexnet") == 0 || strcmp(model, "alexnet_paper") == 0;
     if (!alexnet && strcmp(model, "zfnet") != 0)
         return cz_fail(CZ_ERR_ARG,

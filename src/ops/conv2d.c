@@ -185,6 +185,7 @@ static const char *const grouped_names[] = {"conv-grouped-gemm-ref", "conv-group
 typedef struct epilogue {
     const float *bias;                  /* conv bias, or NULL */
     const float *mean, *scale, *shift;  /* BatchNorm, or NULL */
+    const float *residual, *dst;        /* y[i] += residual[i], y at dst[i] */
     int act;                            /* a cz_act, or -1 */
 } epilogue;
 
@@ -206,15 +207,25 @@ static void apply_epilogue(const epilogue *e, float *y, int oc0, int oc1, int P)
             for (int p = 0; p < P; p++)
                 row[p] += b;
         }
+        if (e->residual) {
+            const float *r = e->residual + (row - e->dst);
+            for (int p = 0; p < P; p++)
+                row[p] += r[p];
+        }
         if (e->act >= 0)
             cz_act_map((cz_act)e->act, row, row, (size_t)P);
     }
 }
 
-/* The node's epilogue; `room` holds 2 x OC floats for a fused BatchNorm. */
-static epilogue epilogue_of(cz_net *net, const cz_node *node, float *room)
+/* The node's epilogue for output y (N, OC, P); `room` holds 2 x OC floats
+ * for a fused BatchNorm. */
+static epilogue epilogue_of(cz_net *net, const cz_node *node, float *room, const float *y)
 {
     epilogue e = {.act = -1};
+    if (node->fuse_add >= 0) {
+        e.residual = net->nodes[node->fuse_res].out.data;
+        e.dst = y;
+    }
     e.bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
     if (node->fuse_bn >= 0) {
         e.mean = room;
@@ -234,7 +245,18 @@ static epilogue after_bias(epilogue e)
     return e;
 }
 
-static bool has_work(const epilogue *e) { return e->bias || e->mean || e->act >= 0; }
+static bool has_work(const epilogue *e)
+{
+    return e->bias || e->mean || e->residual || e->act >= 0;
+}
+
+/* The key of a cache derived from the weights: their version (any change
+ * through the public API bumps it), the kernel path, and what it holds. */
+enum { CACHE_WINOGRAD = 1, CACHE_PACKED = 2 };
+static uint64_t cache_key(const cz_net *net, int what)
+{
+    return net->param_version << 8 | (uint64_t)cz_kernels_current() << 2 | (uint64_t)what;
+}
 
 /* What one forward call needs to run a sample. */
 typedef struct fwd_ctx {
@@ -242,8 +264,48 @@ typedef struct fwd_ctx {
     int G, OC, OCg, K, P;
     bool pointwise;
     const float *weight;
+    const cz_packed_a *packed; /* per group, or NULL: cz_gemm packs per call */
     epilogue ep;
 } fwd_ctx;
+
+/* Group grp's weights times its columns into y, through the pack when
+ * there is one (the same bits either way). */
+static void group_gemm(const fwd_ctx *f, int grp, const float *cols, float *y, bool parallel)
+{
+    const cz_packed_a *pa = f->packed ? &f->packed[grp] : NULL;
+    const float *w = f->weight + (size_t)grp * f->OCg * f->K;
+    const float *b = cols + (size_t)grp * f->K * f->P;
+    float *c = y + (size_t)grp * f->OCg * f->P;
+    if (parallel)
+        cz_gemm_packed_parallel(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P);
+    else
+        cz_gemm_packed(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P);
+}
+
+/* The weights packed for the GEMM, kept in the node's cache while they do
+ * not change: inference only (training changes them every step). NULL
+ * when the path packs nothing or memory is short (cz_gemm then packs per
+ * call). */
+static const cz_packed_a *packed_weights(cz_net *net, cz_node *node, const fwd_ctx *f)
+{
+    size_t per = cz_gemm_pack_size(f->OCg, f->K);
+    if (cz_net_wants_backward(net) || per == 0)
+        return NULL;
+    size_t head = ((sizeof(cz_packed_a) * (size_t)f->G + 63) / 64) * 64;
+    char *cache = cz_node_cache(node, head + sizeof(float) * per * (size_t)f->G);
+    if (!cache)
+        return NULL;
+    cz_packed_a *pa = (cz_packed_a *)cache;
+    uint64_t key = cache_key(net, CACHE_PACKED);
+    if (node->cache_key != key) {
+        float *data = (float *)(cache + head);
+        for (int grp = 0; grp < f->G; grp++)
+            cz_gemm_pack_a(f->OCg, f->K, f->weight + (size_t)grp * f->OCg * f->K, f->K,
+                           data + per * (size_t)grp, &pa[grp]);
+        node->cache_key = key;
+    }
+    return pa;
+}
 
 /* One sample on the calling thread; col: its im2col buffer. */
 static void forward_sample(const fwd_ctx *f, const float *x, float *y, float *col)
@@ -254,9 +316,7 @@ static void forward_sample(const fwd_ctx *f, const float *x, float *y, float *co
         cols = col;
     }
     for (int grp = 0; grp < f->G; grp++)
-        cz_gemm(false, false, f->OCg, f->P, f->K, 1.0f, f->weight + (size_t)grp * f->OCg * f->K,
-                f->K, cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
-                y + (size_t)grp * f->OCg * f->P, f->P);
+        group_gemm(f, grp, cols, y, false);
     apply_epilogue(&f->ep, y, 0, f->OC, f->P);
 }
 
@@ -283,16 +343,10 @@ static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, 
         /* Many groups (ResNeXt, ShuffleNet): a whole GEMM per thread. */
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int grp = 0; grp < f->G; grp++)
-            cz_gemm(false, false, f->OCg, f->P, f->K, 1.0f,
-                    f->weight + (size_t)grp * f->OCg * f->K, f->K,
-                    cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
-                    y + (size_t)grp * f->OCg * f->P, f->P);
+            group_gemm(f, grp, cols, y, false);
     } else {
         for (int grp = 0; grp < f->G; grp++)
-            cz_gemm_parallel(false, false, f->OCg, f->P, f->K, 1.0f,
-                             f->weight + (size_t)grp * f->OCg * f->K, f->K,
-                             cols + (size_t)grp * f->K * f->P, f->P, 0.0f,
-                             y + (size_t)grp * f->OCg * f->P, f->P);
+            group_gemm(f, grp, cols, y, true);
     }
     if (has_work(&f->ep)) {
 #pragma omp parallel num_threads(threads)
@@ -333,33 +387,6 @@ static bool use_winograd(const cz_net *net, const cz_conv_geom *g, int groups, i
            g->out_w >= 8;
 }
 
-/* A 64-bit fingerprint of the weights (FNV-1a over their bits, eight
- * lanes so the multiplies overlap): the cached Winograd weights are
- * reused while it matches, so weights changed in any way (loading, an
- * optimizer step, a user writing through cz_net_param) are seen. */
-static uint64_t fingerprint(const float *w, size_t n)
-{
-    uint64_t lane[8];
-    for (int l = 0; l < 8; l++)
-        lane[l] = 14695981039346656037ull + (uint64_t)l;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) {
-            uint32_t bits;
-            memcpy(&bits, w + i + l, sizeof bits);
-            lane[l] = (lane[l] ^ bits) * 1099511628211ull;
-        }
-    uint64_t h = (uint64_t)n;
-    for (; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, w + i, sizeof bits);
-        h = (h ^ bits) * 1099511628211ull;
-    }
-    for (int l = 0; l < 8; l++)
-        h = (h ^ lane[l]) * 1099511628211ull;
-    return h | 1; /* never 0, the key of an empty cache */
-}
-
 static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g,
                                   const epilogue *ep, float *y, int threads)
 {
@@ -371,7 +398,7 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
     float *scratch = cz_net_scratch(net, sizeof(float) * cz_winograd_scratch(g, OC, threads));
     if (!U || !scratch)
         return CZ_ERR_NOMEM;
-    uint64_t key = fingerprint(weight, (size_t)OC * C * 9);
+    uint64_t key = cache_key(net, CACHE_WINOGRAD);
     if (node->cache_key != key) {
         cz_winograd_weights(OC, C, weight, U, threads);
         node->cache_key = key;
@@ -401,9 +428,9 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     if (!saved)
         return CZ_ERR_NOMEM;
     saved->threads = threads;
-    epilogue ep = epilogue_of(net, node, saved->epilogue);
     /* The inference plan may send the result to the last fused node. */
     float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
+    epilogue ep = epilogue_of(net, node, saved->epilogue, y);
     if (use_winograd(net, &g, G, OC))
         return forward_winograd(net, node, &g, &ep, y, threads);
     sizes z = scratch_sizes(node, &g);
@@ -433,6 +460,7 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     }
     node->kernel = G > 1 ? grouped_names[path] : f.pointwise ? pointwise_names[path]
                                                              : gemm_names[path];
+    f.packed = packed_weights(net, node, &f);
     /* Whole samples per thread while they last; the rest split inside. */
     int whole = threads > 1 ? net->batch / threads * threads : net->batch;
 #pragma omp parallel for schedule(static) num_threads(threads)

@@ -9,8 +9,10 @@
  * routes the gradient without searching again. A backward after an eval
  * forward (saliency, Grad-CAM) searches the windows again instead. Ties go
  * to the first maximum in row-major window order and a NaN wins, as in
- * PyTorch's CPU kernel.
+ * PyTorch's CPU kernel. Inference, which keeps no argmax, takes the
+ * maxima row by row instead (maxpool_plane).
  */
+#include <omp.h>
 #include <stdint.h>
 
 #include "graph/net.h"
@@ -114,9 +116,60 @@ void cz_max_window_backward(cz_net *net, cz_node *node, cz_window_fn window)
     }
 }
 
+/* a or b, whichever is larger; a NaN wins (as the window search). */
+static inline float max_nan(float a, float b) { return b > a || b != b ? b : a; }
+
+/* Inference (no argmax to keep): each output row is the max of its window
+ * rows taken column by column (contiguous, so it vectorises), then of
+ * kernel_w neighbours in that row. The same maxima as the window search;
+ * only the sign of a zero tied with a zero may differ. */
+static void maxpool_plane(const cz_pool_attr *a, const float *x, int H, int W, float *y, int OH,
+                          int OW, float *rowmax)
+{
+    for (int oh = 0; oh < OH; oh++) {
+        int h0 = oh * a->stride_h - a->pad_h, h1 = h0 + a->kernel_h;
+        h0 = h0 < 0 ? 0 : h0;
+        h1 = h1 > H ? H : h1;
+        const float *first = x + (size_t)h0 * W;
+        for (int w = 0; w < W; w++)
+            rowmax[w] = first[w];
+        for (int h = h0 + 1; h < h1; h++) {
+            const float *row = x + (size_t)h * W;
+            for (int w = 0; w < W; w++)
+                rowmax[w] = max_nan(rowmax[w], row[w]);
+        }
+        float *out = y + (size_t)oh * OW;
+        for (int ow = 0; ow < OW; ow++) {
+            int w0 = ow * a->stride_w - a->pad_w, w1 = w0 + a->kernel_w;
+            w0 = w0 < 0 ? 0 : w0;
+            w1 = w1 > W ? W : w1;
+            float m = rowmax[w0];
+            for (int w = w0 + 1; w < w1; w++)
+                m = max_nan(m, rowmax[w]);
+            out[ow] = m;
+        }
+    }
+}
+
 static cz_status maxpool_forward(cz_net *net, cz_node *node)
 {
-    return cz_max_window_forward(net, node, strided_window);
+    if (net->training)
+        return cz_max_window_forward(net, node, strided_window);
+    const cz_node *in = cz_node_in(net, node, 0);
+    int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
+    int planes = net->batch * in->shape[0];
+    if (node->saved) /* no argmax from this forward */
+        ((cz_saved_argmax *)node->saved)->batch = 0;
+    int threads = omp_get_max_threads();
+    float *rows = cz_net_scratch(net, sizeof(float) * (size_t)W * (size_t)threads);
+    if (!rows)
+        return CZ_ERR_NOMEM;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int p = 0; p < planes; p++)
+        maxpool_plane(&node->attr.pool, in->out.data + (size_t)p * H * W, H, W,
+                      node->out.data + (size_t)p * OH * OW, OH, OW,
+                      rows + (size_t)omp_get_thread_num() * W);
+    return CZ_OK;
 }
 
 static void maxpool_backward(cz_net *net, cz_node *node)

@@ -10,7 +10,9 @@
  *   - bits: a conv run with samples split across threads, with one sample
  *     split inside (batch < threads), and on one thread, all agree;
  *   - the inference plan: whole models with BatchNorm and activations
- *     fused into their convs give the same bits as without, on every path.
+ *     fused into their convs give the same bits as without, on every path;
+ *     packed weights give the per-call pack's bits; cached weights follow
+ *     writes through the parameter table.
  */
 #include <math.h>
 #include <omp.h>
@@ -245,6 +247,55 @@ static void test_conv_thread_bits(void **state)
     cz_kernels_force(NULL);
 }
 
+/* The packed weights give cz_gemm's bits (a forward that prepares for
+ * backward packs per call), and the caches follow the weights: written
+ * through cz_net_find_param between two forwards, the second forward uses
+ * the new weights (Winograd and packed alike). */
+static void test_weight_caches(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
+        const layer_case *lc = &layer_cases[i];
+        int node;
+        cz_net *net = layer_net(lc, 120 + i, &node);
+        cz_rng rng;
+        cz_rng_seed(&rng, 60 + i);
+        cz_tensor x = {0};
+        tu_tensor_random(&x, &rng, 2, lc->C, lc->H, lc->W);
+        for (int p = 0; p < N_FAST; p++) {
+            if (!cz_kernels_force(fast_paths[p]))
+                continue;
+            char what[96];
+            snprintf(what, sizeof what, "layer case %zu on %s", i, fast_paths[p]);
+            float *cached = layer_forward(net, &x);
+            const cz_tensor *y;
+            tu_check(cz_net_forward(net, &x, &y));
+            size_t n = cz_tensor_numel(y);
+            bool winograd = strncmp(cz_net_node_kernel(net, node), "winograd", 8) == 0;
+            cz_net_set_input_grad(net, true); /* no caches: packs per call */
+            float *plain = layer_forward(net, &x);
+            cz_net_set_input_grad(net, false);
+            if (!winograd)
+                expect_same_bits(cached, plain, n, what);
+            cz_param *w = cz_net_find_param(net, "conv.weight");
+            for (size_t k = 0; k < cz_tensor_numel(&w->value); k++)
+                w->value.data[k] *= -0.5f;
+            float *after = layer_forward(net, &x);
+            cz_net_set_input_grad(net, true);
+            float *want = layer_forward(net, &x);
+            cz_net_set_input_grad(net, false);
+            tu_expect_close_f(after, want, n, 1e-5, 1e-5, what);
+            for (size_t k = 0; k < cz_tensor_numel(&w->value); k++)
+                w->value.data[k] *= -2.0f;
+            cz_net_params_changed(net);
+            free(cached), free(plain), free(after), free(want);
+        }
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_kernels_force(NULL);
+}
+
 /* Random BatchNorm statistics and affine parameters, so a fold that
  * dropped a term would show. */
 static void randomise_batchnorm(cz_net *net, cz_rng *rng)
@@ -362,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),
         cmocka_unit_test(test_fusion_bits),
+        cmocka_unit_test(test_weight_caches),
         cmocka_unit_test(test_linear_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -263,6 +263,13 @@ static void test_maxpool_ties_and_nan(void **state)
     const float *dx = cz_net_input_grad(net)->data;
     float want[8] = {0, 1, 0, 0, 0, 2, 0, 0};
     tu_expect_close_f(dx, want, 8, 0, 0, "maxpool tie gradient");
+    /* Inference takes the maxima row by row: the NaN still wins, even
+     * after a larger value (5) in a later row. */
+    cz_net_set_training(net, false);
+    cz_net_set_input_grad(net, false);
+    tu_check(cz_net_forward(net, &x, &y));
+    assert_true(y->data[0] == 3.0f);
+    assert_true(isnan(y->data[1]));
     cz_tensor_free(&dy);
     cz_tensor_free(&x);
     cz_net_free(net);

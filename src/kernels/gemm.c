@@ -182,23 +182,26 @@ void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M
                      float *C, int ldc)
 {
     cz_gemm_blocked_packed(uk, NULL, 0, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                           ldc);
+                           ldc, NULL);
 }
 
 void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int row0,
                             bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                             const float *A, int lda, const float *B, int ldb, float beta,
-                            float *C, int ldc)
+                            float *C, int ldc, const cz_gemm_epilogue *ep)
 {
     if (M <= 0 || N <= 0)
         return;
-    if (K <= 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    pack_buf *pb = thread_buf();
-    if (!pb) { /* no memory for packing: still the right answer */
-        cz_gemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    pack_buf *pb = K <= 0 || alpha == 0.0f ? NULL : thread_buf();
+    if (!pb) {
+        /* Nothing to multiply, or no memory for packing: still the right
+         * answer, with A itself. */
+        if (K <= 0 || alpha == 0.0f)
+            scale_c(M, N, beta, C, ldc);
+        else
+            cz_gemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (ep)
+            ep->fn(ep->ctx, C, ldc, row0, M, N);
         return;
     }
     int kc_full = kc_for(K);
@@ -214,8 +217,10 @@ void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int
                 const float *ap = pa ? packed_block(pa, row0, ic, pc, kc) : pb->a;
                 if (!pa)
                     pack_a(trans_a, A, lda, ic, pc, mc, kc, uk->mr, alpha, pb->a);
-                macro_kernel(uk, mc, nc, kc, ap, pb->b, beta_block, C + (size_t)ic * ldc + jc,
-                             ldc);
+                float *c = C + (size_t)ic * ldc + jc;
+                macro_kernel(uk, mc, nc, kc, ap, pb->b, beta_block, c, ldc);
+                if (ep && pc + kc >= K) /* the block's last K block: final */
+                    ep->fn(ep->ctx, c, ldc, row0 + ic, mc, nc);
             }
         }
     }
@@ -338,26 +343,37 @@ static bool packed_usable(const cz_packed_a *pa, int M, int N, int K)
 }
 
 void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
-                    const float *B, int ldb, float beta, float *C, int ldc)
+                    const float *B, int ldb, float beta, float *C, int ldc,
+                    const cz_gemm_epilogue *ep)
 {
     if (!packed_usable(pa, M, N, K)) {
-        cz_gemm(false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+        const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
+        if (uk)
+            cz_gemm_blocked_packed(uk, NULL, 0, false, false, M, N, K, 1.0f, A, lda, B, ldb, beta,
+                                   C, ldc, ep);
+        else {
+            cz_gemm_ref(false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+            if (ep)
+                ep->fn(ep->ctx, C, ldc, 0, M, N);
+        }
         return;
     }
-    cz_gemm_blocked_packed(current_kernel(), pa, 0, false, false, M, N, K, 1.0f, NULL, 0, B, ldb,
-                           beta, C, ldc);
+    cz_gemm_blocked_packed(current_kernel(), pa, 0, false, false, M, N, K, 1.0f, A, lda, B, ldb,
+                           beta, C, ldc, ep);
 }
 
 void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
-                             const float *B, int ldb, float beta, float *C, int ldc)
+                             const float *B, int ldb, float beta, float *C, int ldc,
+                             const cz_gemm_epilogue *ep)
 {
     int T = omp_get_max_threads();
-    if (!packed_usable(pa, M, N, K) || T <= 1 || omp_in_parallel() ||
-        (double)M * N * K < PARALLEL_MIN_MACS) {
-        cz_gemm_packed(pa, A, lda, M, N, K, B, ldb, beta, C, ldc);
+    const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
+    if (!uk || T <= 1 || omp_in_parallel() || (double)M * N * K < PARALLEL_MIN_MACS) {
+        cz_gemm_packed(pa, A, lda, M, N, K, B, ldb, beta, C, ldc, ep);
         return;
     }
-    const cz_gemm_kernel *uk = current_kernel();
+    if (!packed_usable(pa, M, N, K))
+        pa = NULL;
     bool by_cols = M <= N;
     int unit = by_cols ? uk->nr : uk->mr, extent = by_cols ? N : M;
     int tiles = (extent + unit - 1) / unit;
@@ -370,10 +386,11 @@ void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int
         if (hi > extent)
             hi = extent;
         if (hi > lo && by_cols)
-            cz_gemm_blocked_packed(uk, pa, 0, false, false, M, hi - lo, K, 1.0f, NULL, 0, B + lo,
-                                   ldb, beta, C + lo, ldc);
+            cz_gemm_blocked_packed(uk, pa, 0, false, false, M, hi - lo, K, 1.0f, A, lda, B + lo,
+                                   ldb, beta, C + lo, ldc, ep);
         else if (hi > lo)
-            cz_gemm_blocked_packed(uk, pa, lo, false, false, hi - lo, N, K, 1.0f, NULL, 0, B, ldb,
-                                   beta, C + (size_t)lo * ldc, ldc);
+            cz_gemm_blocked_packed(uk, pa, lo, false, false, hi - lo, N, K, 1.0f,
+                                   A + (size_t)lo * lda, lda, B, ldb, beta,
+                                   C + (size_t)lo * ldc, ldc, ep);
     }
 }

@@ -74,14 +74,24 @@ size_t cz_gemm_pack_size(int M, int K);
 /* Packs A (row stride lda) into data; false (pa untouched) on the
  * reference path. */
 bool cz_gemm_pack_a(int M, int K, const float *A, int lda, float *data, cz_packed_a *pa);
+/* Work on finished rows of C while they are still in cache: fn gets a
+ * block of C (rows x cols at c, row stride ldc) whose first row is row
+ * `row` of the whole product. */
+typedef struct cz_gemm_epilogue {
+    void (*fn)(void *ctx, float *c, int ldc, int row, int rows, int cols);
+    void *ctx;
+} cz_gemm_epilogue;
 /* C (M x N) = A B + beta C with A from pa, the same bits as cz_gemm on A
  * (the pack is the one cz_gemm makes per call); when pa does not fit (NULL,
  * another path, a shape cz_gemm sends to the reference) it runs cz_gemm
- * on A. The _parallel form is cz_gemm_parallel's split. */
+ * on A. Then ep (NULL: none) on every block of C, each once, as soon as
+ * the block is final. The _parallel form is cz_gemm_parallel's split. */
 void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
-                    const float *B, int ldb, float beta, float *C, int ldc);
+                    const float *B, int ldb, float beta, float *C, int ldc,
+                    const cz_gemm_epilogue *ep);
 void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
-                             const float *B, int ldb, float beta, float *C, int ldc);
+                             const float *B, int ldb, float beta, float *C, int ldc,
+                             const cz_gemm_epilogue *ep);
 
 /* --------------------------------------------------------- convolution */
 

@@ -189,32 +189,41 @@ typedef struct epilogue {
     int act;                            /* a cz_act, or -1 */
 } epilogue;
 
-/* Channels [oc0, oc1) of y (OC, P), one sample. */
-static void apply_epilogue(const epilogue *e, float *y, int oc0, int oc1, int P)
+/* Rows oc0 .. oc0 + rows - 1 of one sample's output, `cols` columns from
+ * c (row stride ldc): bias, BatchNorm, residual, activation, each
+ * element once, in that order (the separate ops' arithmetic). */
+static void epilogue_block(const epilogue *e, float *c, int ldc, int oc0, int rows, int cols)
 {
-    for (int oc = oc0; oc < oc1; oc++) {
-        float *row = y + (size_t)oc * P;
+    for (int r = 0; r < rows; r++) {
+        int oc = oc0 + r;
+        float *row = c + (size_t)r * ldc;
         float b = e->bias ? e->bias[oc] : 0.0f;
         if (e->mean) {
             float m = e->mean[oc], sc = e->scale[oc], sh = e->shift[oc];
             if (e->bias)
-                for (int p = 0; p < P; p++)
+                for (int p = 0; p < cols; p++)
                     row[p] = (row[p] + b - m) * sc + sh;
             else
-                for (int p = 0; p < P; p++)
+                for (int p = 0; p < cols; p++)
                     row[p] = (row[p] - m) * sc + sh;
         } else if (e->bias) {
-            for (int p = 0; p < P; p++)
+            for (int p = 0; p < cols; p++)
                 row[p] += b;
         }
         if (e->residual) {
-            const float *r = e->residual + (row - e->dst);
-            for (int p = 0; p < P; p++)
-                row[p] += r[p];
+            const float *res = e->residual + (row - e->dst);
+            for (int p = 0; p < cols; p++)
+                row[p] += res[p];
         }
         if (e->act >= 0)
-            cz_act_map((cz_act)e->act, row, row, (size_t)P);
+            cz_act_map((cz_act)e->act, row, row, (size_t)cols);
     }
+}
+
+/* Channels [oc0, oc1) of y (OC, P), one sample. */
+static void apply_epilogue(const epilogue *e, float *y, int oc0, int oc1, int P)
+{
+    epilogue_block(e, y + (size_t)oc0 * P, P, oc0, oc1 - oc0, P);
 }
 
 /* The node's epilogue for output y (N, OC, P); `room` holds 2 x OC floats
@@ -268,18 +277,34 @@ typedef struct fwd_ctx {
     epilogue ep;
 } fwd_ctx;
 
+/* The epilogue of group grp's rows, as the GEMM finishes each block. */
+typedef struct group_epilogue {
+    const epilogue *e;
+    int oc0; /* the group's first output channel */
+} group_epilogue;
+
+static void run_group_epilogue(void *ctx, float *c, int ldc, int row, int rows, int cols)
+{
+    const group_epilogue *g = ctx;
+    epilogue_block(g->e, c, ldc, g->oc0 + row, rows, cols);
+}
+
 /* Group grp's weights times its columns into y, through the pack when
- * there is one (the same bits either way). */
+ * there is one (the same bits either way), with the epilogue applied to
+ * each block of y while it is in cache. */
 static void group_gemm(const fwd_ctx *f, int grp, const float *cols, float *y, bool parallel)
 {
     const cz_packed_a *pa = f->packed ? &f->packed[grp] : NULL;
     const float *w = f->weight + (size_t)grp * f->OCg * f->K;
     const float *b = cols + (size_t)grp * f->K * f->P;
     float *c = y + (size_t)grp * f->OCg * f->P;
+    group_epilogue ge = {.e = &f->ep, .oc0 = grp * f->OCg};
+    cz_gemm_epilogue ep = {.fn = run_group_epilogue, .ctx = &ge};
+    const cz_gemm_epilogue *use = has_work(&f->ep) ? &ep : NULL;
     if (parallel)
-        cz_gemm_packed_parallel(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P);
+        cz_gemm_packed_parallel(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P, use);
     else
-        cz_gemm_packed(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P);
+        cz_gemm_packed(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P, use);
 }
 
 /* The weights packed for the GEMM, kept in the node's cache while they do
@@ -317,7 +342,6 @@ static void forward_sample(const fwd_ctx *f, const float *x, float *y, float *co
     }
     for (int grp = 0; grp < f->G; grp++)
         group_gemm(f, grp, cols, y, false);
-    apply_epilogue(&f->ep, y, 0, f->OC, f->P);
 }
 
 /* One sample on all threads: the same arithmetic as forward_sample, with
@@ -348,14 +372,6 @@ static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, 
         for (int grp = 0; grp < f->G; grp++)
             group_gemm(f, grp, cols, y, true);
     }
-    if (has_work(&f->ep)) {
-#pragma omp parallel num_threads(threads)
-        {
-            int t = omp_get_thread_num(), T = omp_get_num_threads();
-            apply_epilogue(&f->ep, y, (int)((long)f->OC * t / T),
-                           (int)((long)f->OC * (t + 1) / T), f->P);
-        }
-    }
 }
 
 /* Depthwise: every (sample, output channel) plane is independent. */
@@ -379,12 +395,14 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
 
 /* Winograd only where it pays and only in inference: training keeps the
  * direct conv's rounding, so gradients and forward agree exactly. Below 16
- * channels or an 8x8 output the transforms cost more than they save. */
+ * channels, or under 36 output tiles of 4x4 (a 14x14 map has 16), its 36
+ * thin GEMMs run slower than one direct GEMM (resnet50's layer3: 111
+ * against 128 GFLOP/s effective, one thread). */
 static bool use_winograd(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
 {
+    int tiles = ((g->out_h + 3) / 4) * ((g->out_w + 3) / 4);
     return !cz_net_wants_backward(net) && cz_kernels_current() != CZ_KPATH_REF &&
-           cz_winograd_fits(g, groups) && g->channels >= 16 && OC >= 16 && g->out_h >= 8 &&
-           g->out_w >= 8;
+           cz_winograd_fits(g, groups) && g->channels >= 16 && OC >= 16 && tiles >= 36;
 }
 
 static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g,

@@ -117,9 +117,10 @@ static const layer_case layer_cases[] = {
     {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-"},
     {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-"},
     {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-"},
-    {24, 20, 18, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
-    {16, 11, 13, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-"}, /* ragged last tiles */
-    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
+    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
+    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-"}, /* ragged last tiles */
+    {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
+    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "conv-gemm-"}, /* 16 tiles: direct pays more */
 };
 
 static cz_net *layer_net(const layer_case *lc, uint64_t seed, int *node)

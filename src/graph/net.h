@@ -190,6 +190,16 @@ void *cz_node_cache(cz_node *node, size_t bytes);
 void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *mean, float *scale,
                               const float **bias);
 
+/* Elementwise loops built for AVX-512, AVX2 and baseline x86-64, the
+ * best one chosen when the program loads (GCC's target_clones). The
+ * clones do the same IEEE operations per element (C11 mode: no FMA
+ * contraction), so every CPU gets the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CZ_ELEMENTWISE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CZ_ELEMENTWISE
+#endif
+
 /* Applies an activation to n floats (in place when x == y). */
 void cz_act_map(cz_act act, const float *x, float *y, size_t n);
 

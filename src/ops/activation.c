@@ -102,7 +102,7 @@ static inline float relu6(float x) { return x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : 
 
 /* The switch sits outside the loops so that each loop vectorises. NaN
  * passes through ReLU and ReLU6, as in PyTorch. */
-void cz_act_map(cz_act act, const float *x, float *y, size_t n)
+CZ_ELEMENTWISE void cz_act_map(cz_act act, const float *x, float *y, size_t n)
 {
     switch (act) {
     case CZ_ACT_RELU:

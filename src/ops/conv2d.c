@@ -192,7 +192,8 @@ typedef struct epilogue {
 /* Rows oc0 .. oc0 + rows - 1 of one sample's output, `cols` columns from
  * c (row stride ldc): bias, BatchNorm, residual, activation, each
  * element once, in that order (the separate ops' arithmetic). */
-static void epilogue_block(const epilogue *e, float *c, int ldc, int oc0, int rows, int cols)
+CZ_ELEMENTWISE static void epilogue_block(const epilogue *e, float *c, int ldc, int oc0, int rows,
+                                         int cols)
 {
     for (int r = 0; r < rows; r++) {
         int oc = oc0 + r;

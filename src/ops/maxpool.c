@@ -123,8 +123,8 @@ static inline float max_nan(float a, float b) { return b > a || b != b ? b : a; 
  * rows taken column by column (contiguous, so it vectorises), then of
  * kernel_w neighbours in that row. The same maxima as the window search;
  * only the sign of a zero tied with a zero may differ. */
-static void maxpool_plane(const cz_pool_attr *a, const float *x, int H, int W, float *y, int OH,
-                          int OW, float *rowmax)
+CZ_ELEMENTWISE static void maxpool_plane(const cz_pool_attr *a, const float *x, int H, int W,
+                                        float *y, int OH, int OW, float *rowmax)
 {
     for (int oh = 0; oh < OH; oh++) {
         int h0 = oh * a->stride_h - a->pad_h, h1 = h0 + a->kernel_h;

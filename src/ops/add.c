@@ -28,6 +28,12 @@ static cz_status add_infer(cz_net *net, cz_node *node)
     return CZ_OK;
 }
 
+CZ_ELEMENTWISE static void add_arrays(const float *a, const float *b, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
 /* a (N, ...), b (N, ...) -> y (N, ...) = a + b */
 static cz_status add_forward(cz_net *net, cz_node *node)
 {
@@ -35,9 +41,13 @@ static cz_status add_forward(cz_net *net, cz_node *node)
     float *y = node->out.data;
     long n = (long)(cz_node_numel(node) * (size_t)net->batch);
 
+    enum { CHUNK = 4096 };
+    long chunks = (n + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++)
-        y[i] = a[i] + b[i];
+    for (long c = 0; c < chunks; c++) {
+        long lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+        add_arrays(a + lo, b + lo, y + lo, (size_t)len);
+    }
     return CZ_OK;
 }
 

@@ -184,6 +184,14 @@ static cz_status batch_statistics(cz_net *net, cz_node *node, const float *x, bn
 }
 
 /* x (N, C, M) -> y (N, C, M), with M = H W or 1 */
+/* y = (x - mean) scale + shift over one plane. */
+CZ_ELEMENTWISE static void normalise_plane(const float *x, float *y, size_t n, float mean,
+                                          float scale, float shift)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = (x[i] - mean) * scale + shift;
+}
+
 static cz_status batchnorm_forward(cz_net *net, cz_node *node)
 {
     const cz_node *in = cz_node_in(net, node, 0);
@@ -216,12 +224,9 @@ static cz_status batchnorm_forward(cz_net *net, cz_node *node)
          * precision that x scale + shift would lose when |mean| >> std.
          * (cz_batchnorm_eval_affine gives a fused conv the same numbers.) */
         float mean_f = (float)s->mean[c], scale = (float)(s->invstd[c] * weight[c]);
-        for (int n = 0; n < d.N; n++) {
-            const float *xc = x + ((size_t)n * d.C + c) * d.M;
-            float *yc = y + ((size_t)n * d.C + c) * d.M;
-            for (size_t i = 0; i < d.M; i++)
-                yc[i] = (xc[i] - mean_f) * scale + bias[c];
-        }
+        for (int n = 0; n < d.N; n++)
+            normalise_plane(x + ((size_t)n * d.C + c) * d.M, y + ((size_t)n * d.C + c) * d.M,
+                            d.M, mean_f, scale, bias[c]);
     }
     return CZ_OK;
 }

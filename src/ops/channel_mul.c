@@ -33,6 +33,12 @@ static cz_status channel_mul_infer(cz_net *net, cz_node *node)
     return CZ_OK;
 }
 
+CZ_ELEMENTWISE static void scale_plane(const float *x, float *y, size_t n, float s)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] * s;
+}
+
 /* x (N, C, H, W), s (N, C) -> y (N, C, H, W) = x s */
 static cz_status channel_mul_forward(cz_net *net, cz_node *node)
 {
@@ -43,8 +49,7 @@ static cz_status channel_mul_forward(cz_net *net, cz_node *node)
 
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++)
-        for (size_t i = 0; i < HW; i++)
-            y[p * HW + i] = x[p * HW + i] * s[p];
+        scale_plane(x + p * HW, y + p * HW, HW, s[p]);
     return CZ_OK;
 }
 

@@ -248,6 +248,64 @@ static const cz_gemm_kernel *current_kernel(void)
 /* Too thin for a register tile: see the header comment. */
 static bool is_thin(int M, int N) { return M <= 2 || N <= 2; }
 
+/* ------------------------------------------------ matrix-vector */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CZ_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CZ_CLONES
+#endif
+
+/* a . b in 64 lanes (four AVX-512 add chains), summed pairwise at the
+ * end: an order fixed by n alone, the same bits in every clone. */
+CZ_CLONES static float dot_wide(const float *a, const float *b, int n)
+{
+    enum { L = 64 };
+    float acc[L] = {0};
+    int k = 0;
+    for (; k + L <= n; k += L)
+        for (int l = 0; l < L; l++)
+            acc[l] += a[k + l] * b[k + l];
+    for (int w = L / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            acc[l] += acc[l + w];
+    float sum = acc[0];
+    for (; k < n; k++)
+        sum += a[k] * b[k];
+    return sum;
+}
+
+/* A product whose every output is one dot product of two contiguous
+ * vectors (a batch-1 linear layer; a conv on a 1x1 map, as in SE blocks):
+ * the reference's per-element chains are latency-bound (1 GFLOP/s), a
+ * register tile would be mostly empty. Fills outputs [lo, hi) of the
+ * vector dimension; false when the shape is not of this form. */
+static bool gemv(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc, int lo, int hi)
+{
+    const float *x;
+    bool rows_of_a; /* outputs are C[i][0] = A[i,:] . x, else C[0][j] = x . B[j,:] */
+    if (N == 1 && !trans_a && (trans_b || ldb == 1)) {
+        x = B;
+        rows_of_a = true;
+    } else if (M == 1 && trans_b && (!trans_a || lda == 1)) {
+        x = A;
+        rows_of_a = false;
+    } else {
+        return false;
+    }
+    for (int i = lo; i < hi; i++) {
+        float *c = rows_of_a ? C + (size_t)i * ldc : C + i;
+        float d = dot_wide(rows_of_a ? A + (size_t)i * lda : B + (size_t)i * ldb, x, K);
+        float old = beta == 0.0f ? 0.0f : beta == 1.0f ? *c : beta * *c;
+        *c = old + alpha * d;
+    }
+    return true;
+}
+
+/* How many outputs gemv() would compute (the vector's length). */
+static int gemv_outputs(int M, int N) { return N == 1 ? M : N; }
+
 /* One thread's product through `uk`, or the reference when uk is NULL. */
 static void gemm_on(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,
@@ -262,6 +320,10 @@ static void gemm_on(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M,
 void cz_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float *A,
              int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
+    if (is_thin(M, N) && current_kernel() && K > 0 &&
+        gemv(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0,
+             gemv_outputs(M, N)))
+        return;
     const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
     gemm_on(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -276,8 +338,21 @@ void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alp
     const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
     int T = omp_get_max_threads();
     if (T <= 1 || omp_in_parallel() || (double)M * N * K < PARALLEL_MIN_MACS) {
-        gemm_on(uk, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        cz_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
+    }
+    if (is_thin(M, N) && current_kernel() && (M == 1 || N == 1) && K > 0) {
+        /* A matrix-vector product: the outputs split over the threads. */
+        int n = gemv_outputs(M, N);
+        bool done = true;
+#pragma omp parallel num_threads(T) reduction(&& : done)
+        {
+            int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            done = gemv(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                        (int)((long)n * t / nt), (int)((long)n * (t + 1) / nt));
+        }
+        if (done)
+            return;
     }
     /* Split the dimension whose packing the threads then repeat more
      * cheaply: splitting N makes every thread pack all of A (M x K),

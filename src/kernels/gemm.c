@@ -275,6 +275,22 @@ CZ_CLONES static float dot_wide(const float *a, const float *b, int n)
     return sum;
 }
 
+/* c[i] = beta c[i] + sum_k (alpha a[k][i]) x[k] for i in [lo, hi), k in
+ * order: the reference's operations in the reference's order (the same
+ * bits), swept along contiguous rows of a so that they vectorise. */
+CZ_CLONES static void axpy_rows(int K, float alpha, const float *A, int lda, const float *x,
+                                float beta, float *c, int lo, int hi)
+{
+    for (int i = lo; i < hi; i++)
+        c[i] = beta == 0.0f ? 0.0f : beta == 1.0f ? c[i] : beta * c[i];
+    for (int k = 0; k < K; k++) {
+        const float *a = A + (size_t)k * lda;
+        float xk = x[k];
+        for (int i = lo; i < hi; i++)
+            c[i] += alpha * a[i] * xk;
+    }
+}
+
 /* A product whose every output is one dot product of two contiguous
  * vectors (a batch-1 linear layer; a conv on a 1x1 map, as in SE blocks):
  * the reference's per-element chains are latency-bound (1 GFLOP/s), a
@@ -285,6 +301,12 @@ static bool gemv(bool trans_a, bool trans_b, int M, int N, int K, float alpha, c
 {
     const float *x;
     bool rows_of_a; /* outputs are C[i][0] = A[i,:] . x, else C[0][j] = x . B[j,:] */
+    if (N == 1 && trans_a && (trans_b || ldb == 1) && ldc == 1) {
+        /* op(A) x with A stored K x M (a conv's input gradient on a 1x1
+         * map): column sweeps. */
+        axpy_rows(K, alpha, A, lda, B, beta, C, lo, hi);
+        return true;
+    }
     if (N == 1 && !trans_a && (trans_b || ldb == 1)) {
         x = B;
         rows_of_a = true;
@@ -427,7 +449,7 @@ void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N
             cz_gemm_blocked_packed(uk, NULL, 0, false, false, M, N, K, 1.0f, A, lda, B, ldb, beta,
                                    C, ldc, ep);
         else {
-            cz_gemm_ref(false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+            cz_gemm(false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
             if (ep)
                 ep->fn(ep->ctx, C, ldc, 0, M, N);
         }

@@ -227,6 +227,7 @@ static void test_gemm_parallel_bits(void **state)
         {true, true, 77, 93, 601, 77, 601, 95, -0.5f, 0.5f},
         {false, true, 1, 1000, 700, 700, 700, 1000, 1.0f, 1.0f},     /* x W^T: matrix-vector */
         {false, false, 500, 1, 300, 300, 1, 1, 1.0f, 0.5f},          /* W x: matrix-vector */
+        {true, false, 500, 1, 300, 500, 1, 1, 0.5f, 0.5f},           /* W^T x: column sweeps */
         {false, false, 2, 40, 30, 30, 40, 40, 1.0f, 0.0f},           /* thin: reference */
     };
     int saved = omp_get_max_threads();

@@ -353,6 +353,39 @@ void cz_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const
 /* Below this many multiply-adds a fork/join costs more than it saves. */
 #define PARALLEL_MIN_MACS (1 << 18)
 
+/* The product on T threads, each taking whole register tiles of one
+ * dimension: splitting N makes every thread pack all of A (M x K),
+ * splitting M all of B (K x N), so the smaller one is repeated. With pa,
+ * A's rows come packed (row0 places a thread's rows in it); with no uk,
+ * the reference computes each piece (and ep is NULL). */
+static void split_over_threads(const cz_gemm_kernel *uk, const cz_packed_a *pa, bool trans_a,
+                               bool trans_b, int M, int N, int K, float alpha, const float *A,
+                               int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                               const cz_gemm_epilogue *ep, int T)
+{
+    bool by_cols = M <= N;
+    int unit = !uk ? 1 : by_cols ? uk->nr : uk->mr, extent = by_cols ? N : M;
+    int tiles = (extent + unit - 1) / unit;
+    if (tiles < T)
+        T = tiles;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int lo = (int)((long)tiles * t / nt) * unit, hi = (int)((long)tiles * (t + 1) / nt) * unit;
+        if (hi > extent)
+            hi = extent;
+        int m = by_cols ? M : hi - lo, n = by_cols ? hi - lo : N, row0 = by_cols ? 0 : lo;
+        const float *a = by_cols ? A : trans_a ? A + lo : A + (size_t)lo * lda;
+        const float *b = !by_cols ? B : trans_b ? B + (size_t)lo * ldb : B + lo;
+        float *c = by_cols ? C + lo : C + (size_t)lo * ldc;
+        if (hi > lo && uk)
+            cz_gemm_blocked_packed(uk, pa, row0, trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb,
+                                   beta, c, ldc, ep);
+        else if (hi > lo)
+            cz_gemm_ref(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+}
+
 void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc)
@@ -376,29 +409,8 @@ void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alp
         if (done)
             return;
     }
-    /* Split the dimension whose packing the threads then repeat more
-     * cheaply: splitting N makes every thread pack all of A (M x K),
-     * splitting M all of B (K x N). Pieces are whole register tiles. */
-    int mr = uk ? uk->mr : 1, nr = uk ? uk->nr : 1;
-    bool by_cols = M <= N;
-    int unit = by_cols ? nr : mr, extent = by_cols ? N : M;
-    int tiles = (extent + unit - 1) / unit;
-    if (tiles < T)
-        T = tiles;
-#pragma omp parallel num_threads(T)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int lo = (int)((long)tiles * t / nt) * unit, hi = (int)((long)tiles * (t + 1) / nt) * unit;
-        if (hi > extent)
-            hi = extent;
-        if (hi > lo && by_cols)
-            gemm_on(uk, trans_a, trans_b, M, hi - lo, K, alpha, A, lda,
-                    trans_b ? B + (size_t)lo * ldb : B + lo, ldb, beta, C + lo, ldc);
-        else if (hi > lo)
-            gemm_on(uk, trans_a, trans_b, hi - lo, N, K, alpha,
-                    trans_a ? A + lo : A + (size_t)lo * lda, lda, B, ldb, beta,
-                    C + (size_t)lo * ldc, ldc);
-    }
+    split_over_threads(uk, NULL, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                       NULL, T);
 }
 
 /* ------------------------------------------------------ packed A */
@@ -471,23 +483,5 @@ void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int
     }
     if (!packed_usable(pa, M, N, K))
         pa = NULL;
-    bool by_cols = M <= N;
-    int unit = by_cols ? uk->nr : uk->mr, extent = by_cols ? N : M;
-    int tiles = (extent + unit - 1) / unit;
-    if (tiles < T)
-        T = tiles;
-#pragma omp parallel num_threads(T)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int lo = (int)((long)tiles * t / nt) * unit, hi = (int)((long)tiles * (t + 1) / nt) * unit;
-        if (hi > extent)
-            hi = extent;
-        if (hi > lo && by_cols)
-            cz_gemm_blocked_packed(uk, pa, 0, false, false, M, hi - lo, K, 1.0f, A, lda, B + lo,
-                                   ldb, beta, C + lo, ldc, ep);
-        else if (hi > lo)
-            cz_gemm_blocked_packed(uk, pa, lo, false, false, hi - lo, N, K, 1.0f,
-                                   A + (size_t)lo * lda, lda, B, ldb, beta,
-                                   C + (size_t)lo * ldc, ldc, ep);
-    }
+    split_over_threads(uk, pa, false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, ep, T);
 }

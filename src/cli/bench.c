@@ -381,15 +381,6 @@ static const layer_row *slowest_row(const layer_row *rows, int n)
     return NULL;
 }
 
-static void shape_text(const cz_net *net, int node, char *buf, size_t size)
-{
-    int shape[3], ndim = cz_net_node_shape(net, node, shape);
-    if (ndim == 3)
-        snprintf(buf, size, "%dx%dx%d", shape[0], shape[1], shape[2]);
-    else
-        snprintf(buf, size, "%d", shape[0]);
-}
-
 static void print_header(const cz_net *net, const bench_opts *o)
 {
     int in[3];
@@ -434,7 +425,7 @@ static void print_layers(const cz_net *net, const bench_opts *o, const bench_tim
     for (int k = 0; k < n; k++) {
         const layer_row *r = &rows[k];
         char shape[48], gflops[32] = "-";
-        shape_text(net, r->node, shape, sizeof shape);
+        cz_cli_shape_text(net, r->node, shape, sizeof shape);
         if (r->gflops > 0)
             snprintf(gflops, sizeof gflops, "%.1f", r->gflops);
         printf("%4d%c  %-40s %-18s %-20s %-14s", r->rank, r->rank <= 10 ? '*' : ' ',

@@ -26,6 +26,8 @@ int cz_cli_parse_chw(const char *cmd, const char *text, int *c, int *h, int *w);
 /* Builds MODEL with classes/height/width (0: defaults); NULL after
  * printing the error. */
 cz_net *cz_cli_model_sized(const char *name, int classes, int height, int width);
+/* A node's per-sample output shape as "CxHxW" (or "F" for features). */
+void cz_cli_shape_text(const cz_net *net, int node, char *buf, size_t size);
 /* Loads weights (.pth or .safetensors) into net; prints the error. */
 int cz_cli_load_weights(cz_net *net, const char *path, bool strict);
 typedef enum cz_data_kind { CZ_DATA_IDX, CZ_DATA_CIFAR, CZ_DATA_FOLDER, CZ_DATA_NPY } cz_data_kind;

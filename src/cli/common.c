@@ -50,3 +50,12 @@ int cz_cli_transform_input(const char *cmd, const char *model, const char *text,
     }
     return -1;
 }
+
+void cz_cli_shape_text(const cz_net *net, int node, char *buf, size_t size)
+{
+    int shape[3], ndim = cz_net_node_shape(net, node, shape);
+    if (ndim == 3)
+        snprintf(buf, size, "%dx%dx%d", shape[0], shape[1], shape[2]);
+    else
+        snprintf(buf, size, "%d", shape[0]);
+}

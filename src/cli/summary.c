@@ -8,21 +8,12 @@
 
 #include "cli/cli.h"
 
-static void shape_text(const cz_net *net, int node, char *buf, size_t size)
-{
-    int shape[3], ndim = cz_net_node_shape(net, node, shape);
-    if (ndim == 3)
-        snprintf(buf, size, "%dx%dx%d", shape[0], shape[1], shape[2]);
-    else
-        snprintf(buf, size, "%d", shape[0]);
-}
-
 static void print_table(const cz_net *net, const char *model)
 {
     printf("%-40s %-18s %-14s %12s %14s\n", "layer", "op", "output", "params", "MACs");
     for (int i = 0; i < cz_net_node_count(net); i++) {
         char shape[48];
-        shape_text(net, i, shape, sizeof shape);
+        cz_cli_shape_text(net, i, shape, sizeof shape);
         printf("%-40s %-18s %-14s %12lld %14lld%s\n", cz_net_node_name(net, i),
                cz_net_node_op(net, i), shape, (long long)cz_net_node_weight_numel(net, i),
                (long long)cz_net_node_macs(net, i), cz_net_node_is_aux(net, i) ? "  (aux)" : "");

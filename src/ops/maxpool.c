@@ -12,6 +12,7 @@
  * PyTorch's CPU kernel. Inference, which keeps no argmax, takes the
  * maxima row by row instead (maxpool_plane).
  */
+#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 
@@ -116,16 +117,35 @@ void cz_max_window_backward(cz_net *net, cz_node *node, cz_window_fn window)
     }
 }
 
-/* a or b, whichever is larger; a NaN wins (as the window search). */
-static inline float max_nan(float a, float b) { return b > a || b != b ? b : a; }
+/* a or b, whichever is larger; a NaN wins (as the window search). Two
+ * selects rather than one || so that the loops vectorise. */
+static inline float max_nan(float a, float b)
+{
+    float m = b > a ? b : a;
+    return b != b ? b : m;
+}
+
+/* Floats of row buffer maxpool_plane needs: the row with -inf on both
+ * sides, wide enough for every window (ceil_mode's last one included). */
+static size_t row_floats(const cz_pool_attr *a, int W, int OW)
+{
+    size_t need = (size_t)(OW - 1) * a->stride_w + a->kernel_w, have = (size_t)W + a->pad_w;
+    return (need > have ? need : have) + 1;
+}
 
 /* Inference (no argmax to keep): each output row is the max of its window
- * rows taken column by column (contiguous, so it vectorises), then of
- * kernel_w neighbours in that row. The same maxima as the window search;
- * only the sign of a zero tied with a zero may differ. */
+ * rows taken column by column, into a row padded with -inf, then of
+ * kernel_w neighbours in that row, tap by tap: no bounds checks, so both
+ * sweeps vectorise. The same maxima as the window search (padding never
+ * wins while a window holds a real value); only the sign of a zero tied
+ * with a zero may differ. */
 CZ_ELEMENTWISE static void maxpool_plane(const cz_pool_attr *a, const float *x, int H, int W,
-                                        float *y, int OH, int OW, float *rowmax)
+                                        float *y, int OH, int OW, float *row)
 {
+    size_t width = row_floats(a, W, OW);
+    for (size_t i = 0; i < width; i++)
+        row[i] = -INFINITY;
+    float *rowmax = row + a->pad_w; /* rowmax[w] for w in [-pad_w, width - pad_w) */
     for (int oh = 0; oh < OH; oh++) {
         int h0 = oh * a->stride_h - a->pad_h, h1 = h0 + a->kernel_h;
         h0 = h0 < 0 ? 0 : h0;
@@ -134,19 +154,22 @@ CZ_ELEMENTWISE static void maxpool_plane(const cz_pool_attr *a, const float *x, 
         for (int w = 0; w < W; w++)
             rowmax[w] = first[w];
         for (int h = h0 + 1; h < h1; h++) {
-            const float *row = x + (size_t)h * W;
+            const float *r = x + (size_t)h * W;
             for (int w = 0; w < W; w++)
-                rowmax[w] = max_nan(rowmax[w], row[w]);
+                rowmax[w] = max_nan(rowmax[w], r[w]);
         }
         float *out = y + (size_t)oh * OW;
-        for (int ow = 0; ow < OW; ow++) {
-            int w0 = ow * a->stride_w - a->pad_w, w1 = w0 + a->kernel_w;
-            w0 = w0 < 0 ? 0 : w0;
-            w1 = w1 > W ? W : w1;
-            float m = rowmax[w0];
-            for (int w = w0 + 1; w < w1; w++)
-                m = max_nan(m, rowmax[w]);
-            out[ow] = m;
+        int sw = a->stride_w;
+        for (int ow = 0; ow < OW; ow++)
+            out[ow] = row[(size_t)ow * sw];
+        for (int j = 1; j < a->kernel_w; j++) {
+            const float *tap = row + j;
+            if (sw == 1)
+                for (int ow = 0; ow < OW; ow++)
+                    out[ow] = max_nan(out[ow], tap[ow]);
+            else
+                for (int ow = 0; ow < OW; ow++)
+                    out[ow] = max_nan(out[ow], tap[(size_t)ow * sw]);
         }
     }
 }
@@ -161,14 +184,15 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
     if (node->saved) /* no argmax from this forward */
         ((cz_saved_argmax *)node->saved)->batch = 0;
     int threads = omp_get_max_threads();
-    float *rows = cz_net_scratch(net, sizeof(float) * (size_t)W * (size_t)threads);
+    size_t width = row_floats(&node->attr.pool, W, OW);
+    float *rows = cz_net_scratch(net, sizeof(float) * width * (size_t)threads);
     if (!rows)
         return CZ_ERR_NOMEM;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int p = 0; p < planes; p++)
         maxpool_plane(&node->attr.pool, in->out.data + (size_t)p * H * W, H, W,
                       node->out.data + (size_t)p * OH * OW, OH, OW,
-                      rows + (size_t)omp_get_thread_num() * W);
+                      rows + (size_t)omp_get_thread_num() * width);
     return CZ_OK;
 }
 

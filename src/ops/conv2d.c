@@ -133,11 +133,24 @@ static cz_status conv2d_infer(cz_net *net, cz_node *node)
 typedef struct scratch {
     float *col, *dcol;
     float *dweight; /* w_size floats, then b_size of bias */
+    float *cat;     /* several samples' columns and dy side by side */
 } scratch;
 
 typedef struct sizes {
-    size_t col, w, b; /* floats per thread */
+    size_t col, w, b, cat; /* floats per thread */
 } sizes;
+
+/* On small maps (late layers: 7x7, or 1x1 at CIFAR sizes) one sample's
+ * weight gradient dy col^T sums over only P columns: a thin GEMM, or a
+ * rank-1 update of the whole gradient at P = 1. Backward then puts
+ * CAT_COLS / P samples side by side and sums them in one GEMM. */
+enum { CAT_COLS = 256 };
+
+static int cat_samples(const cz_conv_geom *g)
+{
+    int P = g->out_h * g->out_w;
+    return P * 2 <= CAT_COLS ? CAT_COLS / P : 1;
+}
 
 static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
 {
@@ -150,7 +163,11 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
      * Grad-CAM run backward through an eval-mode net. */
     const cz_conv_attr *c = &node->attr.conv;
     size_t w = (size_t)c->out_channels * (g->channels / c->groups) * c->kernel_h * c->kernel_w;
-    return (sizes){.col = col, .w = w, .b = c->bias ? (size_t)c->out_channels : 0};
+    int nb = cat_samples(g);
+    size_t cat = nb > 1 ? ((size_t)g->channels * c->kernel_h * c->kernel_w + c->out_channels) *
+                              (size_t)nb * g->out_h * g->out_w
+                        : 0;
+    return (sizes){.col = col, .w = w, .b = c->bias ? (size_t)c->out_channels : 0, .cat = cat};
 }
 
 /* What forward tells backward: how many threads it sized the scratch for
@@ -162,13 +179,14 @@ typedef struct saved_block {
 } saved_block;
 
 /* Floats of scratch per thread for a pass that backward follows. */
-static size_t full_stride(sizes z) { return 2 * z.col + z.w + z.b; }
+static size_t full_stride(sizes z) { return 2 * z.col + z.w + z.b + z.cat; }
 
 /* Thread t's part of the scratch, parts `stride` floats apart. */
 static scratch thread_scratch(float *base, int t, size_t stride, sizes z)
 {
     float *p = base + (size_t)t * stride;
-    return (scratch){.col = p, .dcol = p + z.col, .dweight = p + 2 * z.col};
+    return (scratch){.col = p, .dcol = p + z.col, .dweight = p + 2 * z.col,
+                     .cat = p + 2 * z.col + z.w + z.b};
 }
 
 /* Kernel names per path (cz_kpath order), for node->kernel. */
@@ -493,21 +511,22 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
 
 /* One sample's share of backward: dweight/dbias partials, and dx. */
 static void backward_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
-                            const float *x, const float *dy, float *dx, scratch s)
+                            const float *x, const float *dy, float *dx, scratch s, bool dweight)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
     bool pointwise = is_pointwise(g);
     const float *col = x;
-    if (!pointwise) {
+    if (!pointwise && dweight) {
         cz_im2col(g, x, s.col);
         col = s.col;
     }
     for (int grp = 0; grp < G; grp++) {
         const float *dyg = dy + (size_t)grp * OCg * P;
         /* dweight[g] (OCg, K) += dy[g] (OCg, P) * col[g]^T (P, K) */
-        cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P, 1.0f,
-                s.dweight + (size_t)grp * OCg * K, K);
+        if (dweight)
+            cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P, 1.0f,
+                    s.dweight + (size_t)grp * OCg * K, K);
         if (dx) {
             /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
              * pointwise conv's dcol is dx itself, so accumulate there. */
@@ -524,6 +543,34 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
             for (int p = 0; p < P; p++)
                 dbias[oc] += dy[(size_t)oc * P + p];
     }
+}
+
+/* The weight gradient of nb samples (x, dy: the first one's, samples
+ * in_size and out_size floats apart) in one GEMM per group: their columns
+ * and output gradients copied side by side, nb P columns wide. */
+static void weight_grad_batched(const cz_node *node, const cz_conv_geom *g, const float *x,
+                                const float *dy, int nb, size_t in_size, size_t out_size,
+                                scratch s)
+{
+    int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
+    int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
+    size_t W = (size_t)nb * P, rows = (size_t)K * G;
+    float *cols = s.cat, *dys = s.cat + rows * W;
+    for (int j = 0; j < nb; j++) {
+        const float *col = x + j * in_size;
+        if (!is_pointwise(g)) {
+            cz_im2col(g, col, s.col);
+            col = s.col;
+        }
+        for (size_t k = 0; k < rows; k++)
+            memcpy(cols + k * W + (size_t)j * P, col + k * P, sizeof(float) * (size_t)P);
+        for (int oc = 0; oc < OC; oc++)
+            memcpy(dys + oc * W + (size_t)j * P, dy + j * out_size + (size_t)oc * P,
+                   sizeof(float) * (size_t)P);
+    }
+    for (int grp = 0; grp < G; grp++)
+        cz_gemm(false, true, OCg, K, (int)W, 1.0f, dys + (size_t)grp * OCg * W, (int)W,
+                cols + (size_t)grp * K * W, (int)W, 1.0f, s.dweight + (size_t)grp * OCg * K, K);
 }
 
 static void conv2d_backward(cz_net *net, cz_node *node)
@@ -546,10 +593,17 @@ static void conv2d_backward(cz_net *net, cz_node *node)
         memset(s.dweight, 0, sizeof(float) * (z.w + z.b));
         /* A fixed contiguous share of samples per thread. */
         int n0 = (int)((long)N * t / T), n1 = (int)((long)N * (t + 1) / T);
-        for (int n = n0; n < n1; n++)
-            backward_sample(node, &g, weight->value.data, in->out.data + n * in_size,
-                            node->dout.data + n * out_size,
-                            want_dx ? in->dout.data + n * in_size : NULL, s);
+        int nb = z.cat ? cat_samples(&g) : 1;
+        for (int n = n0; n < n1; n += nb) {
+            int m = n1 - n < nb ? n1 - n : nb;
+            if (m > 1)
+                weight_grad_batched(node, &g, in->out.data + n * in_size,
+                                    node->dout.data + n * out_size, m, in_size, out_size, s);
+            for (int j = n; j < n + m; j++)
+                backward_sample(node, &g, weight->value.data, in->out.data + j * in_size,
+                                node->dout.data + j * out_size,
+                                want_dx ? in->dout.data + j * in_size : NULL, s, m == 1);
+        }
 #pragma omp barrier
         /* Sum the partials in thread order; each thread owns a slice of
          * the gradient, so the sum is parallel and deterministic. */

@@ -1,6 +1,7 @@
-"""st.py - a minimal safetensors writer for the reference generators.
+"""st.py - a minimal safetensors writer and reader for the reference
+generators and the tests' Python helpers.
 
-Debian has no python3-safetensors; the format is simple enough to write
+Debian has no python3-safetensors; the format is simple enough to do
 here: u64 header length, JSON header, raw little-endian data.
 """
 import json
@@ -31,3 +32,22 @@ def save(path, tensors, metadata=None):
         f.write(text)
         for blob in blobs:
             f.write(blob)
+
+
+def load(path):
+    """dict name -> numpy array (a copy) of a safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    names = {v: k for k, v in _DTYPES.items()}
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in names:
+            raise ValueError(f"{path}: tensor {name}: dtype {info['dtype']} not supported")
+        a, b = info["data_offsets"]
+        dtype = names[info["dtype"]].newbyteorder("<")
+        out[name] = np.frombuffer(data[8 + n + a:8 + n + b], dtype).reshape(info["shape"]).copy()
+    return out

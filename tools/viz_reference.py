@@ -15,19 +15,18 @@ for the top-1 and the second class of each image, at every layer that
 has a (C, H, W) output. Run with Debian's /usr/bin/python3 (python3-torch).
 """
 import gzip
-import json
 import os
 import struct
 import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import lenet_reference  # noqa: E402
 import st  # noqa: E402
 
 # CZ_VIZ_WEIGHTS may name other LeNet-5 weights (while training new ones).
@@ -40,14 +39,8 @@ LAYERS = ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2"]
 CLASSES = [0, 1, 2, 7, 8, 9]
 
 
-class LeNet5(nn.Module):
-    def __init__(self, classes=10):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, classes)
+class LeNet5(lenet_reference.LeNet5):
+    """lenet_reference's network, also returning every (C, H, W) map."""
 
     def forward(self, x):
         """The logits and every (C, H, W) intermediate, by cnnzoo's names."""
@@ -64,21 +57,6 @@ class LeNet5(nn.Module):
         return self.fc3(x), acts
 
 
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "F32", (name, info["dtype"])
-        a, b = info["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy()
-    return out
-
-
 def read_idx(path):
     with gzip.open(path, "rb") as f:
         raw = f.read()
@@ -90,7 +68,7 @@ def read_idx(path):
 def main():
     out = sys.argv[1]
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
-    weights = {k: v for k, v in load_safetensors(WEIGHTS).items()
+    weights = {k: v for k, v in st.load(WEIGHTS).items()
                if not k.startswith("optimizer.")}
     model = LeNet5()
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})

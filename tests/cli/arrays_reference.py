@@ -9,9 +9,7 @@ compare: the worst ||a - b|| / ||b|| over the tensors of a safetensors
 file written by cnnzoo against a state_dict (.pth) or another safetensors
 file; exits 1 above TOL.
 Debian's /usr/bin/python3 (torch 1.13)."""
-import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -19,6 +17,7 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import st  # noqa: E402
 from zoo_reference import randomise_batchnorm  # noqa: E402
 
 
@@ -75,25 +74,10 @@ def make(d):
         f.write(" ".join(losses) + "\n")
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        dtype = {"F32": np.float32, "I64": np.int64}[info["dtype"]]
-        out[name] = np.frombuffer(data[8 + n + a:8 + n + b], dtype).reshape(info["shape"])
-    return out
-
-
 def compare(ours, theirs, tol):
-    a = read_safetensors(ours)
+    a = st.load(ours)
     if theirs.endswith(".safetensors"):
-        b = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(theirs).items()}
+        b = {k: torch.from_numpy(v.copy()) for k, v in st.load(theirs).items()}
     else:
         b = torch.load(theirs)
     worst, where = 0.0, ""

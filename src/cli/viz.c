@@ -284,9 +284,15 @@ int viz_save(const viz_run *run, const cz_canvas *c)
     return CZ_EXIT_OK;
 }
 
-void viz_title(cz_canvas *c, int x, int y, const char *text)
+int viz_page(cz_canvas *c, int width, int height, const char *title, const char *subtitle)
 {
-    cz_canvas_text(c, x, y, text, 2, (cz_rgb){30, 30, 30});
+    if (cz_canvas_init(c, width, height, (cz_rgb){255, 255, 255}) != CZ_OK) {
+        cz_cli_error("%s", cz_last_error());
+        return CZ_EXIT_FAIL;
+    }
+    cz_canvas_text(c, VIZ_MARGIN, VIZ_MARGIN, title, 2, (cz_rgb){30, 30, 30});
+    cz_canvas_text(c, VIZ_MARGIN, VIZ_MARGIN + 26, subtitle, 1, (cz_rgb){90, 90, 90});
+    return -1;
 }
 
 static void run_free(viz_run *run)

@@ -10,7 +10,7 @@
 
 #include "cli/viz_cmd.h"
 
-#define MARGIN 16
+#define MARGIN VIZ_MARGIN
 #define GAP 16
 #define HEAD 56      /* title and subtitle */
 #define ROW_LABEL 28 /* the class line above a row of panels */
@@ -19,7 +19,7 @@
 #define BAR_SPACE 90 /* the colour bar and its numbers */
 #define LEGEND_LINE 14
 
-static const cz_rgb WHITE = {255, 255, 255}, INK = {30, 30, 30}, SOFT = {90, 90, 90};
+static const cz_rgb INK = {30, 30, 30}, SOFT = {90, 90, 90};
 
 /* Ten distinct colours for the top-1 class map (class k uses k mod 10). */
 static const cz_rgb CLASS_COLORS[10] = {
@@ -92,12 +92,9 @@ static int draw_rows(const viz_run *run, const char *title, const char *subtitle
     min_w = 2 * MARGIN + cz_canvas_text_width(subtitle, 1);
     width = width > min_w ? width : min_w;
     cz_canvas c = {0};
-    if (cz_canvas_init(&c, width, MARGIN + HEAD + n * row_h, WHITE) != CZ_OK) {
-        cz_cli_error("%s", cz_last_error());
-        return CZ_EXIT_FAIL;
-    }
-    viz_title(&c, MARGIN, MARGIN, title);
-    cz_canvas_text(&c, MARGIN, MARGIN + 26, subtitle, 1, SOFT);
+    int rc = viz_page(&c, width, MARGIN + HEAD + n * row_h, title, subtitle);
+    if (rc >= 0)
+        return rc;
     for (int r = 0; r < n; r++) {
         const attrib_row *row = &rows[r];
         int y = MARGIN + HEAD + r * row_h;
@@ -126,7 +123,7 @@ static int draw_rows(const viz_run *run, const char *title, const char *subtitle
         cz_panel_colorbar(&c, x + panels * (pw + GAP), y + 14, BAR_W, ph - 14, run->cmap,
                           row->lo, row->hi, NULL);
     }
-    int rc = viz_save(run, &c);
+    rc = viz_save(run, &c);
     cz_canvas_free(&c);
     return rc;
 }

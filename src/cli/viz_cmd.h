@@ -52,8 +52,12 @@ void viz_json_ints(cz_atomic_file *f, const int *v, size_t n);
 void viz_json_header(const viz_run *run);
 /* Saves the canvas to --output and prints "wrote PATH (WxH)"; an exit code. */
 int viz_save(const viz_run *run, const cz_canvas *c);
-/* The title line every picture starts with, drawn at (x, y). */
-void viz_title(cz_canvas *c, int x, int y, const char *text);
+/* The margin around every picture, in pixels. */
+#define VIZ_MARGIN 16
+/* A white width x height page with the picture's title and the line
+ * under it, as every picture starts; -1, or an exit code when the canvas
+ * cannot be allocated (reported). */
+int viz_page(cz_canvas *c, int width, int height, const char *title, const char *subtitle);
 
 int viz_saliency(viz_run *run);
 int viz_gradcam(viz_run *run);

@@ -14,23 +14,14 @@
 
 #include "cli/viz_cmd.h"
 
-#define MARGIN 16
+#define MARGIN VIZ_MARGIN
 #define GAP 10
 #define HEAD 56
 #define LABEL 14 /* a tile's label line */
 #define MAX_FILTER_TILES 32
 #define MAX_FEATURE_TILES 128
 
-static const cz_rgb WHITE = {255, 255, 255}, INK = {30, 30, 30}, SOFT = {90, 90, 90};
-
-static int new_canvas(cz_canvas *c, int width, int height)
-{
-    if (cz_canvas_init(c, width, height, WHITE) != CZ_OK) {
-        cz_cli_error("%s", cz_last_error());
-        return CZ_EXIT_FAIL;
-    }
-    return -1;
-}
+static const cz_rgb INK = {30, 30, 30};
 
 static int max_i(int a, int b) { return a > b ? a : b; }
 
@@ -92,7 +83,7 @@ int viz_filters(viz_run *run)
                             2 * MARGIN + cz_canvas_text_width(title, 2)));
     int height = MARGIN + HEAD + top + rows * (th + (single ? LABEL : 0) + gap) + MARGIN;
     cz_canvas c = {0};
-    int rc = new_canvas(&c, width, height);
+    int rc = viz_page(&c, width, height, title, sub);
     float *tile = malloc(filter * sizeof *tile);
     if (rc < 0 && !tile) {
         cz_cli_error("viz: out of memory");
@@ -103,8 +94,6 @@ int viz_filters(viz_run *run)
         free(tile);
         return rc;
     }
-    viz_title(&c, MARGIN, MARGIN, title);
-    cz_canvas_text(&c, MARGIN, MARGIN + 26, sub, 1, SOFT);
     int y0 = MARGIN + HEAD;
     char text[32];
     for (int o = 0; o < shown_oc; o++) {
@@ -169,11 +158,9 @@ int viz_features(viz_run *run)
     int grid_h = rows * (th + LABEL + GAP);
     int height = MARGIN + HEAD + max_i(grid_h, ih + LABEL + 20) + MARGIN;
     cz_canvas c = {0};
-    int rc = new_canvas(&c, width, height);
+    int rc = viz_page(&c, width, height, title, sub);
     if (rc >= 0)
         return rc;
-    viz_title(&c, MARGIN, MARGIN, title);
-    cz_canvas_text(&c, MARGIN, MARGIN + 26, sub, 1, SOFT);
     int y0 = MARGIN + HEAD;
     cz_canvas_text(&c, MARGIN, y0, "input", 1, INK);
     cz_panel_image(&c, MARGIN, y0 + LABEL, run->display, run->C, run->H, run->W, iscale);
@@ -248,11 +235,9 @@ static int draw_deconv(const viz_run *run, const cz_deconv_unit *u, int n, const
     int width = max_i(grid_x + cols * (pair_w + 2 * GAP), 2 * MARGIN + cz_canvas_text_width(sub, 1));
     int height = MARGIN + HEAD + max_i(rows * cell_h, ih + LABEL + 20) + MARGIN;
     cz_canvas c = {0};
-    int rc = new_canvas(&c, width, height);
+    int rc = viz_page(&c, width, height, title, sub);
     if (rc >= 0)
         return rc;
-    viz_title(&c, MARGIN, MARGIN, title);
-    cz_canvas_text(&c, MARGIN, MARGIN + 26, sub, 1, SOFT);
     int y0 = MARGIN + HEAD;
     cz_canvas_text(&c, MARGIN, y0, "input, with each unit's receptive field", 1, INK);
     cz_panel_image(&c, MARGIN, y0 + LABEL, run->display, run->C, run->H, run->W, iscale);

@@ -60,6 +60,7 @@ cz_net *cz_net_create(int channels, int height, int width, uint64_t seed)
     net->output = -1;
     net->shapes_only = create_shapes_only;
     net->param_version = 1;
+    net->planned = -1;
     return net;
 }
 
@@ -171,6 +172,7 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
         node->n_inputs = n_inputs;
         node->train_only = net->in_aux;
         node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
+        net->planned = -1; /* a new node: the inference plan is made again */
         if (attr)
             node->attr = *attr;
         st = op->infer(net, node);
@@ -316,8 +318,10 @@ void cz_net_set_output(cz_net *net, int node)
 {
     if (node < 0 || node >= net->n_nodes || net->nodes[node].train_only)
         builder_error(net, "net: %s is not a node of the main branch", "the output");
-    else
+    else {
         net->output = node;
+        net->planned = -1; /* the plan never fuses away the output */
+    }
 }
 
 void cz_net_begin_aux(cz_net *net)
@@ -469,16 +473,14 @@ static double now_seconds(void)
 void cz_net_set_fusion(cz_net *net, bool on) { net->fusion = on; }
 
 /* The only node reading node i's output, or -1 (none, several, or i is
- * an output of the net). `readers` counts each node's readers. */
-static int sole_reader(const cz_net *net, const int *readers, int i)
+ * an output of the net). readers[i] counts node i's readers, reader[i] is
+ * one of them. */
+static int sole_reader(const cz_net *net, const int *readers, const int *reader, int i)
 {
     if (readers[i] != 1 || i == cz_net_output(net))
         return -1;
-    for (int j = i + 1; j < net->n_nodes; j++)
-        for (int k = 0; k < net->nodes[j].n_inputs; k++)
-            if (net->nodes[j].inputs[k] == i)
-                return net->nodes[j].train_only && !net->training ? -1 : j;
-    return -1;
+    int j = reader[i];
+    return net->nodes[j].train_only && !net->training ? -1 : j;
 }
 
 /* The inference plan: conv -> BatchNorm -> residual add -> activation
@@ -486,30 +488,39 @@ static int sole_reader(const cz_net *net, const int *readers, int i)
  * reader, become one conv whose epilogue applies the rest (see conv2d.c).
  * The add's other operand must come from an earlier node, so that it is
  * ready when the conv runs (ResNet's identity shortcut). Only when no
- * backward follows: the fused nodes' own outputs are not written. */
+ * backward follows: the fused nodes' own outputs are not written. The
+ * plan depends on the graph and on that alone, so a forward makes it only
+ * when it changes (net->planned). */
 static cz_status plan_fusion(cz_net *net)
 {
+    int want = net->fusion && !cz_net_wants_backward(net);
+    if (net->planned == want)
+        return CZ_OK;
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
         node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
         node->fused = false;
     }
-    if (!net->fusion || cz_net_wants_backward(net))
+    net->planned = 0;
+    if (!want)
         return CZ_OK;
-    int *readers = calloc((size_t)(net->n_nodes > 0 ? net->n_nodes : 1), sizeof *readers);
+    size_t n = (size_t)(net->n_nodes > 0 ? net->n_nodes : 1);
+    int *readers = calloc(2 * n, sizeof *readers), *reader = readers + n;
     if (!readers)
         return cz_fail(CZ_ERR_NOMEM, "forward: no memory for the inference plan");
     for (int j = 0; j < net->n_nodes; j++)
-        for (int k = 0; k < net->nodes[j].n_inputs; k++)
+        for (int k = 0; k < net->nodes[j].n_inputs; k++) {
             readers[net->nodes[j].inputs[k]]++;
+            reader[net->nodes[j].inputs[k]] = j;
+        }
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *conv = &net->nodes[i];
         if (conv->op != &cz_op_conv2d || (conv->train_only && !net->training))
             continue;
-        int last = i, next = sole_reader(net, readers, i);
+        int last = i, next = sole_reader(net, readers, reader, i);
         if (next >= 0 && net->nodes[next].op == &cz_op_batchnorm) {
             conv->fuse_bn = last = next;
-            next = sole_reader(net, readers, next);
+            next = sole_reader(net, readers, reader, next);
         }
         if (next >= 0 && net->nodes[next].op == &cz_op_add) {
             const cz_node *add = &net->nodes[next];
@@ -517,7 +528,7 @@ static cz_status plan_fusion(cz_net *net)
             if (other < i && other != last) {
                 conv->fuse_add = last = next;
                 conv->fuse_res = other;
-                next = sole_reader(net, readers, next);
+                next = sole_reader(net, readers, reader, next);
             } else {
                 next = -1;
             }
@@ -535,6 +546,7 @@ static cz_status plan_fusion(cz_net *net)
             net->nodes[conv->fuse_act].fused = true;
     }
     free(readers);
+    net->planned = 1;
     return CZ_OK;
 }
 

@@ -131,6 +131,7 @@ struct cz_net {
     void *grad_ready_ctx;
     double *profile;   /* non-NULL: forward adds each node's seconds here */
     bool fusion;       /* inference fuses BN and activations into convs */
+    int planned;       /* the node plan in place: 1 fused, 0 plain, -1 none yet */
     uint64_t param_version; /* bumped whenever parameters may change (see cz_node.cache) */
 };
 

@@ -1,156 +1,204 @@
 /*
  * depthwise.c - direct depthwise convolution, one (H, W) plane at a time
- * (MobileNet, EfficientNet, ShuffleNet, Xception: 3x3 and 5x5, stride 1
- * and 2). Going through im2col + GEMM would make each channel a 1-row GEMM
- * that wastes most of a register tile.
+ * (MobileNet, EfficientNet, ShuffleNet: 3x3 and 5x5, stride 1 and 2).
+ * Through im2col + GEMM each channel would be a 1-row GEMM that wastes
+ * most of a register tile, and the column matrix would be KH x KW times
+ * the plane.
  *
- * The input plane is copied once into a zero-padded buffer whose width PWe
- * is a multiple of the column stride sw. Output (oh, ow) then reads, for
- * tap (i, j), pad[sw * (oh * Q + ow) + i d PWe + j d] with Q = sh PWe / sw:
- * in the "extended" index o = oh * Q + ow every tap is one sweep over o
- * with a fixed stride, whatever the row length. So the kernel computes all
- * OH x Q extended outputs (the Q - OW extra ones per row are discarded) in
- * chunks of CHUNK consecutive o, summing all taps in registers: small
- * late-stage planes (7x7, 14x14) vectorise as well as large ones. The cost
- * is Q / OW ~ sh extra work, 2x on the few stride-2 layers.
+ * The plane is first copied into a zero-padded buffer, so no tap needs a
+ * bounds test. Then each vector of VL outputs along a row is a sum of
+ * KH x KW taps, each one unaligned load (stride 1) or two loads and a
+ * shuffle that keeps the even lanes (stride 2), times a broadcast weight.
+ * Four output rows are summed side by side: four independent FMA chains
+ * hide the FMA latency even on 7-wide planes, where a row is one vector.
+ * The buffer has three spare zero rows and a tail of slack so the fourth
+ * row and the last vector of a row may read past the plane; those lanes
+ * are computed and never stored.
  *
- * One C body, instantiated per path with a target attribute: the compiler
- * vectorises it for SSE2, AVX2 or AVX-512 (strides 1 and 2 are
- * specialised so their loads are contiguous or a fixed shuffle). Every
- * output sums its taps in the same order (row by row, then column), so a
- * plane's result does not depend on where a chunk starts.
+ * One body (depthwise_body.h) is compiled per path with its vector
+ * operations: AVX-512 (16 lanes), AVX2 + FMA (8), and plain C (8 lanes of
+ * a struct the compiler vectorises where it can). Other strides than 1
+ * and 2 (none in the zoo) run on the reference kernel.
  */
 #include <string.h>
 
 #include "kernels/kernels.h"
 
-/* Four AVX-512 vectors: four independent add chains hide the latency. */
-#define CHUNK 64
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+/* Output rows summed together, and the widest vector of any path. */
+#define ROWS 4
+#define MAX_VL 16
 
 typedef struct dw_layout {
-    int PH, PWe, Q;  /* padded plane rows and (stride-rounded) width; Q = sh PWe / sw */
-    size_t plane;    /* floats of the padded plane, with slack for the last chunk */
-    size_t extended; /* floats of the extended output, rounded up to a chunk */
+    int PH, PW;  /* padded plane: rows (with ROWS - 1 spare) and width */
+    size_t size; /* floats of the padded plane with its slack */
 } dw_layout;
 
 static dw_layout layout(const cz_conv_geom *g)
 {
     dw_layout l;
-    int s = g->stride_w, PW = g->width + 2 * g->pad_w;
-    l.PH = g->height + 2 * g->pad_h;
-    l.PWe = (PW + s - 1) / s * s;
-    l.Q = g->stride_h * l.PWe / s;
-    size_t ext = (size_t)g->out_h * l.Q;
-    l.extended = (ext + CHUNK - 1) / CHUNK * CHUNK;
-    /* The last chunk reads up to s * (extended - 1) + the last tap's offset. */
-    size_t reach = (size_t)s * l.extended + (size_t)(g->kernel_h - 1) * g->dilation * l.PWe +
-                   (size_t)(g->kernel_w - 1) * g->dilation;
-    size_t rows = (size_t)l.PH * l.PWe;
-    l.plane = reach > rows ? reach : rows;
+    l.PW = g->width + 2 * g->pad_w;
+    l.PH = g->height + 2 * g->pad_h + (ROWS - 1) * g->stride_h;
+    /* The last vector of a row starts below s * OW and reads s * VL + VL
+     * floats (stride 2 loads two vectors): it ends within a row and two
+     * vectors past the row's start. */
+    l.size = (size_t)l.PH * l.PW + (size_t)(g->stride_w + 2) * MAX_VL;
     return l;
 }
 
 size_t cz_depthwise_scratch(const cz_conv_geom *g)
 {
-    dw_layout l = layout(g);
-    return l.plane + l.extended;
+    return layout(g).size;
 }
 
-/* x (H, W) -> pad (PH, PWe) with zero borders and zero slack after. */
-static void pad_plane(const cz_conv_geom *g, const dw_layout *l, const float *x, float *pad)
+/* ------------------------------------------------------------- portable */
+
+#define PORT_VL 8
+typedef struct {
+    float v[PORT_VL];
+} port_vec;
+
+static inline port_vec port_zero(void)
 {
-    int W = g->width;
-    memset(pad, 0, sizeof(float) * (size_t)g->pad_h * l->PWe);
-    for (int h = 0; h < g->height; h++) {
-        float *row = pad + (size_t)(h + g->pad_h) * l->PWe;
-        memset(row, 0, sizeof(float) * (size_t)g->pad_w);
-        memcpy(row + g->pad_w, x + (size_t)h * W, sizeof(float) * (size_t)W);
-        memset(row + g->pad_w + W, 0, sizeof(float) * (size_t)(l->PWe - g->pad_w - W));
-    }
-    size_t done = (size_t)(g->pad_h + g->height) * l->PWe;
-    memset(pad + done, 0, sizeof(float) * (l->plane - done));
+    return (port_vec){{0}};
+}
+static inline port_vec port_set1(float x)
+{
+    port_vec r;
+    for (int i = 0; i < PORT_VL; i++)
+        r.v[i] = x;
+    return r;
+}
+static inline port_vec port_load(const float *p)
+{
+    port_vec r;
+    memcpy(r.v, p, sizeof r.v);
+    return r;
+}
+static inline port_vec port_even(const float *p)
+{
+    port_vec r;
+    for (int i = 0; i < PORT_VL; i++)
+        r.v[i] = p[2 * i];
+    return r;
+}
+static inline port_vec port_fma(port_vec a, port_vec b, port_vec c)
+{
+    for (int i = 0; i < PORT_VL; i++)
+        c.v[i] += a.v[i] * b.v[i];
+    return c;
+}
+static inline port_vec port_add(port_vec a, port_vec b)
+{
+    for (int i = 0; i < PORT_VL; i++)
+        a.v[i] += b.v[i];
+    return a;
+}
+static inline port_vec port_load_n(const float *p, int n)
+{
+    port_vec r = port_zero();
+    memcpy(r.v, p, sizeof(float) * (size_t)n);
+    return r;
+}
+static inline void port_store(float *p, port_vec a)
+{
+    memcpy(p, a.v, sizeof a.v);
+}
+static inline void port_store_n(float *p, port_vec a, int n)
+{
+    memcpy(p, a.v, sizeof(float) * (size_t)n);
 }
 
-/* Extended outputs ext[o], o in [0, extended); `s` is a constant after
- * inlining (1, 2) or the geometry's stride (any other). */
-static inline __attribute__((always_inline)) void
-sweep(const cz_conv_geom *g, const dw_layout *l, const float *pad, const float *w, float *ext,
-      int s)
-{
-    int KH = g->kernel_h, KW = g->kernel_w, d = g->dilation;
-    for (size_t o = 0; o < l->extended; o += CHUNK) {
-        float acc[CHUNK] = {0};
-        for (int i = 0; i < KH; i++)
-            for (int j = 0; j < KW; j++) {
-                float wv = w[i * KW + j];
-                const float *in = pad + (size_t)s * o + (size_t)i * d * l->PWe + (size_t)j * d;
-                for (int v = 0; v < CHUNK; v++)
-                    acc[v] += wv * in[v * s];
-            }
-        memcpy(ext + o, acc, sizeof acc);
-    }
-}
-
-static inline __attribute__((always_inline)) void
-plane_body(const cz_conv_geom *g, const float *x, const float *w, float bias, float *y,
-           float *scratch)
-{
-    dw_layout l = layout(g);
-    float *pad = scratch, *ext = scratch + l.plane;
-    pad_plane(g, &l, x, pad);
-    if (g->stride_w == 1)
-        sweep(g, &l, pad, w, ext, 1);
-    else if (g->stride_w == 2)
-        sweep(g, &l, pad, w, ext, 2);
-    else
-        sweep(g, &l, pad, w, ext, g->stride_w);
-    for (int oh = 0; oh < g->out_h; oh++) {
-        const float *e = ext + (size_t)oh * l.Q;
-        float *out = y + (size_t)oh * g->out_w;
-        for (int ow = 0; ow < g->out_w; ow++)
-            out[ow] = e[ow] + bias;
-    }
-}
-
-static void plane_portable(const cz_conv_geom *g, const float *x, const float *w, float bias,
-                           float *y, float *pad)
-{
-    plane_body(g, x, w, bias, y, pad);
-}
+#define DW_SUFFIX portable
+#define DW_TARGET
+#define DW_VL PORT_VL
+#define DW_VEC port_vec
+#define DW_ZERO() port_zero()
+#define DW_SET1(x) port_set1(x)
+#define DW_LOAD(p) port_load(p)
+#define DW_LOAD_N(p, n) port_load_n(p, n)
+#define DW_LOAD_EVEN(p) port_even(p)
+#define DW_FMA(a, b, c) port_fma(a, b, c)
+#define DW_ADD(a, b) port_add(a, b)
+#define DW_STORE(p, a) port_store(p, a)
+#define DW_STORE_N(p, a, n) port_store_n(p, a, n)
+#include "kernels/depthwise_body.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2,fma"))) static void plane_avx2(const cz_conv_geom *g, const float *x,
-                                                           const float *w, float bias, float *y,
-                                                           float *pad)
-{
-    plane_body(g, x, w, bias, y, pad);
-}
+/* --------------------------------------------------------------- AVX2 */
 
-__attribute__((target("avx512f,fma"))) static void plane_avx512(const cz_conv_geom *g,
-                                                                const float *x, const float *w,
-                                                                float bias, float *y, float *pad)
-{
-    plane_body(g, x, w, bias, y, pad);
-}
+/* Lanes 0, 2, .., 14 of the 16 floats at p. */
+#define AVX2_EVEN(p)                                                                          \
+    _mm256_castpd_ps(_mm256_permute4x64_pd(                                                   \
+        _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8),      \
+                                           _MM_SHUFFLE(2, 0, 2, 0))),                         \
+        _MM_SHUFFLE(3, 1, 2, 0)))
+#define AVX2_MASK(n) _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+
+#define DW_SUFFIX avx2
+#define DW_TARGET __attribute__((target("avx2,fma")))
+#define DW_VL 8
+#define DW_VEC __m256
+#define DW_ZERO() _mm256_setzero_ps()
+#define DW_SET1(x) _mm256_set1_ps(x)
+#define DW_LOAD(p) _mm256_loadu_ps(p)
+#define DW_LOAD_N(p, n) _mm256_maskload_ps(p, AVX2_MASK(n))
+#define DW_LOAD_EVEN(p) AVX2_EVEN(p)
+#define DW_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define DW_ADD(a, b) _mm256_add_ps(a, b)
+#define DW_STORE(p, a) _mm256_storeu_ps(p, a)
+#define DW_STORE_N(p, a, n) _mm256_maskstore_ps(p, AVX2_MASK(n), a)
+#include "kernels/depthwise_body.h"
+
+/* ------------------------------------------------------------- AVX-512 */
+
+#define AVX512_EVEN(p)                                                                        \
+    _mm512_permutex2var_ps(_mm512_loadu_ps(p),                                                \
+                           _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,   \
+                                             26, 28, 30),                                     \
+                           _mm512_loadu_ps((p) + 16))
+
+#define AVX512_MASK(n) ((__mmask16)((1u << (n)) - 1u))
+
+#define DW_SUFFIX avx512
+#define DW_TARGET __attribute__((target("avx512f,fma")))
+#define DW_VL 16
+#define DW_VEC __m512
+#define DW_ZERO() _mm512_setzero_ps()
+#define DW_SET1(x) _mm512_set1_ps(x)
+#define DW_LOAD(p) _mm512_loadu_ps(p)
+#define DW_LOAD_N(p, n) _mm512_maskz_loadu_ps(AVX512_MASK(n), p)
+#define DW_LOAD_EVEN(p) AVX512_EVEN(p)
+#define DW_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define DW_ADD(a, b) _mm512_add_ps(a, b)
+#define DW_STORE(p, a) _mm512_storeu_ps(p, a)
+#define DW_STORE_N(p, a, n) _mm512_mask_storeu_ps(p, AVX512_MASK(n), a)
+#include "kernels/depthwise_body.h"
 #endif
 
 void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, float bias,
                         float *y, float *scratch)
 {
-    switch (cz_kernels_current()) {
-    case CZ_KPATH_REF:
+    cz_kpath path = cz_kernels_current();
+    if (path == CZ_KPATH_REF || g->stride_w > 2) {
         cz_depthwise_plane_ref(g, x, w, bias, y);
         return;
+    }
+    dw_layout l = layout(g);
+    switch (path) {
 #if defined(__x86_64__) || defined(__i386__)
     case CZ_KPATH_AVX2:
-        plane_avx2(g, x, w, bias, y, scratch);
+        dw_plane_avx2(g, &l, x, w, bias, y, scratch);
         return;
     case CZ_KPATH_AVX512:
-        plane_avx512(g, x, w, bias, y, scratch);
+        dw_plane_avx512(g, &l, x, w, bias, y, scratch);
         return;
 #endif
     default:
-        plane_portable(g, x, w, bias, y, scratch);
+        dw_plane_portable(g, &l, x, w, bias, y, scratch);
     }
 }
 

@@ -303,11 +303,13 @@ int cz_net_param_first_user(const cz_net *net, int param);
 void cz_net_set_profile(cz_net *net, double *seconds);
 /* The inference plan: with fusion on, a forward that no backward follows
  * (eval mode, no input gradient) folds each BatchNorm that reads a conv
- * into the conv, and the activation after it, into one pass over the
- * conv's output: the same arithmetic, bit for bit, without the extra
- * passes over memory. The fused BatchNorm's and conv's own outputs are
- * then not written (cz_net_node_output of them is stale): leave fusion
- * off (the default) to read intermediate feature maps. */
+ * into the conv, and the residual add and activation after it, into one
+ * pass over the conv's output: the same arithmetic, bit for bit, without
+ * the extra passes over memory. Node outputs that are never needed at the
+ * same time share memory, so only the net's output is kept after the
+ * forward: cz_net_node_output of an inner node is then stale, or NULL for
+ * the fused-away ones. Leave fusion off (the default) to read
+ * intermediate feature maps. */
 void cz_net_set_fusion(cz_net *net, bool on);
 /* The kernel a node's last forward ran ("gemm-avx512", "winograd"...), or
  * its op's name when the op has a single kernel. */

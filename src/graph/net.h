@@ -100,7 +100,14 @@ struct cz_node {
      * `fused` and skipped. */
     int fuse_bn, fuse_add, fuse_res, fuse_act, fuse_dst;
     bool fused;
+    /* The plan's shared buffers: this node's output starts arena_at floats
+     * per sample into net->arena (CZ_NO_BUFFER: it has none, being fused
+     * away); `borrowed` while out.data points there rather than owning. */
+    size_t arena_at;
+    bool borrowed;
 };
+
+#define CZ_NO_BUFFER ((size_t)-1)
 
 struct cz_net {
     cz_node *nodes;
@@ -132,6 +139,9 @@ struct cz_net {
     double *profile;   /* non-NULL: forward adds each node's seconds here */
     bool fusion;       /* inference fuses BN and activations into convs */
     int planned;       /* the node plan in place: 1 fused, 0 plain, -1 none yet */
+    float *arena;      /* the plan's node outputs, by liveness (cz_node.arena_at) */
+    size_t arena_cap;  /* floats allocated there */
+    size_t arena_per_sample; /* floats the plan needs per sample */
     uint64_t param_version; /* bumped whenever parameters may change (see cz_node.cache) */
 };
 

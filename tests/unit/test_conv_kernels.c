@@ -12,7 +12,9 @@
  *   - the inference plan: whole models with BatchNorm and activations
  *     fused into their convs give the same bits as without, on every path;
  *     packed weights give the per-call pack's bits; cached weights follow
- *     writes through the parameter table.
+ *     writes through the parameter table; node outputs that share memory
+ *     by liveness give the same bits at any batch, across switches to
+ *     training and back, in a fraction of the memory.
  */
 #include <math.h>
 #include <omp.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph/net.h"
 #include "kernels/kernels.h"
 #include "testutil.h"
 
@@ -364,6 +367,49 @@ static void test_fusion_bits(void **state)
     cz_kernels_force(NULL);
 }
 
+/* The plan's shared buffers: DenseNet (each dense layer's output is read
+ * by every later concat of its block, so lifetimes are long and nested),
+ * GoogLeNet (four branches alive at once) and ResNet give the plain
+ * forward's bits at batch 2, then 1, then 3, and again after a
+ * training-mode forward in between, with their feature maps in under a
+ * quarter of the memory that one buffer per node takes. */
+static void test_plan_buffers(void **state)
+{
+    (void)state;
+    static const char *const models[] = {"densenet121", "googlenet", "resnet18"};
+    static const int batches[] = {2, 1, 3, 0, 2}; /* 0: a training forward */
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        cz_net *net = cz_model_create(models[m], 10, 64, 64, 9);
+        assert_non_null(net);
+        cz_rng rng;
+        cz_rng_seed(&rng, 70 + m);
+        randomise_batchnorm(net, &rng);
+        size_t per_node = 0;
+        for (int i = 0; i < cz_net_node_count(net); i++)
+            per_node += net->nodes[i].train_only ? 0 : cz_node_numel(&net->nodes[i]);
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+            cz_tensor x = {0};
+            tu_tensor_random(&x, &rng, batches[b] ? batches[b] : 2, 3, 64, 64);
+            cz_net_set_training(net, batches[b] == 0);
+            cz_net_set_fusion(net, false);
+            float *plain = layer_forward(net, &x);
+            cz_net_set_fusion(net, true);
+            float *planned = layer_forward(net, &x);
+            char what[96];
+            snprintf(what, sizeof what, "%s planned, batch %d", models[m], batches[b]);
+            if (batches[b])
+                expect_same_bits(planned, plain, 10 * (size_t)batches[b], what);
+            free(plain);
+            free(planned);
+            cz_tensor_free(&x);
+        }
+        print_message("%s: %zu floats of feature maps per sample planned, %zu one per node\n",
+                      models[m], net->arena_per_sample, per_node);
+        assert_true(net->arena_per_sample * 4 < per_node);
+        cz_net_free(net);
+    }
+}
+
 /* Linear: fast paths vs ref, and batch 1 on 2 threads = batch 3 on 1. */
 static void test_linear_paths(void **state)
 {
@@ -414,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),
         cmocka_unit_test(test_fusion_bits),
+        cmocka_unit_test(test_plan_buffers),
         cmocka_unit_test(test_weight_caches),
         cmocka_unit_test(test_linear_paths),
     };

@@ -745,7 +745,7 @@ static cz_status check_seed(const cz_net *net, int node, const cz_tensor *g)
 }
 
 /* Zeroes every node's output gradient that backward may write. */
-static cz_status clear_douts(cz_net *net, int last)
+static cz_status alloc_douts(cz_net *net, int last)
 {
     for (int i = 0; i <= last; i++) {
         cz_node *node = &net->nodes[i];
@@ -754,9 +754,22 @@ static cz_status clear_douts(cz_net *net, int last)
         cz_status st = batch_tensor(&node->dout, node, net->batch);
         if (st != CZ_OK)
             return st;
-        memset(node->dout.data, 0, cz_tensor_numel(&node->dout) * sizeof(float));
     }
     return CZ_OK;
+}
+
+/* memset on every thread: a resnet50 batch-8 step clears 1.1 GB. */
+static void zero_dout(cz_node *node)
+{
+    enum { CHUNK = 1 << 16 };
+    float *d = node->dout.data;
+    size_t n = cz_tensor_numel(&node->dout);
+    long chunks = (long)((n + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (long c = 0; c < chunks; c++) {
+        size_t lo = (size_t)c * CHUNK;
+        memset(d + lo, 0, sizeof(float) * (n - lo < CHUNK ? n - lo : CHUNK));
+    }
 }
 
 /* Runs backward from `last` down over the nodes the seeds reach. */
@@ -772,12 +785,21 @@ static cz_status propagate(cz_net *net, int last, bool *reached)
         if (!node->op->backward)
             return cz_fail(CZ_ERR_ARG, "backward: %s (%s) has no backward pass", node->name,
                            node->op->name);
+        /* An input's gradient is cleared just before its first (highest)
+         * reader adds to it, while it is about to be used. */
+        for (int k = 0; k < node->n_inputs; k++)
+            if (!reached[node->inputs[k]] && net->nodes[node->inputs[k]].dout.data)
+                zero_dout(&net->nodes[node->inputs[k]]);
         node->op->backward(net, node);
         for (int k = 0; k < node->n_inputs; k++)
             reached[node->inputs[k]] = true;
         if (net->grad_ready_fn)
             net->grad_ready_fn(net->grad_ready_ctx, net, i);
     }
+    /* Gradients no seed reaches are zero (cz_net_node_grad reads them). */
+    for (int i = 0; i <= last; i++)
+        if (!reached[i] && net->nodes[i].dout.data)
+            zero_dout(&net->nodes[i]);
     return CZ_OK;
 }
 
@@ -799,7 +821,7 @@ cz_status cz_net_backward_aux(cz_net *net, const cz_tensor *doutput,
     if (st == CZ_OK && !reached)
         st = cz_fail(CZ_ERR_NOMEM, "backward: out of memory");
     if (st == CZ_OK)
-        st = clear_douts(net, last);
+        st = alloc_douts(net, last);
     if (st == CZ_OK) {
         /* Only nodes that a seeded gradient reaches run backward. */
         memcpy(net->nodes[last].dout.data, doutput->data, cz_tensor_numel(doutput) * sizeof(float));

@@ -156,44 +156,68 @@ static cz_status activation_forward(cz_net *net, cz_node *node)
     return CZ_OK;
 }
 
-/* dy (N, ...) -> dx (N, ...) += dy f'(x) */
+/* dx += dy f'(x) over n elements; the switch outside the loops, as in
+ * cz_act_map, so that the piecewise ones vectorise (inside, ReLU's
+ * backward took 13x its forward's time in a resnet50 training step). The
+ * sigmoid-based ones use libm's expf, as training's forward does. */
+CZ_ELEMENTWISE static void act_grad_add(cz_act act, const float *x, const float *dy, float *dx,
+                                        size_t n)
+{
+    switch (act) {
+    case CZ_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+        break;
+    case CZ_ACT_RELU6:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (x[i] > 0.0f && x[i] < 6.0f ? 1.0f : 0.0f);
+        break;
+    case CZ_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) {
+            float s = sigmoid_libm(x[i]);
+            dx[i] += dy[i] * (s * (1.0f - s));
+        }
+        break;
+    case CZ_ACT_TANH:
+        for (size_t i = 0; i < n; i++) {
+            float t = tanhf(x[i]);
+            dx[i] += dy[i] * (1.0f - t * t);
+        }
+        break;
+    case CZ_ACT_SILU:
+        for (size_t i = 0; i < n; i++) {
+            float s = sigmoid_libm(x[i]);
+            dx[i] += dy[i] * (s * (1.0f + x[i] * (1.0f - s)));
+        }
+        break;
+    case CZ_ACT_HARDSWISH:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i];
+            dx[i] += dy[i] * (v < -3.0f ? 0.0f : v <= 3.0f ? v / 3.0f + 0.5f : 1.0f);
+        }
+        break;
+    case CZ_ACT_HARDSIGMOID:
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (x[i] > -3.0f && x[i] < 3.0f ? 1.0f / 6.0f : 0.0f);
+        break;
+    }
+}
+
+/* dy (N, ...) -> dx (N, ...) += dy f'(x), in chunks over the threads. */
 static void activation_backward(cz_net *net, cz_node *node)
 {
+    enum { CHUNK = 4096 };
     cz_node *in = cz_node_in(net, node, 0);
     if (!cz_wants_grad(net, in))
         return;
     const float *x = in->out.data, *dy = node->dout.data;
     float *dx = in->dout.data;
-    long n = (long)(cz_node_numel(node) * (size_t)net->batch);
-    cz_act act = node->attr.act.act;
-
+    size_t n = cz_node_numel(node) * (size_t)net->batch;
+    long chunks = (long)((n + CHUNK - 1) / CHUNK);
 #pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++) {
-        float v = x[i], g = 0.0f;
-        switch (act) {
-        case CZ_ACT_RELU: g = v > 0.0f ? 1.0f : 0.0f; break;
-        case CZ_ACT_RELU6: g = v > 0.0f && v < 6.0f ? 1.0f : 0.0f; break;
-        case CZ_ACT_SIGMOID: {
-            float s = sigmoid_libm(v);
-            g = s * (1.0f - s);
-            break;
-        }
-        case CZ_ACT_TANH: {
-            float t = tanhf(v);
-            g = 1.0f - t * t;
-            break;
-        }
-        case CZ_ACT_SILU: {
-            float s = sigmoid_libm(v);
-            g = s * (1.0f + v * (1.0f - s));
-            break;
-        }
-        case CZ_ACT_HARDSWISH:
-            g = v < -3.0f ? 0.0f : v <= 3.0f ? v / 3.0f + 0.5f : 1.0f;
-            break;
-        case CZ_ACT_HARDSIGMOID: g = v > -3.0f && v < 3.0f ? 1.0f / 6.0f : 0.0f; break;
-        }
-        dx[i] += dy[i] * g;
+    for (long c = 0; c < chunks; c++) {
+        size_t lo = (size_t)c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+        act_grad_add(node->attr.act.act, x + lo, dy + lo, dx + lo, len);
     }
 }
 

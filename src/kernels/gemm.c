@@ -428,17 +428,18 @@ size_t cz_gemm_pack_size(int M, int K)
     return rows * (size_t)K;
 }
 
-bool cz_gemm_pack_a(int M, int K, const float *A, int lda, float *data, cz_packed_a *pa)
+bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *data,
+                    cz_packed_a *pa)
 {
     const cz_gemm_kernel *uk = current_kernel();
     if (!uk || M <= 0 || K <= 0)
         return false;
-    *pa = (cz_packed_a){.data = data, .M = M, .K = K, .path = cz_kernels_current(),
-                        .rows = (M + uk->mr - 1) / uk->mr * uk->mr};
+    *pa = (cz_packed_a){.data = data, .M = M, .K = K, .trans = trans_a,
+                        .path = cz_kernels_current(), .rows = (M + uk->mr - 1) / uk->mr * uk->mr};
     int kc_full = kc_for(K);
     for (int pc = 0; pc < K; pc += kc_full) {
         int kc = K - pc < kc_full ? K - pc : kc_full;
-        pack_a(false, A, lda, 0, pc, M, kc, uk->mr, 1.0f, data + (size_t)pc * pa->rows);
+        pack_a(trans_a, A, lda, 0, pc, M, kc, uk->mr, 1.0f, data + (size_t)pc * pa->rows);
     }
     return true;
 }
@@ -455,19 +456,20 @@ void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N
                     const float *B, int ldb, float beta, float *C, int ldc,
                     const cz_gemm_epilogue *ep)
 {
+    bool trans_a = pa && pa->trans;
     if (!packed_usable(pa, M, N, K)) {
         const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
         if (uk)
-            cz_gemm_blocked_packed(uk, NULL, 0, false, false, M, N, K, 1.0f, A, lda, B, ldb, beta,
-                                   C, ldc, ep);
+            cz_gemm_blocked_packed(uk, NULL, 0, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb,
+                                   beta, C, ldc, ep);
         else {
-            cz_gemm(false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+            cz_gemm(trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
             if (ep)
                 ep->fn(ep->ctx, C, ldc, 0, M, N);
         }
         return;
     }
-    cz_gemm_blocked_packed(current_kernel(), pa, 0, false, false, M, N, K, 1.0f, A, lda, B, ldb,
+    cz_gemm_blocked_packed(current_kernel(), pa, 0, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb,
                            beta, C, ldc, ep);
 }
 
@@ -481,7 +483,8 @@ void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int
         cz_gemm_packed(pa, A, lda, M, N, K, B, ldb, beta, C, ldc, ep);
         return;
     }
+    bool trans_a = pa && pa->trans;
     if (!packed_usable(pa, M, N, K))
         pa = NULL;
-    split_over_threads(uk, pa, false, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, ep, T);
+    split_over_threads(uk, pa, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, ep, T);
 }

@@ -61,19 +61,22 @@ void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alp
                       const float *A, int lda, const float *B, int ldb, float beta, float *C,
                       int ldc);
 
-/* An A matrix (M x K, not transposed, alpha 1) packed once for the
- * current path, to be reused by many products: a layer's weights. */
+/* An A matrix (M x K, alpha 1; stored K x M when trans) packed once for
+ * the current path, to be reused by many products: a layer's weights, or
+ * their transpose for the input gradient. */
 typedef struct cz_packed_a {
     float *data;
     int M, K, rows; /* rows: M rounded up to the path's tile height */
+    bool trans;     /* A was stored K x M */
     cz_kpath path;  /* the path it was packed for */
 } cz_packed_a;
 /* Floats cz_gemm_pack_a needs for M x K on the current path (0: the path
  * packs nothing, as the reference). */
 size_t cz_gemm_pack_size(int M, int K);
-/* Packs A (row stride lda) into data; false (pa untouched) on the
- * reference path. */
-bool cz_gemm_pack_a(int M, int K, const float *A, int lda, float *data, cz_packed_a *pa);
+/* Packs op(A) (row stride lda; A stored K x M when trans_a) into data;
+ * false (pa untouched) on the reference path. */
+bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *data,
+                    cz_packed_a *pa);
 /* Work on finished rows of C while they are still in cache: fn gets a
  * block of C (rows x cols at c, row stride ldc) whose first row is row
  * `row` of the whole product. */
@@ -81,10 +84,10 @@ typedef struct cz_gemm_epilogue {
     void (*fn)(void *ctx, float *c, int ldc, int row, int rows, int cols);
     void *ctx;
 } cz_gemm_epilogue;
-/* C (M x N) = A B + beta C with A from pa, the same bits as cz_gemm on A
- * (the pack is the one cz_gemm makes per call); when pa does not fit (NULL,
- * another path, a shape cz_gemm sends to the reference) it runs cz_gemm
- * on A. Then ep (NULL: none) on every block of C, each once, as soon as
+/* C (M x N) = op(A) B + beta C with op(A) from pa, the same bits as
+ * cz_gemm on A (the pack is the one cz_gemm makes per call); when pa does
+ * not fit (NULL, another path, a shape cz_gemm sends to the reference) it
+ * runs cz_gemm on A, transposed as pa says (not, when pa is NULL). Then ep (NULL: none) on every block of C, each once, as soon as
  * the block is final. The _parallel form is cz_gemm_parallel's split. */
 void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                     const float *B, int ldb, float beta, float *C, int ldc,

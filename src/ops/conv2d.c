@@ -280,7 +280,7 @@ static bool has_work(const epilogue *e)
 
 /* The key of a cache derived from the weights: their version (any change
  * through the public API bumps it), the kernel path, and what it holds. */
-enum { CACHE_WINOGRAD = 1, CACHE_PACKED = 2 };
+enum { CACHE_WINOGRAD = 1, CACHE_PACKED = 2, CACHE_PACKED_BOTH = 3 };
 static uint64_t cache_key(const cz_net *net, int what)
 {
     return net->param_version << 8 | (uint64_t)cz_kernels_current() << 2 | (uint64_t)what;
@@ -326,29 +326,46 @@ static void group_gemm(const fwd_ctx *f, int grp, const float *cols, float *y, b
         cz_gemm_packed(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P, use);
 }
 
-/* The weights packed for the GEMM, kept in the node's cache while they do
- * not change: inference only (training changes them every step). NULL
- * when the path packs nothing or memory is short (cz_gemm then packs per
- * call). */
+/* The weights packed for the GEMM, per group, kept in the node's cache
+ * while they do not change: W (OCg x K) for forward and, when backward
+ * follows, W^T (K x OCg) for the input gradient, after the G packs of W.
+ * Training changes the weights every step, but each step's forward and
+ * backward use one pack for all the batch's samples. NULL when the path
+ * packs nothing or memory is short (cz_gemm then packs per call). */
 static const cz_packed_a *packed_weights(cz_net *net, cz_node *node, const fwd_ctx *f)
 {
+    bool train = cz_net_wants_backward(net);
     size_t per = cz_gemm_pack_size(f->OCg, f->K);
-    if (cz_net_wants_backward(net) || per == 0)
+    size_t per_t = train ? cz_gemm_pack_size(f->K, f->OCg) : 0;
+    if (per == 0)
         return NULL;
-    size_t head = ((sizeof(cz_packed_a) * (size_t)f->G + 63) / 64) * 64;
-    char *cache = cz_node_cache(node, head + sizeof(float) * per * (size_t)f->G);
+    size_t head = ((sizeof(cz_packed_a) * 2 * (size_t)f->G + 63) / 64) * 64;
+    char *cache = cz_node_cache(node, head + sizeof(float) * (per + per_t) * (size_t)f->G);
     if (!cache)
         return NULL;
     cz_packed_a *pa = (cz_packed_a *)cache;
-    uint64_t key = cache_key(net, CACHE_PACKED);
+    uint64_t key = cache_key(net, train ? CACHE_PACKED_BOTH : CACHE_PACKED);
     if (node->cache_key != key) {
-        float *data = (float *)(cache + head);
-        for (int grp = 0; grp < f->G; grp++)
-            cz_gemm_pack_a(f->OCg, f->K, f->weight + (size_t)grp * f->OCg * f->K, f->K,
-                           data + per * (size_t)grp, &pa[grp]);
+        float *data = (float *)(cache + head), *data_t = data + per * (size_t)f->G;
+        for (int grp = 0; grp < f->G; grp++) {
+            const float *w = f->weight + (size_t)grp * f->OCg * f->K;
+            cz_gemm_pack_a(false, f->OCg, f->K, w, f->K, data + per * (size_t)grp, &pa[grp]);
+            if (train)
+                cz_gemm_pack_a(true, f->K, f->OCg, w, f->K, data_t + per_t * (size_t)grp,
+                               &pa[f->G + grp]);
+        }
         node->cache_key = key;
     }
     return pa;
+}
+
+/* Backward's packs of W^T per group, made by the forward before it; NULL
+ * when there are none (the path packs nothing, a depthwise conv). */
+static const cz_packed_a *packed_transposed(const cz_net *net, const cz_node *node)
+{
+    if (!node->cache || node->cache_key != cache_key(net, CACHE_PACKED_BOTH))
+        return NULL;
+    return (const cz_packed_a *)node->cache + node->attr.conv.groups;
 }
 
 /* One sample on the calling thread; col: its im2col buffer. */
@@ -511,7 +528,8 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
 
 /* One sample's share of backward: dweight/dbias partials, and dx. */
 static void backward_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
-                            const float *x, const float *dy, float *dx, scratch s, bool dweight)
+                            const cz_packed_a *wt, const float *x, const float *dy, float *dx,
+                            scratch s, bool dweight)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
@@ -531,8 +549,14 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
             /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
              * pointwise conv's dcol is dx itself, so accumulate there. */
             float *dst = pointwise ? dx : s.dcol;
-            cz_gemm(true, false, K, P, OCg, 1.0f, weight + (size_t)grp * OCg * K, K, dyg, P,
-                    pointwise ? 1.0f : 0.0f, dst + (size_t)grp * K * P, P);
+            const float *wg = weight + (size_t)grp * OCg * K;
+            float beta = pointwise ? 1.0f : 0.0f;
+            if (wt)
+                cz_gemm_packed(&wt[grp], wg, K, K, P, OCg, dyg, P, beta, dst + (size_t)grp * K * P,
+                               P, NULL);
+            else
+                cz_gemm(true, false, K, P, OCg, 1.0f, wg, K, dyg, P, beta,
+                        dst + (size_t)grp * K * P, P);
         }
     }
     if (dx && !pointwise)
@@ -585,6 +609,7 @@ static void conv2d_backward(cz_net *net, cz_node *node)
     const saved_block *saved = node->saved;
     float *base = net->scratch;
     int N = net->batch, threads = saved->threads;
+    const cz_packed_a *wt = want_dx ? packed_transposed(net, node) : NULL;
 
 #pragma omp parallel num_threads(threads)
     {
@@ -600,7 +625,7 @@ static void conv2d_backward(cz_net *net, cz_node *node)
                 weight_grad_batched(node, &g, in->out.data + n * in_size,
                                     node->dout.data + n * out_size, m, in_size, out_size, s);
             for (int j = n; j < n + m; j++)
-                backward_sample(node, &g, weight->value.data, in->out.data + j * in_size,
+                backward_sample(node, &g, weight->value.data, wt, in->out.data + j * in_size,
                                 node->dout.data + j * out_size,
                                 want_dx ? in->dout.data + j * in_size : NULL, s, m == 1);
         }

@@ -216,7 +216,7 @@ CZ_ELEMENTWISE static void rmsprop_update(const cz_optim *opt, float wd, float *
 /* Elements [lo, hi) of parameter i. */
 static void update_range(cz_optim *opt, cz_net *net, int i, bool first, size_t lo, size_t hi)
 {
-    cz_param *p = cz_net_param(net, i);
+    cz_param *p = &net->params[i]; /* cz_net_params_changed was called once */
     float wd = opt->cfg.decay_exempt_1d && p->value.ndim == 1 ? 0.0f : opt->cfg.weight_decay;
     float *w = p->value.data + lo, *dw = p->grad.data + lo;
     float *s0 = opt->state[0][i], *s1 = opt->state[1][i];
@@ -242,11 +242,12 @@ void cz_optim_step(cz_optim *opt, cz_net *net)
     enum { SHARED = 1 << 16 }; /* elements below which one thread does it */
     bool first = opt->step == 0;
     opt->step++;
+    cz_net_params_changed(net); /* here, not per parameter on every thread */
 #pragma omp parallel
     {
         int t = omp_get_thread_num(), T = omp_get_num_threads();
         for (int i = 0; i < opt->n_params; i++) {
-            cz_param *p = cz_net_param(net, i);
+            const cz_param *p = &net->params[i];
             if (!is_learned(p))
                 continue;
             size_t n = cz_tensor_numel(&p->value);

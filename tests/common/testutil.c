@@ -99,11 +99,16 @@ static double numeric_grad(cz_net *net, const cz_tensor *input, const cz_rng *rn
                            const float *R, float *v, size_t i, float step)
 {
     float saved = v[i], plus = saved + step, minus = saved - step;
+    /* v may be a parameter written through a kept pointer: say so, or the
+     * forward would use the weights it packed before. */
     v[i] = plus;
+    cz_net_params_changed(net);
     double loss_plus = projected_loss(net, input, rng_state, R);
     v[i] = minus;
+    cz_net_params_changed(net);
     double loss_minus = projected_loss(net, input, rng_state, R);
     v[i] = saved;
+    cz_net_params_changed(net);
     return (loss_plus - loss_minus) / ((double)plus - (double)minus);
 }
 

@@ -410,6 +410,54 @@ static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, 
     }
 }
 
+/* Small maps (P <= CAT_COLS / 2: late layers, CIFAR sizes), nb samples at
+ * a time side by side: one GEMM per group nb P columns wide instead of a
+ * thin one per sample that reads all the weights for a few columns
+ * (resnet18's 512-channel 3x3 convs on 1x1 maps at batch 32: 32
+ * matrix-vector products). Each element gets the same sums as in its own
+ * sample's GEMM, except at P <= 2, where that one is a matrix-vector
+ * product with another order: eval mode keeps those (so a sample's bits
+ * do not depend on its batch), training mode batches them. The
+ * groups are fixed by the batch, and each is split over the threads
+ * inside, so the bits do not depend on the thread count either. */
+static void forward_batched(const fwd_ctx *f, int N, int nb, const float *x, size_t in_size,
+                            float *y, size_t out_size, float *base, size_t stride, float *cat,
+                            int threads)
+{
+    int P = f->P;
+    size_t rows = (size_t)f->K * f->G;
+    for (int n = 0; n < N; n += nb) {
+        int m = N - n < nb ? N - n : nb;
+        size_t W = (size_t)m * P;
+        float *cols = cat, *ycat = cat + rows * W;
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int j = 0; j < m; j++) {
+            const float *col = x + (size_t)(n + j) * in_size;
+            if (!f->pointwise) {
+                float *own = base + (size_t)omp_get_thread_num() * stride;
+                cz_im2col(f->g, col, own);
+                col = own;
+            }
+            for (size_t k = 0; k < rows; k++)
+                memcpy(cols + k * W + (size_t)j * P, col + k * P, sizeof(float) * (size_t)P);
+        }
+        for (int grp = 0; grp < f->G; grp++)
+            cz_gemm_packed_parallel(f->packed ? &f->packed[grp] : NULL,
+                                    f->weight + (size_t)grp * f->OCg * f->K, f->K, f->OCg, (int)W,
+                                    f->K, cols + (size_t)grp * f->K * W, (int)W, 0.0f,
+                                    ycat + (size_t)grp * f->OCg * W, (int)W, NULL);
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int j = 0; j < m; j++) {
+            float *yj = y + (size_t)(n + j) * out_size;
+            for (int oc = 0; oc < f->OC; oc++)
+                memcpy(yj + (size_t)oc * P, ycat + (size_t)oc * W + (size_t)j * P,
+                       sizeof(float) * (size_t)P);
+            if (has_work(&f->ep))
+                apply_epilogue(&f->ep, yj, 0, f->OC, P);
+        }
+    }
+}
+
 /* Depthwise: every (sample, output channel) plane is independent. */
 static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y, float *base,
                               size_t stride, int threads)
@@ -492,7 +540,8 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
      * will follow sizes the scratch for backward too, so backward cannot
      * fail for lack of memory. The layout is the same either way. */
     size_t stride = cz_net_wants_backward(net) ? full_stride(z) : z.col;
-    float *base = cz_net_scratch(net, sizeof(float) * (stride * (size_t)threads + 1));
+    /* After the threads' parts: forward_batched's columns, one set. */
+    float *base = cz_net_scratch(net, sizeof(float) * (stride * (size_t)threads + z.cat + 1));
     if (!base)
         return CZ_ERR_NOMEM;
     fwd_ctx f = {
@@ -515,6 +564,12 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     node->kernel = G > 1 ? grouped_names[path] : f.pointwise ? pointwise_names[path]
                                                              : gemm_names[path];
     f.packed = packed_weights(net, node, &f);
+    int nb = cat_samples(&g);
+    if (nb > 1 && net->batch > 1 && (f.P > 2 || net->training)) {
+        forward_batched(&f, net->batch, nb, in->out.data, in_size, y, out_size, base, stride,
+                        base + stride * (size_t)threads, threads);
+        return CZ_OK;
+    }
     /* Whole samples per thread while they last; the rest split inside. */
     int whole = threads > 1 ? net->batch / threads * threads : net->batch;
 #pragma omp parallel for schedule(static) num_threads(threads)
@@ -526,25 +581,37 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     return CZ_OK;
 }
 
+/* One sample's dbias partial: the sums of its output gradient's planes. */
+static void bias_grad(const cz_node *node, const cz_conv_geom *g, const float *dy, scratch s)
+{
+    if (!node->attr.conv.bias)
+        return;
+    const cz_conv_attr *c = &node->attr.conv;
+    int OC = c->out_channels, P = g->out_h * g->out_w;
+    float *dbias = s.dweight + (size_t)OC * (g->channels / c->groups) * c->kernel_h * c->kernel_w;
+    for (int oc = 0; oc < OC; oc++)
+        for (int p = 0; p < P; p++)
+            dbias[oc] += dy[(size_t)oc * P + p];
+}
+
 /* One sample's share of backward: dweight/dbias partials, and dx. */
 static void backward_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
                             const cz_packed_a *wt, const float *x, const float *dy, float *dx,
-                            scratch s, bool dweight)
+                            scratch s)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
     bool pointwise = is_pointwise(g);
     const float *col = x;
-    if (!pointwise && dweight) {
+    if (!pointwise) {
         cz_im2col(g, x, s.col);
         col = s.col;
     }
     for (int grp = 0; grp < G; grp++) {
         const float *dyg = dy + (size_t)grp * OCg * P;
         /* dweight[g] (OCg, K) += dy[g] (OCg, P) * col[g]^T (P, K) */
-        if (dweight)
-            cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P, 1.0f,
-                    s.dweight + (size_t)grp * OCg * K, K);
+        cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P, 1.0f,
+                s.dweight + (size_t)grp * OCg * K, K);
         if (dx) {
             /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
              * pointwise conv's dcol is dx itself, so accumulate there. */
@@ -561,20 +628,18 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
     }
     if (dx && !pointwise)
         cz_col2im_add(g, s.dcol, dx);
-    if (node->attr.conv.bias) {
-        float *dbias = s.dweight + (size_t)OC * K;
-        for (int oc = 0; oc < OC; oc++)
-            for (int p = 0; p < P; p++)
-                dbias[oc] += dy[(size_t)oc * P + p];
-    }
+    bias_grad(node, g, dy, s);
 }
 
-/* The weight gradient of nb samples (x, dy: the first one's, samples
- * in_size and out_size floats apart) in one GEMM per group: their columns
- * and output gradients copied side by side, nb P columns wide. */
-static void weight_grad_batched(const cz_node *node, const cz_conv_geom *g, const float *x,
-                                const float *dy, int nb, size_t in_size, size_t out_size,
-                                scratch s)
+/* The gradients of nb samples (x, dy, dx: the first one's, samples
+ * in_size and out_size floats apart; dx NULL when not wanted) in one GEMM
+ * per group for each: their columns and output gradients copied side by
+ * side, nb P columns wide, and the input gradient's columns taken apart
+ * again. On small maps a sample's own GEMMs are thin or matrix-vector
+ * products that read all the weights for a few columns each. */
+static void grads_batched(const cz_node *node, const cz_conv_geom *g, const float *weight,
+                          const cz_packed_a *wt, const float *x, const float *dy, float *dx,
+                          int nb, size_t in_size, size_t out_size, scratch s)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
@@ -591,10 +656,39 @@ static void weight_grad_batched(const cz_node *node, const cz_conv_geom *g, cons
         for (int oc = 0; oc < OC; oc++)
             memcpy(dys + oc * W + (size_t)j * P, dy + j * out_size + (size_t)oc * P,
                    sizeof(float) * (size_t)P);
+        bias_grad(node, g, dy + j * out_size, s);
     }
     for (int grp = 0; grp < G; grp++)
         cz_gemm(false, true, OCg, K, (int)W, 1.0f, dys + (size_t)grp * OCg * W, (int)W,
                 cols + (size_t)grp * K * W, (int)W, 1.0f, s.dweight + (size_t)grp * OCg * K, K);
+    if (!dx)
+        return;
+    /* dcols[g] (K, W) = weight[g]^T dys[g], over the columns, now free. */
+    float *dcols = cols;
+    for (int grp = 0; grp < G; grp++) {
+        const float *wg = weight + (size_t)grp * OCg * K, *dyg = dys + (size_t)grp * OCg * W;
+        float *dst = dcols + (size_t)grp * K * W;
+        if (wt)
+            cz_gemm_packed(&wt[grp], wg, K, K, (int)W, OCg, dyg, (int)W, 0.0f, dst, (int)W, NULL);
+        else
+            cz_gemm(true, false, K, (int)W, OCg, 1.0f, wg, K, dyg, (int)W, 0.0f, dst, (int)W);
+    }
+    for (int j = 0; j < nb; j++) {
+        float *dxj = dx + j * in_size;
+        /* A pointwise conv's columns are dx's planes; others go through
+         * one sample's dcol and col2im. */
+        float *dcol = is_pointwise(g) ? NULL : s.dcol;
+        for (size_t k = 0; k < rows; k++) {
+            const float *src = dcols + k * W + (size_t)j * P;
+            if (dcol)
+                memcpy(dcol + k * P, src, sizeof(float) * (size_t)P);
+            else
+                for (int p = 0; p < P; p++)
+                    dxj[k * P + p] += src[p];
+        }
+        if (dcol)
+            cz_col2im_add(g, dcol, dxj);
+    }
 }
 
 static void conv2d_backward(cz_net *net, cz_node *node)
@@ -621,13 +715,13 @@ static void conv2d_backward(cz_net *net, cz_node *node)
         int nb = z.cat ? cat_samples(&g) : 1;
         for (int n = n0; n < n1; n += nb) {
             int m = n1 - n < nb ? n1 - n : nb;
+            float *dx = want_dx ? in->dout.data + n * in_size : NULL;
             if (m > 1)
-                weight_grad_batched(node, &g, in->out.data + n * in_size,
-                                    node->dout.data + n * out_size, m, in_size, out_size, s);
-            for (int j = n; j < n + m; j++)
-                backward_sample(node, &g, weight->value.data, wt, in->out.data + j * in_size,
-                                node->dout.data + j * out_size,
-                                want_dx ? in->dout.data + j * in_size : NULL, s, m == 1);
+                grads_batched(node, &g, weight->value.data, wt, in->out.data + n * in_size,
+                              node->dout.data + n * out_size, dx, m, in_size, out_size, s);
+            else
+                backward_sample(node, &g, weight->value.data, wt, in->out.data + n * in_size,
+                                node->dout.data + n * out_size, dx, s);
         }
 #pragma omp barrier
         /* Sum the partials in thread order; each thread owns a slice of

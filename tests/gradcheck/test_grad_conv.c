@@ -55,6 +55,39 @@ static void test_grad_conv2d(void **state)
     check_conv(5, 2, 3, 3, (cz_conv_args){.out_channels = 2, .kernel = 2, .bias = true}, 11);
 }
 
+/* Training mode puts the samples of maps of one or two pixels side by side
+ * in one GEMM (eval mode keeps each a matrix-vector product): its gradients
+ * against central differences, and its forward against eval mode's. */
+static void test_grad_conv2d_training_small_maps(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = {{1, 1}, {1, 2}};
+    for (int i = 0; i < 2; i++) {
+        int H = sizes[i][0], W = sizes[i][1];
+        cz_net *net = cz_net_create(6, H, W, 20 + i);
+        cz_conv2d(net, CZ_INPUT, "conv",
+                  (cz_conv_args){.out_channels = 5, .kernel = 3, .padding = 1, .bias = true});
+        tu_check(cz_net_status(net));
+        cz_rng rng;
+        cz_rng_seed(&rng, 30 + i);
+        cz_tensor in = {0};
+        tu_tensor_random(&in, &rng, 5, 6, H, W);
+        const cz_tensor *y;
+        tu_check(cz_net_forward(net, &in, &y));
+        size_t n = cz_tensor_numel(y);
+        float *eval = malloc(sizeof(float) * n);
+        assert_non_null(eval);
+        memcpy(eval, y->data, sizeof(float) * n);
+        cz_net_set_training(net, true);
+        tu_check(cz_net_forward(net, &in, &y));
+        tu_expect_close_f(y->data, eval, n, 1e-5, 1e-5, "training forward vs eval forward");
+        tu_gradcheck(net, &in, (tu_gradcheck_opts){.seed = 40 + i});
+        free(eval);
+        cz_tensor_free(&in);
+        cz_net_free(net);
+    }
+}
+
 /* Weight gradients add up over backward passes until zero_grad. */
 static void test_grad_conv2d_accumulates(void **state)
 {
@@ -117,6 +150,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_conv2d),
+        cmocka_unit_test(test_grad_conv2d_training_small_maps),
         cmocka_unit_test(test_grad_conv2d_accumulates),
         cmocka_unit_test(test_grad_linear),
     };

@@ -124,6 +124,9 @@ static const layer_case layer_cases[] = {
     {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-"}, /* ragged last tiles */
     {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
     {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "conv-gemm-"}, /* 16 tiles: direct pays more */
+    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "conv-gemm-"},  /* samples side by side */
+    {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-"},  /* 1x1 map: one at a time */
+    {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-"}, /* side by side, grouped */
 };
 
 static cz_net *layer_net(const layer_case *lc, uint64_t seed, int *node)
@@ -276,7 +279,7 @@ static void test_weight_caches(void **state)
             tu_check(cz_net_forward(net, &x, &y));
             size_t n = cz_tensor_numel(y);
             bool winograd = strncmp(cz_net_node_kernel(net, node), "winograd", 8) == 0;
-            cz_net_set_input_grad(net, true); /* no caches: packs per call */
+            cz_net_set_input_grad(net, true); /* backward's packs: W and W^T */
             float *plain = layer_forward(net, &x);
             cz_net_set_input_grad(net, false);
             if (!winograd)

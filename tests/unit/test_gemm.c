@@ -177,7 +177,8 @@ static void test_gemm_avx512(void **state)
     check_path("avx512");
 }
 
-/* A conv-shaped product (B wide, K past several kc blocks) per path. */
+/* Conv-shaped products (B wide, K past several kc blocks) and linear
+ * layers at small batches (a few rows dotted with B's rows) per path. */
 static void test_gemm_conv_shapes(void **state)
 {
     (void)state;
@@ -187,6 +188,8 @@ static void test_gemm_conv_shapes(void **state)
         {false, false, 40, 300, 1100, 1100, 300, 300, 1.0f, 1.0f},
         {false, true, 24, 1030, 200, 200, 200, 1030, 1.0f, 0.0f},
         {true, false, 70, 49, 2304, 70, 49, 49, 1.0f, 0.0f},
+        {false, true, 8, 700, 1030, 1030, 1030, 700, 1.0f, 0.0f}, /* linear, batch 8: dots */
+        {false, true, 3, 65, 77, 80, 77, 70, 0.5f, 1.0f},        /* batch 3, ragged K */
     };
     cz_rng rng;
     cz_rng_seed(&rng, 9);
@@ -227,6 +230,7 @@ static void test_gemm_parallel_bits(void **state)
         {true, true, 77, 93, 601, 77, 601, 95, -0.5f, 0.5f},
         {false, true, 1, 1000, 700, 700, 700, 1000, 1.0f, 1.0f},     /* x W^T: matrix-vector */
         {false, false, 500, 1, 300, 300, 1, 1, 1.0f, 0.5f},          /* W x: matrix-vector */
+        {false, true, 5, 900, 300, 300, 300, 900, 1.0f, 0.5f},       /* x W^T, batch 5: dots */
         {true, false, 500, 1, 300, 500, 1, 1, 0.5f, 0.5f},           /* W^T x: column sweeps */
         {false, false, 2, 40, 30, 30, 40, 40, 1.0f, 0.0f},           /* thin: reference */
     };

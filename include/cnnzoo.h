@@ -242,10 +242,10 @@ int64_t cz_net_macs(const cz_net *net);
 
 /* The parameter/buffer table in declaration order (the state_dict order). */
 int cz_net_param_count(const cz_net *net);
-/* Both count as a possible write: the inference caches derived from the
- * weights (packed and Winograd-transformed) are rebuilt at the next
- * forward. A pointer kept and written later needs cz_net_params_changed
- * before the next forward. */
+/* Both count as a possible write: the caches derived from the weights
+ * (packed for the GEMM, in inference and in training, and
+ * Winograd-transformed) are rebuilt at the next forward. A pointer kept
+ * and written later needs cz_net_params_changed before the next forward. */
 cz_param *cz_net_param(cz_net *net, int i);
 cz_param *cz_net_find_param(cz_net *net, const char *name);
 void cz_net_params_changed(cz_net *net);

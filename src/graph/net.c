@@ -643,9 +643,19 @@ static cz_status plan_fusion(cz_net *net)
     }
     free(readers);
     cz_status st = plan_buffers(net);
-    if (st == CZ_OK)
-        net->planned = 1;
-    return st;
+    if (st != CZ_OK) {
+        /* No half plan: a later forward, in any mode, starts afresh. */
+        for (int i = 0; i < net->n_nodes; i++) {
+            cz_node *node = &net->nodes[i];
+            node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = -1;
+            node->fuse_dst = -1;
+            node->fused = false;
+        }
+        net->planned = -1;
+        return st;
+    }
+    net->planned = 1;
+    return CZ_OK;
 }
 
 /* Points every node's output at its place in the arena (planned) or gives
@@ -665,9 +675,13 @@ static cz_status bind_outputs(cz_net *net, int batch)
         free(net->arena); /* free + malloc, not realloc: the old contents are dead */
         net->arena = need > SIZE_MAX / sizeof(float) ? NULL : malloc(need * sizeof(float));
         net->arena_cap = net->arena ? need : 0;
-        if (!net->arena)
+        if (!net->arena) {
+            for (int i = 0; i < net->n_nodes; i++) /* no views into the freed arena */
+                if (net->nodes[i].borrowed)
+                    net->nodes[i].out = (cz_tensor){0}, net->nodes[i].borrowed = false;
             return cz_fail(CZ_ERR_NOMEM, "forward: cannot allocate %zu floats of feature maps",
                            need);
+        }
     }
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
@@ -744,7 +758,8 @@ static cz_status check_seed(const cz_net *net, int node, const cz_tensor *g)
     return CZ_OK;
 }
 
-/* Zeroes every node's output gradient that backward may write. */
+/* Gives every node's output gradient that backward may write its storage
+ * (cleared later, by propagate, just before its first use). */
 static cz_status alloc_douts(cz_net *net, int last)
 {
     for (int i = 0; i <= last; i++) {

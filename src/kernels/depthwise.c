@@ -11,14 +11,14 @@
  * shuffle that keeps the even lanes (stride 2), times a broadcast weight.
  * Four output rows are summed side by side: four independent FMA chains
  * hide the FMA latency even on 7-wide planes, where a row is one vector.
- * The buffer has three spare zero rows and a tail of slack so the fourth
- * row and the last vector of a row may read past the plane; those lanes
- * are computed and never stored.
+ * The buffer has 3 x stride_h spare zero rows and a tail of slack so the
+ * fourth row and the last vector of a row may read past the plane; those
+ * lanes are computed and never stored.
  *
  * One body (depthwise_body.h) is compiled per path with its vector
  * operations: AVX-512 (16 lanes), AVX2 + FMA (8), and plain C (8 lanes of
- * a struct the compiler vectorises where it can). Other strides than 1
- * and 2 (none in the zoo) run on the reference kernel.
+ * a struct the compiler vectorises where it can). Column strides above 2
+ * (none in the zoo) run on the reference kernel.
  */
 #include <string.h>
 
@@ -42,9 +42,9 @@ static dw_layout layout(const cz_conv_geom *g)
     dw_layout l;
     l.PW = g->width + 2 * g->pad_w;
     l.PH = g->height + 2 * g->pad_h + (ROWS - 1) * g->stride_h;
-    /* The last vector of a row starts below s * OW and reads s * VL + VL
-     * floats (stride 2 loads two vectors): it ends within a row and two
-     * vectors past the row's start. */
+    /* A row's last vector starts at most s (OW - 1) + d (KW - 1) <= PW - 1
+     * floats into its row and reads VL floats (stride 1) or 2 VL (stride
+     * 2): at most 2 VL past the row's end, which the slack covers. */
     l.size = (size_t)l.PH * l.PW + (size_t)(g->stride_w + 2) * MAX_VL;
     return l;
 }

@@ -12,13 +12,14 @@
  *   - anything else: im2col, then one GEMM per group.
  * Threads take whole samples while there are at least as many samples as
  * threads; the samples left over (all of them at batch 1) are split inside:
- * im2col over channels, the GEMM over column or row tiles. The GEMM sums K
- * in an order fixed by K alone, so both strategies give the same bits.
+ * im2col over channels, the GEMM over column or row tiles. On small maps
+ * (forward_batched) groups of samples share one GEMM. The GEMM sums K in
+ * an order fixed by K alone, so these strategies give the same bits.
  *
- * Backward: per sample, im2col then GEMMs (the fast ones, through
- * cz_gemm); each thread owns its column buffer and its own partial weight
- * gradient, summed in thread order so the result depends only on the
- * thread count.
+ * Backward: each thread takes a contiguous share of the samples, one at a
+ * time (im2col, then GEMMs) or, on small maps, a group at a time
+ * (grads_batched); each owns its buffers and its partial weight gradient,
+ * summed in thread order so the result depends only on the thread count.
  */
 #include <math.h>
 #include <omp.h>

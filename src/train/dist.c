@@ -7,6 +7,8 @@
 
 #include "train/dist.h"
 
+#include "graph/net.h"
+
 #ifdef CZ_HAVE_MPI
 #include <mpi.h>
 
@@ -147,7 +149,9 @@ static void pack(cz_grad_sync *g, bucket *b, bool to)
         return;
     float *at = b->data, scale = 1.0f / (float)g->size;
     for (int i = b->first; i < b->first + b->count; i++) {
-        cz_param *p = cz_net_param(g->net, g->order[i]);
+        /* Gradients only: &params[i], not cz_net_param, which would mark the
+         * weights changed and drop the packs backward is still using. */
+        cz_param *p = &g->net->params[g->order[i]];
         size_t m = cz_tensor_numel(&p->grad);
         if (to)
             memcpy(at, p->grad.data, sizeof(float) * m);

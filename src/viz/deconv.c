@@ -126,7 +126,12 @@ cz_status cz_viz_top_units(cz_net *net, const cz_tensor *x, int layer, int chann
     if (channel >= C)
         return cz_fail(CZ_ERR_ARG, "channel %d is outside %s's %d channels", channel,
                        net->nodes[layer].name, C);
+    /* The layer's own output, kept: with the inference plan on, inner maps
+     * share memory and fused-away ones are not written. */
+    bool fusion = net->fusion;
+    net->fusion = false;
     cz_status st = cz_net_forward(net, x, NULL);
+    net->fusion = fusion;
     if (st != CZ_OK)
         return st;
     const cz_tensor *a = &net->nodes[layer].out;

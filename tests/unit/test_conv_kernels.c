@@ -254,8 +254,9 @@ static void test_conv_thread_bits(void **state)
     cz_kernels_force(NULL);
 }
 
-/* The packed weights give cz_gemm's bits (a forward that prepares for
- * backward packs per call), and the caches follow the weights: written
+/* The packed weights give the same bits in a forward that prepares for
+ * backward (whose packs hold W^T too) as in inference, and the caches
+ * follow the weights: written
  * through cz_net_find_param between two forwards, the second forward uses
  * the new weights (Winograd and packed alike). */
 static void test_weight_caches(void **state)

@@ -579,6 +579,25 @@ static cz_status plan_buffers(cz_net *net)
     return CZ_OK;
 }
 
+/* Every node back to running on its own, as without a plan. */
+static void clear_fusion(cz_net *net)
+{
+    for (int i = 0; i < net->n_nodes; i++) {
+        cz_node *node = &net->nodes[i];
+        node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
+        node->fused = false;
+    }
+}
+
+/* Outputs that pointed into the arena get their own storage at the next
+ * forward (batch_tensor). */
+static void unbind_outputs(cz_net *net)
+{
+    for (int i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].borrowed)
+            net->nodes[i].out = (cz_tensor){0}, net->nodes[i].borrowed = false;
+}
+
 /* The inference plan: conv -> BatchNorm -> residual add -> activation
  * chains (each part optional), where each link is the previous one's only
  * reader, become one conv whose epilogue applies the rest (see conv2d.c).
@@ -592,11 +611,7 @@ static cz_status plan_fusion(cz_net *net)
     int want = net->fusion && !cz_net_wants_backward(net);
     if (net->planned == want)
         return CZ_OK;
-    for (int i = 0; i < net->n_nodes; i++) {
-        cz_node *node = &net->nodes[i];
-        node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
-        node->fused = false;
-    }
+    clear_fusion(net);
     net->planned = 0;
     if (!want)
         return CZ_OK;
@@ -644,13 +659,7 @@ static cz_status plan_fusion(cz_net *net)
     free(readers);
     cz_status st = plan_buffers(net);
     if (st != CZ_OK) {
-        /* No half plan: a later forward, in any mode, starts afresh. */
-        for (int i = 0; i < net->n_nodes; i++) {
-            cz_node *node = &net->nodes[i];
-            node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = -1;
-            node->fuse_dst = -1;
-            node->fused = false;
-        }
+        clear_fusion(net); /* no half plan: a later forward starts afresh */
         net->planned = -1;
         return st;
     }
@@ -663,9 +672,7 @@ static cz_status plan_fusion(cz_net *net)
 static cz_status bind_outputs(cz_net *net, int batch)
 {
     if (net->planned != 1) {
-        for (int i = 0; i < net->n_nodes; i++)
-            if (net->nodes[i].borrowed)
-                net->nodes[i].out = (cz_tensor){0}, net->nodes[i].borrowed = false;
+        unbind_outputs(net);
         free(net->arena);
         net->arena = NULL, net->arena_cap = 0;
         return CZ_OK;
@@ -676,9 +683,7 @@ static cz_status bind_outputs(cz_net *net, int batch)
         net->arena = need > SIZE_MAX / sizeof(float) ? NULL : malloc(need * sizeof(float));
         net->arena_cap = net->arena ? need : 0;
         if (!net->arena) {
-            for (int i = 0; i < net->n_nodes; i++) /* no views into the freed arena */
-                if (net->nodes[i].borrowed)
-                    net->nodes[i].out = (cz_tensor){0}, net->nodes[i].borrowed = false;
+            unbind_outputs(net); /* no views into the freed arena */
             return cz_fail(CZ_ERR_NOMEM, "forward: cannot allocate %zu floats of feature maps",
                            need);
         }

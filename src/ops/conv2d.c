@@ -411,6 +411,30 @@ static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, 
     }
 }
 
+/* Samples side by side: a sample's (rows, P) matrix m is column block j
+ * of cat (rows, W), and back. */
+static void put_block(const float *m, size_t rows, int P, float *cat, size_t W, int j)
+{
+    for (size_t k = 0; k < rows; k++)
+        memcpy(cat + k * W + (size_t)j * P, m + k * P, sizeof(float) * (size_t)P);
+}
+
+static void take_block(const float *cat, size_t rows, int P, size_t W, int j, float *m)
+{
+    for (size_t k = 0; k < rows; k++)
+        memcpy(m + k * P, cat + k * W + (size_t)j * P, sizeof(float) * (size_t)P);
+}
+
+/* A sample's columns: the input itself for a pointwise conv, else its
+ * im2col in `own`. */
+static const float *sample_columns(const cz_conv_geom *g, const float *x, float *own)
+{
+    if (is_pointwise(g))
+        return x;
+    cz_im2col(g, x, own);
+    return own;
+}
+
 /* Small maps (P <= CAT_COLS / 2: late layers, CIFAR sizes), nb samples at
  * a time side by side: one GEMM per group nb P columns wide instead of a
  * thin one per sample that reads all the weights for a few columns
@@ -433,14 +457,9 @@ static void forward_batched(const fwd_ctx *f, int N, int nb, const float *x, siz
         float *cols = cat, *ycat = cat + rows * W;
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int j = 0; j < m; j++) {
-            const float *col = x + (size_t)(n + j) * in_size;
-            if (!f->pointwise) {
-                float *own = base + (size_t)omp_get_thread_num() * stride;
-                cz_im2col(f->g, col, own);
-                col = own;
-            }
-            for (size_t k = 0; k < rows; k++)
-                memcpy(cols + k * W + (size_t)j * P, col + k * P, sizeof(float) * (size_t)P);
+            float *own = base + (size_t)omp_get_thread_num() * stride;
+            put_block(sample_columns(f->g, x + (size_t)(n + j) * in_size, own), rows, P, cols,
+                      W, j);
         }
         for (int grp = 0; grp < f->G; grp++)
             cz_gemm_packed_parallel(f->packed ? &f->packed[grp] : NULL,
@@ -450,9 +469,7 @@ static void forward_batched(const fwd_ctx *f, int N, int nb, const float *x, siz
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int j = 0; j < m; j++) {
             float *yj = y + (size_t)(n + j) * out_size;
-            for (int oc = 0; oc < f->OC; oc++)
-                memcpy(yj + (size_t)oc * P, ycat + (size_t)oc * W + (size_t)j * P,
-                       sizeof(float) * (size_t)P);
+            take_block(ycat, (size_t)f->OC, P, W, j, yj);
             if (has_work(&f->ep))
                 apply_epilogue(&f->ep, yj, 0, f->OC, P);
         }
@@ -647,16 +664,8 @@ static void grads_batched(const cz_node *node, const cz_conv_geom *g, const floa
     size_t W = (size_t)nb * P, rows = (size_t)K * G;
     float *cols = s.cat, *dys = s.cat + rows * W;
     for (int j = 0; j < nb; j++) {
-        const float *col = x + j * in_size;
-        if (!is_pointwise(g)) {
-            cz_im2col(g, col, s.col);
-            col = s.col;
-        }
-        for (size_t k = 0; k < rows; k++)
-            memcpy(cols + k * W + (size_t)j * P, col + k * P, sizeof(float) * (size_t)P);
-        for (int oc = 0; oc < OC; oc++)
-            memcpy(dys + oc * W + (size_t)j * P, dy + j * out_size + (size_t)oc * P,
-                   sizeof(float) * (size_t)P);
+        put_block(sample_columns(g, x + j * in_size, s.col), rows, P, cols, W, j);
+        put_block(dy + j * out_size, (size_t)OC, P, dys, W, j);
         bias_grad(node, g, dy + j * out_size, s);
     }
     for (int grp = 0; grp < G; grp++)
@@ -678,17 +687,16 @@ static void grads_batched(const cz_node *node, const cz_conv_geom *g, const floa
         float *dxj = dx + j * in_size;
         /* A pointwise conv's columns are dx's planes; others go through
          * one sample's dcol and col2im. */
-        float *dcol = is_pointwise(g) ? NULL : s.dcol;
+        if (!is_pointwise(g)) {
+            take_block(dcols, rows, P, W, j, s.dcol);
+            cz_col2im_add(g, s.dcol, dxj);
+            continue;
+        }
         for (size_t k = 0; k < rows; k++) {
             const float *src = dcols + k * W + (size_t)j * P;
-            if (dcol)
-                memcpy(dcol + k * P, src, sizeof(float) * (size_t)P);
-            else
-                for (int p = 0; p < P; p++)
-                    dxj[k * P + p] += src[p];
+            for (int p = 0; p < P; p++)
+                dxj[k * P + p] += src[p];
         }
-        if (dcol)
-            cz_col2im_add(g, dcol, dxj);
     }
 }
 

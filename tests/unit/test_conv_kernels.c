@@ -129,8 +129,14 @@ static const layer_case layer_cases[] = {
     {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-"}, /* side by side, grouped */
 };
 
-static cz_net *layer_net(const layer_case *lc, uint64_t seed, int *node)
+/* The one-conv net of lc (initialised from `seed`; *node: the conv) and
+ * a random input x of `batch` samples drawn from `input_seed`. */
+static cz_net *layer_net(const layer_case *lc, uint64_t seed, int *node, int batch,
+                         uint64_t input_seed, cz_tensor *x)
 {
+    cz_rng rng;
+    cz_rng_seed(&rng, input_seed);
+    tu_tensor_random(x, &rng, batch, lc->C, lc->H, lc->W);
     cz_net *net = cz_net_create(lc->C, lc->H, lc->W, seed);
     *node = cz_conv2d(net, CZ_INPUT, "conv",
                       (cz_conv_args){.out_channels = lc->OC, .kernel = lc->k,
@@ -159,11 +165,8 @@ static void test_conv_layers_per_path(void **state)
     for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
         const layer_case *lc = &layer_cases[i];
         int node;
-        cz_net *net = layer_net(lc, 70 + i, &node);
-        cz_rng rng;
-        cz_rng_seed(&rng, 7 + i);
         cz_tensor x = {0};
-        tu_tensor_random(&x, &rng, 2, lc->C, lc->H, lc->W);
+        cz_net *net = layer_net(lc, 70 + i, &node, 2, 7 + i, &x);
         assert_true(cz_kernels_force("ref"));
         float *want = layer_forward(net, &x);
         size_t n = cz_tensor_numel(&x) / (size_t)lc->C / lc->H / lc->W * lc->OC *
@@ -216,11 +219,8 @@ static void test_conv_thread_bits(void **state)
     for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
         const layer_case *lc = &layer_cases[i];
         int node;
-        cz_net *net = layer_net(lc, 90 + i, &node);
-        cz_rng rng;
-        cz_rng_seed(&rng, 30 + i);
         cz_tensor x = {0};
-        tu_tensor_random(&x, &rng, 3, lc->C, lc->H, lc->W);
+        cz_net *net = layer_net(lc, 90 + i, &node, 3, 30 + i, &x);
         for (int p = 0; p < 4; p++) {
             if (!cz_kernels_force(paths[p]))
                 continue;
@@ -265,11 +265,8 @@ static void test_weight_caches(void **state)
     for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
         const layer_case *lc = &layer_cases[i];
         int node;
-        cz_net *net = layer_net(lc, 120 + i, &node);
-        cz_rng rng;
-        cz_rng_seed(&rng, 60 + i);
         cz_tensor x = {0};
-        tu_tensor_random(&x, &rng, 2, lc->C, lc->H, lc->W);
+        cz_net *net = layer_net(lc, 120 + i, &node, 2, 60 + i, &x);
         for (int p = 0; p < N_FAST; p++) {
             if (!cz_kernels_force(fast_paths[p]))
                 continue;

@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test sanitize clean
+.PHONY: all deps build demo test sanitize fuzz valgrind clean
 
 all: build
 
@@ -23,5 +23,26 @@ demo: build
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
+# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+sanitize: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCZ_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+
+# Every fuzz target for FUZZ_TIME seconds (FUZZ_TARGETS: some of them);
+# crashes land in fuzz/regress/ (scripts/fuzz.sh).
+FUZZ_TIME ?= 600
+FUZZ_TARGETS ?=
+fuzz:
+	@scripts/deps.sh fuzz
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCZ_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+	scripts/fuzz.sh build-fuzz $(FUZZ_TIME) $(JOBS) $(FUZZ_TARGETS)
+
+# The CLI tests with cnnzoo under valgrind: no errors, no leaks.
+valgrind: build
+	@scripts/deps.sh valgrind
+	scripts/valgrind_cli.sh $(BUILD)
+
 clean:
-	rm -rf $(BUILD) runs
+	rm -rf $(BUILD) build-asan build-fuzz runs

@@ -2,9 +2,11 @@
  * train.c - `cnnzoo train MODEL --data DATA`: mini-batch SGD with momentum,
  * weight decay and a step schedule, with the survey's augmentations;
  * prints one line per epoch and the final test accuracy, and saves the
- * weights as DIR/MODEL.safetensors.
+ * weights as DIR/MODEL.safetensors. Ctrl-C or SIGTERM stops the run after
+ * the step in progress with a checkpoint and the command that resumes it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,6 +129,8 @@ static cz_net *model_for(const char *model, const cz_dataset *ds, cz_data_kind k
 
 /* Paths and names a run reads and writes besides its data. */
 typedef struct run_files {
+    int argc; /* the command line, for the resume command */
+    char **argv;
     const char *out_dir, *log, *weights, *checkpoint, *save, *init;
     float bn_momentum; /* < 0: the model's own */
     const char *optim_name, *schedule; /* as given, for the header line */
@@ -178,10 +182,142 @@ static int save(cz_net *net, const run_files *rf, const char *model, const char 
     return CZ_EXIT_OK;
 }
 
+/* ------------------------------------------------------------ stopping */
+
+/* The signal that asked the run to stop (0: none). The handler only sets
+ * it; the trainer reads it after every step, outside the handler, where
+ * writing a checkpoint is safe. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static const int stop_signals[2] = {SIGINT, SIGTERM};
+
+/* Catches SIGINT and SIGTERM while the run trains. SA_RESETHAND gives a
+ * signal its default action back once caught, so the same signal again
+ * ends the process at once (the previous checkpoint stays whole: it is
+ * only ever replaced by a rename); SA_RESTART keeps the loader's reads
+ * from failing with EINTR. A signal that was ignored when cnnzoo started
+ * (a background command of a shell without job control, nohup-like
+ * launchers) stays ignored, as whoever started us asked. */
+static void catch_stop_signals(struct sigaction old[2])
+{
+    for (int i = 0; i < 2; i++) {
+        sigaction(stop_signals[i], NULL, &old[i]);
+        if (!(old[i].sa_flags & SA_SIGINFO) && old[i].sa_handler == SIG_IGN)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND | SA_RESTART;
+        sigaction(stop_signals[i], &sa, NULL);
+    }
+}
+
+static void restore_signals(const struct sigaction old[2])
+{
+    for (int i = 0; i < 2; i++)
+        sigaction(stop_signals[i], &old[i], NULL);
+}
+
+/* arg as a shell reads it back: bare when made of harmless characters,
+ * else in single quotes. */
+static void put_quoted(FILE *f, const char *arg)
+{
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789-_./:=,+@%";
+    if (*arg && strspn(arg, plain) == strlen(arg)) {
+        fputs(arg, f);
+        return;
+    }
+    fputc('\'', f);
+    for (const char *p = arg; *p; p++) {
+        if (*p == '\'')
+            fputs("'\\''", f); /* close, an escaped quote, reopen */
+        else
+            fputc(*p, f);
+    }
+    fputc('\'', f);
+}
+
+/* The command that continues the run: this one, with --resume CHECKPOINT
+ * in place of any --resume it had. */
+static void print_resume_command(const run_files *rf, const cz_dist *dist)
+{
+    fputs("cnnzoo: to continue exactly where it stopped: ", stderr);
+    if (dist && dist->size > 1)
+        fprintf(stderr, "mpirun -np %d ", dist->size);
+    fputs("cnnzoo", stderr);
+    for (int i = 0; i < rf->argc; i++) {
+        if (strcmp(rf->argv[i], "--resume") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(rf->argv[i], "--resume=", 9) == 0)
+            continue;
+        fputc(' ', stderr);
+        put_quoted(stderr, rf->argv[i]);
+    }
+    fputs(" --resume ", stderr);
+    put_quoted(stderr, rf->checkpoint);
+    fputc('\n', stderr);
+}
+
+/* A run a signal stopped: where, which checkpoint holds it, and the
+ * command that resumes it (rank 0 says it for all). Returns 128 + the
+ * signal (130 for Ctrl-C, 143 for SIGTERM), the status a shell gives a
+ * command that signal ended, which scripts and job schedulers test for:
+ * the run did not finish (no final weights), so not 0, and it is not a
+ * failure (1) either, since the checkpoint resumes it exactly. A rank that
+ * stopped because another was signalled reports SIGTERM's status. */
+static int report_stop(const run_files *rf, const cz_train_opts *o, const cz_train_stop *st)
+{
+    int sig = stop_signal ? stop_signal : SIGTERM;
+    if (rf->follower)
+        return 128 + sig;
+    fflush(stdout);
+    const char *name = stop_signal == SIGINT    ? "SIGINT (Ctrl-C)"
+                       : stop_signal == SIGTERM ? "SIGTERM"
+                                                : "a signal to another process";
+    if (st->step_in_epoch > 0)
+        fprintf(stderr, "cnnzoo: stopped by %s after step %ld (step %d of epoch %d); %s holds "
+                "the run so far\n", name, st->step, st->step_in_epoch, st->epoch, rf->checkpoint);
+    else
+        fprintf(stderr, "cnnzoo: stopped by %s after epoch %d (step %ld); %s holds the run so "
+                "far\n", name, st->epoch, st->step, rf->checkpoint);
+    print_resume_command(rf, o->dist);
+    return 128 + sig;
+}
+
+/* cz_train with SIGINT and SIGTERM caught; 0 ok, 1 failed, or 128 + the
+ * signal that stopped it. */
+static int train_stoppable(cz_net *net, const cz_dataset *train, const cz_dataset *test,
+                           const run_files *rf, cz_train_opts *o, cz_eval_result *last)
+{
+    cz_train_stop stop = {.flag = &stop_signal,
+                          .hint = "; the same signal again (Ctrl-C) quits at once, keeping the "
+                                  "previous checkpoint"};
+    o->stop = &stop;
+    struct sigaction old[2];
+    catch_stop_signals(old);
+    cz_status s = cz_train(net, train, test, o, last);
+    restore_signals(old);
+    o->stop = NULL;
+    if (s != CZ_OK) {
+        cz_cli_error("%s", cz_last_error());
+        return CZ_EXIT_FAIL;
+    }
+    return stop.stopped ? report_stop(rf, o, &stop) : CZ_EXIT_OK;
+}
+
 static int run(const char *model, const char *data, run_files *rf, cz_train_opts *o,
                const augment_args *aa)
 {
-    const char *out_dir = rf->out_dir, *log_path = rf->log;
+    const char *out_dir = rf->out_dir;
     cz_dataset train = {0}, test = {0};
     cz_data_kind kind;
     int skipped = 0, test_skipped = 0;
@@ -204,12 +340,8 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         rc = cz_cli_load_weights(net, rf->weights, true);
     if (rc == CZ_EXIT_OK && make_dirs(out_dir) != 0)
         rc = CZ_EXIT_FAIL;
-    /* A resumed run adds its epochs to the log the first run began. */
-    if (rc == CZ_EXIT_OK && log_path && !rf->follower &&
-        !(o->log = fopen(log_path, o->resume ? "a" : "w"))) {
-        cz_cli_error("--log %s: %s", log_path, strerror(errno));
-        rc = CZ_EXIT_FAIL;
-    }
+    /* A resumed run continues the log the first run began (train_log.h). */
+    o->log = rf->follower ? NULL : rf->log;
     if (rc == CZ_EXIT_OK) {
         char length[48];
         if (o->max_steps)
@@ -249,19 +381,13 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         o->meta = meta;
         o->n_meta = 3;
         cz_eval_result last;
-        if (cz_train(net, &train, has_test ? &test : NULL, o, &last) != CZ_OK) {
-            cz_cli_error("%s", cz_last_error());
-            rc = CZ_EXIT_FAIL;
-        } else {
+        rc = train_stoppable(net, &train, has_test ? &test : NULL, rf, o, &last);
+        if (rc == CZ_EXIT_OK) {
             if (has_test)
                 printf("test accuracy: top-1 %.2f%%, top-5 %.2f%% (%d images)\n",
                        100 * last.top1, 100 * last.top5, last.count);
             rc = rf->follower ? CZ_EXIT_OK : save(net, rf, model, data, o, &last);
         }
-    }
-    if (o->log && fclose(o->log) != 0 && rc == CZ_EXIT_OK) {
-        cz_cli_error("--log %s: %s", log_path, strerror(errno));
-        rc = CZ_EXIT_FAIL;
     }
     cz_dataset_free(&train);
     cz_dataset_free(&test);
@@ -357,6 +483,20 @@ static int apply_recipe(int argc, char **argv, cz_train_opts *o, optim_args *oa,
     return -1;
 }
 
+/* Ends the process by sig, now that the checkpoint is written and
+ * everything is freed (MPI finalised too). A shell looks at how a child
+ * ended, not at its status, to decide whether Ctrl-C was meant for the
+ * whole script or loop: one that exits 130 on its own is taken to have
+ * handled it, and the loop goes on. Dying by the signal stops it, as any
+ * program Ctrl-C ends would; the status the shell shows is 128 + sig. */
+static void end_by_signal(int sig)
+{
+    fflush(stdout);
+    fflush(stderr);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int cz_cmd_train(int argc, char **argv)
 {
     const char *data = NULL;
@@ -394,10 +534,10 @@ int cz_cmd_train(int argc, char **argv)
         {"threads", CZ_OPT_INT, &threads, "T", "threads for the network (0: all cores)", 0, 1024},
         {"workers", CZ_OPT_INT, &o.workers, "W", "loader threads decoding and augmenting (default: 1 for in-memory sets, the core count for folders)", 0, 256},
         {"out", CZ_OPT_STRING, &rf.out_dir, "DIR", "folder for MODEL.safetensors and MODEL.ckpt.safetensors", 0, 0},
-        {"log", CZ_OPT_STRING, &rf.log, "FILE", "a CSV line per epoch (for cnnzoo plot)", 0, 0},
+        {"log", CZ_OPT_STRING, &rf.log, "FILE", "a CSV line per epoch (for cnnzoo plot), the file rewritten atomically each time", 0, 0},
         {"weights", CZ_OPT_STRING, &rf.weights, "FILE", "start from these weights (.pth or .safetensors) instead of the initialisation", 0, 0},
-        {"checkpoint", CZ_OPT_STRING, &rf.checkpoint, "FILE", "written atomically after every epoch (default: DIR/MODEL.ckpt.safetensors)", 0, 0},
-        {"resume", CZ_OPT_STRING, &o.resume, "FILE", "continue the run a checkpoint stopped, exactly", 0, 0},
+        {"checkpoint", CZ_OPT_STRING, &rf.checkpoint, "FILE", "written atomically after every epoch, and when Ctrl-C or SIGTERM stops the run after a step (default: DIR/MODEL.ckpt.safetensors)", 0, 0},
+        {"resume", CZ_OPT_STRING, &o.resume, "FILE", "continue the run a checkpoint stopped, at an epoch's end or inside one, exactly", 0, 0},
         {"save", CZ_OPT_STRING, &rf.save, "FILE", "write the final weights here (default: DIR/MODEL.safetensors)", 0, 0},
         {"classes", CZ_OPT_INT, &rf.classes, "K", "build the model for K classes (default: the dataset's; for arrays, the model's)", 1, 100000},
         {"steps", CZ_OPT_INT, &o.max_steps, "K", "stop after K optimizer steps", 1, 2e9},
@@ -405,7 +545,9 @@ int cz_cmd_train(int argc, char **argv)
         {"sync-bn", CZ_OPT_FLAG, &o.sync_bn, NULL, "under mpirun, BatchNorm normalises with the whole batch's statistics, not each process's (PyTorch's SyncBatchNorm)", 0, 0},
     };
     const cz_cmd cmd = {"train", "MODEL", 1, 1,
-                        "Trains MODEL from scratch, evaluating on the test split after each epoch.",
+                        "Trains MODEL from scratch, evaluating on the test split after each epoch. "
+                        "Ctrl-C (or SIGTERM) stops it after the step in progress with a checkpoint "
+                        "and prints the command that resumes it; a second Ctrl-C quits at once.",
                         opts, (int)(sizeof opts / sizeof opts[0])};
     const char *pos[1];
     int n_pos;
@@ -426,7 +568,12 @@ int cz_cmd_train(int argc, char **argv)
     rf.schedule = oa.schedule;
     if (o.aux_weight < 0)
         o.aux_weight = default_aux_weight(pos[0]);
-    return train_ranks(pos[0], data, &rf, &o, &aa);
+    rf.argc = argc;
+    rf.argv = argv;
+    rc = train_ranks(pos[0], data, &rf, &o, &aa);
+    if (rc > 128 && stop_signal)
+        end_by_signal(stop_signal);
+    return rc;
 }
 
 /* Under mpirun every process trains its share of each batch; rank 0

@@ -146,10 +146,11 @@ cz_status cz_loader_start(const cz_dataset *ds, const int *order, int count,
                           const cz_loader_opts *opts, cz_loader **out)
 {
     *out = NULL;
+    long batches = opts->batch > 0 ? ((long)count + opts->batch - 1) / opts->batch : 0;
     if (opts->batch < 1 || opts->workers < 0 || opts->workers > 256 || count < 0 ||
-        count > ds->count)
-        return cz_fail(CZ_ERR_ARG, "loader: batch %d, %d workers, %d of %d samples",
-                       opts->batch, opts->workers, count, ds->count);
+        count > ds->count || opts->first_batch < 0 || opts->first_batch > batches)
+        return cz_fail(CZ_ERR_ARG, "loader: batch %d, %d workers, %d of %d samples, from batch "
+                       "%ld", opts->batch, opts->workers, count, ds->count, opts->first_batch);
     cz_loader *l = calloc(1, sizeof *l);
     if (!l)
         return cz_fail(CZ_ERR_NOMEM, "loader: out of memory");
@@ -160,7 +161,8 @@ cz_status cz_loader_start(const cz_dataset *ds, const int *order, int count,
     l->o = *opts;
     l->count = count;
     l->crops = opts->ten_crop ? 10 : 1;
-    l->batches = ((long)count + opts->batch - 1) / opts->batch;
+    l->batches = batches;
+    l->claimed = l->released = opts->first_batch;
     /* Two batches in flight per worker keep every worker busy while the
      * consumer holds one. */
     l->depth = opts->workers ? 2 * opts->workers : 1;
@@ -228,6 +230,14 @@ cz_status cz_loader_next(cz_loader *l, const cz_tensor **x, const int **labels, 
     *labels = s->labels;
     *n = s->n;
     return CZ_OK;
+}
+
+long cz_loader_batches_used(cz_loader *l)
+{
+    pthread_mutex_lock(&l->mu);
+    long used = l->released + (l->holding ? 1 : 0);
+    pthread_mutex_unlock(&l->mu);
+    return used;
 }
 
 int cz_loader_skipped(cz_loader *l, char *first, size_t size)

@@ -20,6 +20,10 @@ typedef struct cz_loader_opts {
     bool ten_crop; /* ten crops per sample (evaluation only) */
     uint64_t seed; /* with the epoch, fixes every random transform */
     int epoch;
+    /* Begin at this batch (a run resumed inside an epoch): the batches
+     * before it are not loaded, and the rest keep the positions, so the
+     * random transforms, that they have in the whole epoch. */
+    long first_batch;
 } cz_loader_opts;
 
 /* Starts loading `count` samples: order[0..count) (NULL: 0, 1, ...). The
@@ -32,6 +36,11 @@ cz_status cz_loader_start(const cz_dataset *ds, const int *order, int count,
  * left out of its batch and counted (cz_loader_skipped); any other failure
  * is returned. */
 cz_status cz_loader_next(cz_loader *l, const cz_tensor **x, const int **labels, int *n);
+
+/* Batches used so far: the one last returned and those before it,
+ * counting any passed over for having no readable file. A run stopped
+ * after that batch resumes with first_batch = this. */
+long cz_loader_batches_used(cz_loader *l);
 
 /* Files left out so far; the first one's error goes into first. */
 int cz_loader_skipped(cz_loader *l, char *first, size_t size);

@@ -2,6 +2,8 @@
  * checkpoint.c - saving and restoring a training run (see checkpoint.h).
  */
 #include <inttypes.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,7 @@
 #include "io/io.h"
 #include "train/checkpoint.h"
 
-enum { SCHED_MAX = 16, TEXT = 512, OWN_META = 6 };
+enum { SCHED_MAX = 16, TEXT = 512, OWN_META = 6, POS_META = 4 };
 
 static void rng_text(const cz_rng *r, char *buf, size_t size)
 {
@@ -70,6 +72,56 @@ static cz_status gather(cz_net *net, cz_optim *opt, cz_st_tensor *t, char (*name
     return CZ_OK;
 }
 
+/* Every rank's tally as "v,v,...": ranks rows of CZ_TALLY_LEN, in full
+ * precision so that the resumed epoch's sums are the same doubles.
+ * malloc'd; NULL when out of memory. */
+static char *tally_text(const cz_run_state *run)
+{
+    int ranks = run->tallies ? run->ranks : 1;
+    const double *v = run->tallies ? run->tallies : run->pos.tally;
+    size_t n = (size_t)ranks * CZ_TALLY_LEN, size = n * 26 + 1, at = 0;
+    char *buf = malloc(size);
+    for (size_t i = 0; buf && i < n; i++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%.17g", i ? "," : "", v[i]);
+    return buf;
+}
+
+/* The run state as metadata pairs, own[2 * OWN_META] and, inside an
+ * epoch, own[2 * (OWN_META + POS_META)]; text holds their values. Returns
+ * how many pairs. */
+typedef struct run_text {
+    char epoch[16], step[32], shuffle[80], net_rng[80], schedule[TEXT];
+    char steps[16], batches[32], seconds[32];
+    char *tally;
+} run_text;
+
+static int run_meta(cz_net *net, const cz_optim *opt, const cz_schedule *sched,
+                    const cz_run_state *run, run_text *t, const char **own)
+{
+    bool inside = run->pos.batches > 0;
+    snprintf(t->epoch, sizeof t->epoch, "%d", run->epoch);
+    snprintf(t->step, sizeof t->step, "%ld", opt->step);
+    rng_text(&run->shuffle, t->shuffle, sizeof t->shuffle);
+    rng_text(cz_net_rng(net), t->net_rng, sizeof t->net_rng);
+    schedule_text(sched, t->schedule, sizeof t->schedule);
+    const char *base[2 * OWN_META] = {
+        "cnnzoo.format", inside ? "checkpoint 2" : "checkpoint 1", "cnnzoo.epoch", t->epoch,
+        "cnnzoo.optim.step", t->step, "cnnzoo.rng.shuffle", t->shuffle,
+        "cnnzoo.rng.net", t->net_rng, "cnnzoo.schedule", t->schedule};
+    memcpy(own, base, sizeof base);
+    if (!inside)
+        return OWN_META;
+    snprintf(t->steps, sizeof t->steps, "%d", run->pos.steps);
+    snprintf(t->batches, sizeof t->batches, "%ld", run->pos.batches);
+    snprintf(t->seconds, sizeof t->seconds, "%.17g", run->pos.seconds);
+    const char *pos[2 * POS_META] = {"cnnzoo.epoch.steps", t->steps,
+                                     "cnnzoo.epoch.batches", t->batches,
+                                     "cnnzoo.epoch.seconds", t->seconds,
+                                     "cnnzoo.epoch.tally", t->tally};
+    memcpy(own + 2 * OWN_META, pos, sizeof pos);
+    return OWN_META + POS_META;
+}
+
 cz_status cz_checkpoint_save(const char *path, cz_net *net, cz_optim *opt,
                              const cz_schedule *sched, const cz_run_state *run,
                              const char *const *meta, int n_meta)
@@ -77,24 +129,18 @@ cz_status cz_checkpoint_save(const char *path, cz_net *net, cz_optim *opt,
     int n = cz_net_param_count(net), k = cz_optim_state_count(opt);
     cz_st_tensor *t = calloc((size_t)(n + k + 1), sizeof *t);
     char(*names)[TEXT] = calloc((size_t)k + 1, TEXT);
-    const char **all = calloc((size_t)(2 * (OWN_META + n_meta)), sizeof *all);
-    cz_status s = t && names && all ? gather(net, opt, t, names)
-                                    : cz_fail(CZ_ERR_NOMEM, "%s: out of memory", path);
+    const char **all = calloc((size_t)(2 * (OWN_META + POS_META + n_meta)), sizeof *all);
+    run_text text = {.tally = tally_text(run)};
+    cz_status s = t && names && all && text.tally
+                      ? gather(net, opt, t, names)
+                      : cz_fail(CZ_ERR_NOMEM, "%s: out of memory", path);
     if (s == CZ_OK) {
-        char epoch[16], step[32], shuffle[80], net_rng[80], schedule[TEXT];
-        snprintf(epoch, sizeof epoch, "%d", run->epoch);
-        snprintf(step, sizeof step, "%ld", opt->step);
-        rng_text(&run->shuffle, shuffle, sizeof shuffle);
-        rng_text(cz_net_rng(net), net_rng, sizeof net_rng);
-        schedule_text(sched, schedule, sizeof schedule);
-        const char *own[2 * OWN_META] = {"cnnzoo.format", "checkpoint 1", "cnnzoo.epoch", epoch,
-                                         "cnnzoo.optim.step", step, "cnnzoo.rng.shuffle", shuffle,
-                                         "cnnzoo.rng.net", net_rng, "cnnzoo.schedule", schedule};
-        memcpy(all, own, sizeof own);
+        int own = run_meta(net, opt, sched, run, &text, all);
         for (int i = 0; i < 2 * n_meta; i++)
-            all[2 * OWN_META + i] = meta[i];
-        s = cz_st_write(path, t, n + k, all, OWN_META + n_meta);
+            all[2 * own + i] = meta[i];
+        s = cz_st_write(path, t, n + k, all, own + n_meta);
     }
+    free(text.tally);
     free(t);
     free(names);
     free(all);
@@ -125,15 +171,78 @@ static cz_status load_optim(const char *path, const cz_st_file *f, cz_optim *opt
     return CZ_OK;
 }
 
+/* A whole number in [lo, hi] from metadata key, or -1. */
+static long meta_long(const cz_st_file *f, const char *key, long lo, long hi)
+{
+    const char *text = cz_st_meta(f, key);
+    char *end;
+    long v = text ? strtol(text, &end, 10) : -1;
+    return text && end != text && !*end && v >= lo && v <= hi ? v : -1;
+}
+
+/* Values "v,v,..." of text into v[max], all finite and >= 0; their
+ * count, or -1. */
+static long parse_values(const char *text, double *v, long max)
+{
+    long n = 0;
+    for (const char *p = text; p && *p; n++) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x) || x < 0 || (*end && *end != ','))
+            return -1;
+        if (n < max)
+            v[n] = x;
+        p = *end ? end + 1 : end;
+    }
+    return text ? n : -1;
+}
+
+/* How far a checkpoint written inside an epoch got, and this rank's row of
+ * the tallies. */
+static cz_status load_pos(const char *path, const cz_st_file *f, const cz_run_state *run,
+                          cz_epoch_pos *pos)
+{
+    long steps = meta_long(f, "cnnzoo.epoch.steps", 1, INT32_MAX);
+    long batches = meta_long(f, "cnnzoo.epoch.batches", steps > 0 ? steps : 1, LONG_MAX);
+    const char *seconds = cz_st_meta(f, "cnnzoo.epoch.seconds");
+    if (steps < 0 || batches < 0 || parse_values(seconds, &pos->seconds, 1) != 1)
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.epoch.steps, .batches or .seconds "
+                       "is missing or not a count (steps >= 1, batches >= steps)", path);
+    pos->steps = (int)steps;
+    pos->batches = batches;
+    int ranks = run->ranks > 0 ? run->ranks : 1, rank = run->ranks > 0 ? run->rank : 0;
+    long want = (long)ranks * CZ_TALLY_LEN;
+    double *all = malloc(sizeof(double) * (size_t)want);
+    if (!all)
+        return cz_fail(CZ_ERR_NOMEM, "%s: out of memory", path);
+    long n = parse_values(cz_st_meta(f, "cnnzoo.epoch.tally"), all, want);
+    if (n == want)
+        memcpy(pos->tally, all + (size_t)rank * CZ_TALLY_LEN, sizeof pos->tally);
+    free(all);
+    if (n < 0 || n % CZ_TALLY_LEN != 0)
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.epoch.tally is missing or not rows "
+                       "of %d counts", path, CZ_TALLY_LEN);
+    if (n != want)
+        return cz_fail(CZ_ERR_FORMAT, "%s: stopped inside an epoch by %ld process%s, resumed "
+                       "by %d: resume it with as many", path, n / CZ_TALLY_LEN,
+                       n == CZ_TALLY_LEN ? "" : "es", ranks);
+    return CZ_OK;
+}
+
 /* The header's run state: epoch, step, generators, schedule. */
 static cz_status load_meta(const char *path, const cz_st_file *f, cz_net *net, cz_optim *opt,
                            cz_schedule *sched, cz_run_state *run)
 {
     const char *format = cz_st_meta(f, "cnnzoo.format");
-    if (!format || strcmp(format, "checkpoint 1") != 0)
+    bool inside = format && strcmp(format, "checkpoint 2") == 0;
+    if (!format || (!inside && strcmp(format, "checkpoint 1") != 0))
         return cz_fail(CZ_ERR_FORMAT, "%s: not a cnnzoo checkpoint (no cnnzoo.format "
-                       "'checkpoint 1' in its metadata); to start from weights, use --weights",
-                       path);
+                       "'checkpoint 1' or '2' in its metadata); to start from weights, use "
+                       "--weights", path);
+    cz_epoch_pos pos = {0};
+    cz_status s = inside ? load_pos(path, f, run, &pos) : CZ_OK;
+    if (s != CZ_OK)
+        return s;
     const char *epoch = cz_st_meta(f, "cnnzoo.epoch"), *step = cz_st_meta(f, "cnnzoo.optim.step");
     char *end;
     long e = epoch ? strtol(epoch, &end, 10) : -1;
@@ -157,6 +266,7 @@ static cz_status load_meta(const char *path, const cz_st_file *f, cz_net *net, c
     cz_schedule_set_state(sched, v, n);
     run->epoch = (int)e;
     run->shuffle = shuffle;
+    run->pos = pos;
     *cz_net_rng(net) = net_rng;
     opt->step = st;
     return CZ_OK;

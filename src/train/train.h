@@ -4,6 +4,7 @@
 #ifndef CZ_TRAIN_H
 #define CZ_TRAIN_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "cnnzoo.h"
@@ -11,6 +12,24 @@
 #include "train/optim.h"
 #include "train/schedule.h"
 #include "train/dist.h"
+
+/* Stopping a run early and cleanly (Ctrl-C): the caller points flag at a
+ * variable that a signal handler sets; after the step in progress, the run
+ * writes its checkpoint, one that records the place inside the epoch, and
+ * cz_train returns CZ_OK with stopped set. A flag raised during the
+ * epoch's evaluation takes effect once that epoch's checkpoint is written.
+ * Under MPI every rank must pass one: the ranks sum their flags after each
+ * step (one 8-byte allreduce), so all stop after the same step, whichever
+ * rank was signalled. */
+typedef struct cz_train_stop {
+    const volatile sig_atomic_t *flag;
+    const char *hint;  /* added to the "stopping" line on stderr (NULL: none) */
+    bool stopped;      /* out: the run stopped at the flag's request */
+    int epoch, step_in_epoch; /* out: the stop came after this epoch's
+                                 * (from 1) step_in_epoch-th step (0: at
+                                 * the epoch's end) */
+    long step;         /* out: optimizer steps taken in all */
+} cz_train_stop;
 
 typedef struct cz_train_opts {
     int epochs, batch;
@@ -25,8 +44,10 @@ typedef struct cz_train_opts {
     int workers;     /* loader threads (0: load between steps) */
     bool progress;   /* a progress bar on stderr (a TTY) */
     FILE *out;       /* per-epoch lines */
-    FILE *log;       /* per-epoch CSV (CZ_TRAIN_LOG_HEADER), or NULL */
+    const char *log; /* per-epoch CSV (CZ_TRAIN_LOG_HEADER), rewritten
+                      * atomically after every epoch, or NULL */
     const char *checkpoint;   /* written after every epoch (NULL: none) */
+    cz_train_stop *stop;      /* NULL: the run goes to its end */
     const char *resume;       /* a checkpoint to continue from (NULL: start) */
     const char *const *meta;  /* n_meta (key, value) pairs for the checkpoint */
     int n_meta;
@@ -53,11 +74,12 @@ typedef struct cz_eval_result {
 } cz_eval_result;
 
 /* Trains until opts->epochs on `train` with its training transforms (from
- * the epoch opts->resume stopped at); after each epoch evaluates on `test`
- * (if not NULL), prints one line and writes opts->checkpoint. A run
- * resumed from a checkpoint ends with the same weights, bit for bit, as
- * one never interrupted (same seed and threads). Unreadable files are
- * reported once. `last` receives the final test result. */
+ * where opts->resume stopped, an epoch's end or a step inside one); after
+ * each epoch evaluates on `test` (if not NULL), prints one line, logs one
+ * and writes opts->checkpoint. A run resumed from a checkpoint ends with
+ * the same weights, bit for bit, as one never interrupted (same seed,
+ * threads and processes). Unreadable files are reported once. `last`
+ * receives the final test result. */
 cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
                    const cz_train_opts *opts, cz_eval_result *last);
 

@@ -5,6 +5,10 @@
  * Shuffling uses its own generator seeded from opts->seed, and each
  * sample's augmentation one seeded by (seed, epoch, position), so neither
  * depends on how many random numbers the net drew or on thread timing.
+ * That is what lets a run stopped after any step (opts->stop) resume
+ * exactly: its checkpoint holds the shuffling generator as the epoch began
+ * and how many batches were used, and the loader starts at the next one
+ * with the positions, so the transforms, of the whole epoch.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 
 #include "data/loader.h"
 #include "train/checkpoint.h"
+#include "train/train_log.h"
 #include "train/train.h"
 
 static double now(void)
@@ -241,49 +246,96 @@ static int rank_share(int *order, int count, int batch, const cz_dist *d)
     return out;
 }
 
-/* One pass over the shuffled training set. */
-static cz_status train_epoch(cz_net *net, cz_optim *opt, cz_schedule *sched,
-                             const cz_dataset *ds, int *order, const cz_train_opts *o,
-                             int epoch, cz_eval_result *r)
+/* What a run carries from epoch to epoch. */
+typedef struct run_ctx {
+    cz_net *net;
+    cz_optim opt;
+    cz_schedule sched;
+    cz_run_state run;
+    int *order; /* the epoch's sample order */
+    const cz_dataset *train, *test;
+    const cz_train_opts *o;
+    cz_train_log log; /* log.path NULL: no log */
+} run_ctx;
+
+/* Whether the run is to stop, agreed by every rank: the flags summed
+ * (one 8-byte allreduce a step), so that all stop after the same step
+ * whichever of them was signalled. */
+static cz_status stop_wanted(const cz_train_opts *o, bool *stop)
 {
-    int size = o->dist ? o->dist->size : 1, count = ds->count;
+    *stop = false;
+    if (!o->stop || !o->stop->flag)
+        return CZ_OK;
+    double v = *o->stop->flag != 0;
+    cz_status s = o->dist ? cz_dist_sum(o->dist, &v, 1) : CZ_OK;
+    *stop = s == CZ_OK && v > 0;
+    return s;
+}
+
+static bool is_leader(const cz_train_opts *o)
+{
+    return !o->dist || o->dist->rank == 0;
+}
+
+static void tally_to_pos(const tally *t, cz_epoch_pos *pos)
+{
+    double v[CZ_TALLY_LEN] = {t->loss_sum, t->top1, t->top5, t->seen};
+    memcpy(pos->tally, v, sizeof v);
+}
+
+/* One pass over the shuffled training set, from where run->pos stands (a
+ * resumed epoch) to its end, or to a step after which *stopped is set.
+ * The pass's place, time and tally are left in run->pos either way. */
+static cz_status train_epoch(run_ctx *c, bool *stopped, cz_eval_result *r)
+{
+    const cz_train_opts *o = c->o;
+    const cz_dataset *ds = c->train;
+    cz_epoch_pos *pos = &c->run.pos;
+    int size = o->dist ? o->dist->size : 1, count = ds->count, epoch = c->run.epoch;
     if (size > 1)
-        count = rank_share(order, ds->count, o->batch, o->dist);
+        count = rank_share(c->order, ds->count, o->batch, o->dist);
     cz_loader_opts lo = {.batch = o->batch / size, .workers = o->workers, .train = true,
-                         .seed = o->seed, .epoch = epoch};
+                         .seed = o->seed, .epoch = epoch, .first_batch = pos->batches};
     cz_loader *l;
-    cz_status s = cz_loader_start(ds, order, count, &lo, &l);
+    cz_status s = cz_loader_start(ds, c->order, count, &lo, &l);
     if (s != CZ_OK)
         return s;
-    cz_net_set_training(net, true);
-    double t0 = now();
-    tally t = {0};
+    cz_net_set_training(c->net, true);
+    double t0 = now() - pos->seconds;
+    tally t = {pos->tally[0], (int)pos->tally[1], (int)pos->tally[2], (int)pos->tally[3]};
     step_grads g = {0};
     if (size > 1)
-        s = cz_grad_sync_create(o->dist, net, &g.sync);
-    for (int k = 0; s == CZ_OK; k++) {
+        s = cz_grad_sync_create(o->dist, c->net, &g.sync);
+    for (int k = pos->steps; s == CZ_OK; k++) {
         const cz_tensor *x;
         const int *labels;
         int n;
         s = cz_loader_next(l, &x, &labels, &n);
-        opt->cfg.lr = cz_schedule_lr(sched, epoch, k);
-        if (s == CZ_OK && n > 0 && o->max_steps && opt->step >= o->max_steps)
+        c->opt.cfg.lr = cz_schedule_lr(&c->sched, epoch, k);
+        if (s == CZ_OK && n > 0 && o->max_steps && c->opt.step >= o->max_steps)
             break;
         if (s == CZ_OK && n > 0)
-            s = train_step(net, opt, x, labels, n, o, &g, &t);
+            s = train_step(c->net, &c->opt, x, labels, n, o, &g, &t);
         if (s != CZ_OK || n == 0)
             break;
         if (o->progress && k % 20 == 0)
             progress(epoch + 1, o->epochs, t.seen, ds->count, t.loss_sum / t.seen, t0);
+        if ((s = stop_wanted(o, stopped)) == CZ_OK && *stopped) {
+            pos->steps = k + 1;
+            pos->batches = cz_loader_batches_used(l);
+            break;
+        }
     }
     if (o->progress)
         fprintf(stderr, "\r\033[K");
-    if (s == CZ_OK && o->dist)
+    pos->seconds = now() - t0;
+    tally_to_pos(&t, pos);
+    if (s == CZ_OK && o->dist && !*stopped)
         s = sum_tally(o->dist, &t);
     finish(&t, l, r);
     cz_loader_stop(l);
     step_grads_free(&g);
-    if (s == CZ_OK && r->count == 0)
+    if (s == CZ_OK && r->count == 0 && !*stopped)
         s = none_readable(ds, r);
     return s;
 }
@@ -295,11 +347,13 @@ static void report_skipped(FILE *out, const cz_dataset *ds, const cz_eval_result
                 r->skipped, r->skipped == 1 ? "" : "s", r->first_skipped);
 }
 
-static void report_epoch(const cz_train_opts *o, int epoch, long step, float lr,
-                         const cz_eval_result *tr, const cz_eval_result *test, double seconds)
+/* The epoch's line on o->out and in the log. */
+static cz_status report_epoch(run_ctx *c, int epoch, float lr, const cz_eval_result *tr,
+                              const cz_eval_result *test, double seconds)
 {
+    const cz_train_opts *o = c->o;
     if (o->max_steps)
-        fprintf(o->out, "epoch %2d (step %ld of %d)", epoch + 1, step, o->max_steps);
+        fprintf(o->out, "epoch %2d (step %ld of %d)", epoch + 1, c->opt.step, o->max_steps);
     else
         fprintf(o->out, "epoch %2d/%d", epoch + 1, o->epochs);
     fprintf(o->out, "  lr %.4g  train loss %.4f acc %.2f%%  ", lr, tr->loss, 100 * tr->top1);
@@ -308,15 +362,14 @@ static void report_epoch(const cz_train_opts *o, int epoch, long step, float lr,
                 100 * test->top1, 100 * test->top5);
     fprintf(o->out, "%.1f s (%.0f img/s)\n", seconds, tr->count / seconds);
     fflush(o->out);
-    if (!o->log)
-        return;
-    fprintf(o->log, "%d,%.6g,%.6f,%.4f,", epoch + 1, lr, tr->loss, 100 * tr->top1);
+    if (!c->log.path)
+        return CZ_OK;
+    char tested[128] = ",,";
     if (test)
-        fprintf(o->log, "%.6f,%.4f,%.4f,", test->loss, 100 * test->top1, 100 * test->top5);
-    else
-        fprintf(o->log, ",,,");
-    fprintf(o->log, "%.1f,%.3f\n", tr->count / seconds, seconds);
-    fflush(o->log);
+        snprintf(tested, sizeof tested, "%.6f,%.4f,%.4f", test->loss, 100 * test->top1,
+                 100 * test->top5);
+    return cz_train_log_add(&c->log, "%d,%.6g,%.6f,%.4f,%s,%.1f,%.3f", epoch + 1, lr, tr->loss,
+                            100 * tr->top1, tested, tr->count / seconds, seconds);
 }
 
 /* The schedule from opts: per step for cosine and exponential decay (as
@@ -333,59 +386,175 @@ static cz_status start_schedule(const cz_train_opts *o, const cz_dataset *train,
     return cz_schedule_init(sched, &c);
 }
 
-/* The epoch to start from: 0, or where opts->resume stopped. */
-static cz_status resume(cz_net *net, cz_optim *opt, cz_schedule *sched, const cz_train_opts *o,
-                        cz_run_state *run)
+/* A checkpoint written inside an epoch must fit this run's epochs. */
+static cz_status check_resumed(const run_ctx *c)
 {
+    const cz_train_opts *o = c->o;
+    const cz_run_state *run = &c->run;
+    long batches = ((long)c->train->count + o->batch - 1) / o->batch;
+    bool inside = run->pos.batches > 0;
+    if (run->epoch + inside > o->epochs)
+        return cz_fail(CZ_ERR_ARG, "%s holds %d epochs%s, more than the %d asked for", o->resume,
+                       run->epoch, inside ? " and part of one" : "", o->epochs);
+    if (run->pos.batches > batches)
+        return cz_fail(CZ_ERR_ARG, "%s stopped after batch %ld of an epoch, but this run's "
+                       "epochs have %ld (was it saved with another --batch or --data?)",
+                       o->resume, run->pos.batches, batches);
+    return CZ_OK;
+}
+
+/* Where to start: the beginning, or where opts->resume stopped. */
+static cz_status resume(run_ctx *c)
+{
+    const cz_train_opts *o = c->o;
     if (!o->resume)
         return CZ_OK;
-    cz_status s = cz_checkpoint_load(o->resume, net, opt, sched, run);
-    if (s == CZ_OK && run->epoch > o->epochs)
-        s = cz_fail(CZ_ERR_ARG, "%s holds %d epochs, more than the %d asked for", o->resume,
-                    run->epoch, o->epochs);
-    if (s == CZ_OK && o->out)
+    cz_run_state *run = &c->run;
+    cz_status s = cz_checkpoint_load(o->resume, c->net, &c->opt, &c->sched, run);
+    if (s == CZ_OK)
+        s = check_resumed(c);
+    if (s != CZ_OK || !o->out)
+        return s;
+    if (run->pos.batches > 0)
+        fprintf(o->out, "resumed from %s inside epoch %d, after its step %d (step %ld)\n",
+                o->resume, run->epoch + 1, run->pos.steps, c->opt.step);
+    else
         fprintf(o->out, "resumed from %s after epoch %d (step %ld)\n", o->resume, run->epoch,
-                opt->step);
+                c->opt.step);
+    return CZ_OK;
+}
+
+static cz_status save_checkpoint(run_ctx *c)
+{
+    const cz_train_opts *o = c->o;
+    if (!o->checkpoint)
+        return CZ_OK;
+    return cz_checkpoint_save(o->checkpoint, c->net, &c->opt, &c->sched, &c->run, o->meta,
+                              o->n_meta);
+}
+
+/* Records the stop for the caller and says so on stderr (rank 0). */
+static void note_stop(run_ctx *c, int step_in_epoch, long batches)
+{
+    const cz_train_opts *o = c->o;
+    cz_train_stop *st = o->stop;
+    *st = (cz_train_stop){.flag = st->flag, .hint = st->hint, .stopped = true,
+                          .epoch = c->run.epoch + (step_in_epoch > 0),
+                          .step_in_epoch = step_in_epoch, .step = c->opt.step};
+    if (!o->out || !is_leader(o))
+        return;
+    if (step_in_epoch > 0)
+        fprintf(stderr, "stopping after step %ld (epoch %d, batch %ld of %ld)", st->step,
+                st->epoch, batches, ((long)c->train->count + o->batch - 1) / o->batch);
+    else
+        fprintf(stderr, "stopping after epoch %d (step %ld)", st->epoch, st->step);
+    if (o->checkpoint)
+        fprintf(stderr, ": %s %s", step_in_epoch > 0 ? "writing" : "wrote", o->checkpoint);
+    fprintf(stderr, "%s\n", st->hint ? st->hint : "");
+}
+
+/* A stop inside an epoch: the checkpoint records the place, and every
+ * rank's tally (gathered to rank 0, which writes it). */
+static cz_status stop_inside(run_ctx *c)
+{
+    const cz_train_opts *o = c->o;
+    note_stop(c, c->run.pos.steps, c->run.pos.batches);
+    int ranks = o->dist ? o->dist->size : 1;
+    double *all = NULL;
+    cz_status s = CZ_OK;
+    if (ranks > 1) {
+        all = calloc((size_t)ranks * CZ_TALLY_LEN, sizeof *all);
+        if (!all)
+            return cz_fail(CZ_ERR_NOMEM, "train: out of memory");
+        memcpy(all + (size_t)o->dist->rank * CZ_TALLY_LEN, c->run.pos.tally,
+               sizeof c->run.pos.tally);
+        s = cz_dist_sum(o->dist, all, ranks * CZ_TALLY_LEN);
+        c->run.tallies = all;
+    }
+    if (s == CZ_OK)
+        s = save_checkpoint(c);
+    c->run.tallies = NULL;
+    free(all);
+    /* No rank ends before rank 0 has written the checkpoint (mpirun kills
+     * the others once one ends by a signal), and all learn whether it was. */
+    if (ranks > 1) {
+        double failed = s != CZ_OK;
+        cz_status e = cz_dist_sum(o->dist, &failed, 1);
+        if (s == CZ_OK && (e != CZ_OK || failed > 0))
+            s = e != CZ_OK ? e : cz_fail(CZ_ERR_IO, "train: rank 0 could not write the checkpoint");
+    }
     return s;
 }
 
-/* One epoch: shuffle, train, evaluate, report, checkpoint. Unreadable
- * files are reported in the run's first epoch only. */
-static cz_status epoch_pass(cz_net *net, cz_optim *opt, cz_schedule *sched, cz_run_state *run,
-                            int *order, const cz_dataset *train, const cz_dataset *test,
-                            const cz_train_opts *o, bool first, cz_eval_result *last)
+/* Evaluates on the test split (rank 0 for everyone: the schedule must
+ * decide alike on every rank). */
+static cz_status test_pass(run_ctx *c, bool first, cz_eval_result *last)
 {
-    int epoch = run->epoch;
-    for (int i = 0; i < train->count; i++)
-        order[i] = i;
-    if (!o->no_shuffle)
-        cz_rng_shuffle(&run->shuffle, order, (size_t)train->count);
-    float lr = cz_schedule_lr(sched, epoch, 0);
-    cz_eval_result tr = {0};
-    double t0 = now();
-    cz_status s = train_epoch(net, opt, sched, train, order, o, epoch, &tr);
-    double seconds = now() - t0;
+    const cz_train_opts *o = c->o;
+    cz_eval_opts eo = {.batch = o->batch, .workers = o->workers};
+    cz_status s = is_leader(o) ? cz_evaluate(c->net, c->test, &eo, last) : CZ_OK;
     if (s == CZ_OK && first)
-        report_skipped(o->out, train, &tr);
-    if (s == CZ_OK && test) {
-        /* Rank 0 evaluates for everyone: the schedule must decide alike. */
-        cz_eval_opts eo = {.batch = o->batch, .workers = o->workers};
-        if (!o->dist || o->dist->rank == 0)
-            s = cz_evaluate(net, test, &eo, last);
-        if (s == CZ_OK && first)
-            report_skipped(o->out, test, last);
-        double v[4] = {last->loss, last->top1, last->top5, last->count};
-        if (s == CZ_OK && o->dist && (s = cz_dist_broadcast(o->dist, v, 4)) == CZ_OK)
-            *last = (cz_eval_result){.loss = v[0], .top1 = v[1], .top5 = v[2], .count = (int)v[3]};
-    }
+        report_skipped(o->out, c->test, last);
+    double v[4] = {last->loss, last->top1, last->top5, last->count};
+    if (s == CZ_OK && o->dist && (s = cz_dist_broadcast(o->dist, v, 4)) == CZ_OK)
+        *last = (cz_eval_result){.loss = v[0], .top1 = v[1], .top5 = v[2], .count = (int)v[3]};
+    return s;
+}
+
+/* One epoch (or the rest of one): shuffle, train, evaluate, report,
+ * checkpoint; or, stopped inside it, the checkpoint of the place.
+ * Unreadable files are reported in the run's first epoch only. */
+static cz_status epoch_pass(run_ctx *c, bool first, bool *stopped, cz_eval_result *last)
+{
+    const cz_train_opts *o = c->o;
+    int epoch = c->run.epoch;
+    /* run.shuffle stays the epoch's starting state until the epoch ends,
+     * so a checkpoint inside it makes the same order on resume. */
+    cz_rng shuffle = c->run.shuffle;
+    for (int i = 0; i < c->train->count; i++)
+        c->order[i] = i;
+    if (!o->no_shuffle)
+        cz_rng_shuffle(&shuffle, c->order, (size_t)c->train->count);
+    float lr = cz_schedule_lr(&c->sched, epoch, 0);
+    cz_eval_result tr = {0};
+    cz_status s = train_epoch(c, stopped, &tr);
+    if (s == CZ_OK && *stopped)
+        return stop_inside(c);
+    if (s == CZ_OK && first)
+        report_skipped(o->out, c->train, &tr);
+    if (s == CZ_OK && c->test)
+        s = test_pass(c, first, last);
+    if (s == CZ_OK && o->out)
+        s = report_epoch(c, epoch, lr, &tr, c->test ? last : NULL, c->run.pos.seconds);
     if (s != CZ_OK)
         return s;
-    if (o->out)
-        report_epoch(o, epoch, opt->step, lr, &tr, test ? last : NULL, seconds);
-    cz_schedule_epoch_end(sched, test ? last->loss : tr.loss);
-    run->epoch = epoch + 1;
-    if (o->checkpoint)
-        s = cz_checkpoint_save(o->checkpoint, net, opt, sched, run, o->meta, o->n_meta);
+    cz_schedule_epoch_end(&c->sched, c->test ? last->loss : tr.loss);
+    c->run.epoch = epoch + 1;
+    c->run.shuffle = shuffle;
+    c->run.pos = (cz_epoch_pos){0};
+    return save_checkpoint(c);
+}
+
+static bool run_done(const run_ctx *c)
+{
+    const cz_train_opts *o = c->o;
+    return c->run.epoch >= o->epochs || (o->max_steps && c->opt.step >= o->max_steps);
+}
+
+/* The epochs from where the run stands to the end or to a stop. */
+static cz_status epochs(run_ctx *c, cz_eval_result *last)
+{
+    int start = c->run.epoch;
+    bool stopped = false;
+    cz_status s = CZ_OK;
+    while (s == CZ_OK && !stopped && !run_done(c)) {
+        s = epoch_pass(c, c->run.epoch == start, &stopped, last);
+        /* A stop asked during the evaluation or the checkpoint: the
+         * epoch's checkpoint is the place to resume from. */
+        if (s == CZ_OK && !stopped && !run_done(c) && (s = stop_wanted(c->o, &stopped)) == CZ_OK &&
+            stopped)
+            note_stop(c, 0, 0);
+    }
     return s;
 }
 
@@ -395,30 +564,33 @@ cz_status cz_train(cz_net *net, const cz_dataset *train, const cz_dataset *test,
     if (o->epochs < 1 || o->batch < 1)
         return cz_fail(CZ_ERR_ARG, "train: epochs %d and batch %d must be positive", o->epochs,
                        o->batch);
-    cz_schedule sched;
-    cz_optim opt;
-    cz_status s = start_schedule(o, train, &sched);
+    run_ctx c = {.net = net, .train = train, .test = test, .o = o};
+    cz_status s = start_schedule(o, train, &c.sched);
     if (s != CZ_OK)
         return s;
-    if ((s = cz_optim_init(&opt, net, &o->optim)) != CZ_OK)
+    if ((s = cz_optim_init(&c.opt, net, &o->optim)) != CZ_OK)
         return s;
-    cz_run_state run = {0};
-    cz_rng_seed(&run.shuffle, o->seed ^ 0x5348554646ull); /* "SHUFF" */
-    int *order = malloc(sizeof(int) * (size_t)train->count);
-    s = order ? resume(net, &opt, &sched, o, &run) : cz_fail(CZ_ERR_NOMEM, "train: out of memory");
+    if (o->stop)
+        o->stop->stopped = false;
+    c.run.rank = o->dist ? o->dist->rank : 0;
+    c.run.ranks = o->dist ? o->dist->size : 1;
+    cz_rng_seed(&c.run.shuffle, o->seed ^ 0x5348554646ull); /* "SHUFF" */
+    c.order = malloc(sizeof(int) * (size_t)train->count);
+    s = c.order ? resume(&c) : cz_fail(CZ_ERR_NOMEM, "train: out of memory");
     memset(last, 0, sizeof *last);
-    if (s == CZ_OK && o->log && !o->resume)
-        fprintf(o->log, "%s\n", CZ_TRAIN_LOG_HEADER);
-    int start = run.epoch;
+    if (s == CZ_OK && o->log)
+        s = cz_train_log_open(&c.log, o->log, CZ_TRAIN_LOG_HEADER, o->resume != NULL,
+                              c.run.epoch);
     if (s == CZ_OK && o->dist && o->batch % o->dist->size != 0)
         s = cz_fail(CZ_ERR_ARG, "train: batch %d does not split over %d processes; use a "
                     "multiple of %d", o->batch, o->dist->size, o->dist->size);
     if (o->dist && o->sync_bn)
         cz_dist_sync_bn(o->dist, net);
-    while (s == CZ_OK && run.epoch < o->epochs && !(o->max_steps && opt.step >= o->max_steps))
-        s = epoch_pass(net, &opt, &sched, &run, order, train, test, o, run.epoch == start, last);
+    if (s == CZ_OK)
+        s = epochs(&c, last);
     cz_net_set_sync_stats(net, NULL, NULL);
-    free(order);
-    cz_optim_free(&opt);
+    cz_train_log_free(&c.log);
+    free(c.order);
+    cz_optim_free(&c.opt);
     return s;
 }

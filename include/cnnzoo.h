@@ -338,6 +338,22 @@ cz_status cz_cross_entropy(const cz_tensor *logits, const int *labels, float smo
 
 /* ---------------------------------------------------------------- io */
 
+/* The ceiling on one allocation whose size comes from a file: a tensor
+ * materialised from a .pth, an inflated zip entry, a decoded image, an
+ * .npy array, a dataset's images, a piped file read whole. A header that
+ * claims more fails with CZ_ERR_NOMEM naming the file, the key, the bytes
+ * and the limit, before anything is allocated, so a corrupt or hostile
+ * file cannot make cnnzoo ask for absurd memory. The default, 16 GiB, is
+ * 30 times torchvision's VGG-19 checkpoint (548 MB, whose largest tensor
+ * is 411 MB) and 300 times Fashion-MNIST's training images (47 MB), while
+ * a product of dims or a zero-stride view from a corrupt file can claim
+ * exabytes. One setting for the whole process (set it before loading);
+ * 0 restores the default. The CLI takes it from CNNZOO_MAX_ALLOC (bytes,
+ * or with K, M, G, T). */
+#define CZ_MAX_ALLOC_DEFAULT ((size_t)16 << 30)
+void cz_set_max_alloc(size_t bytes);
+size_t cz_max_alloc(void);
+
 /* safetensors: writes every entry of the net's table (F32, and I64 for
  * num_batches_tracked) with optional string metadata (pairs of key, value,
  * n_meta pairs). The write is atomic: temporary file, fsync, rename. */

@@ -60,6 +60,18 @@ void cz_unmap_file(cz_mapped_file *m);
  * path (a 4 GB dataset given as a config) fails fast. */
 cz_status cz_read_file(const char *path, size_t max_size, char **data, size_t *size);
 
+/* ------------------------------------------------------------ allocation ceiling */
+
+/* The one check before allocating memory whose size comes from a file:
+ * count elements of elem_size bytes, without overflow, within
+ * cz_max_alloc(). Sets *bytes to the product. Otherwise CZ_ERR_NOMEM with
+ * "<file>: <what> needs N bytes (X GiB), over the M-byte (Y GiB) limit on
+ * one allocation; ...how to raise it", where `what` (printf format) names
+ * the key: "tensor 'fc.weight'", "zip entry 'archive/data/0'". Used by
+ * every reader in src/io and src/data. */
+cz_status cz_alloc_check(size_t *bytes, uint64_t count, uint64_t elem_size, const char *file,
+                         const char *what, ...) __attribute__((format(printf, 5, 6)));
+
 /* ------------------------------------------------------------ safetensors */
 
 /* Element types of the safetensors format. */

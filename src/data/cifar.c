@@ -71,6 +71,11 @@ static cz_status count_records(const cifar_kind *k, const char *dir, const char 
     }
     if (!S_ISREG(st.st_mode))
         return cz_fail(CZ_ERR_IO, "%s: not a regular file", path);
+    if (st.st_size == 0)
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: empty, expected %zu-byte CIFAR-%d records (10000 in each file of the "
+                       "archive)",
+                       path, record, k->classes);
     if ((uint64_t)st.st_size % record != 0)
         return cz_fail(CZ_ERR_FORMAT,
                        "%s: %lld bytes, not a whole number of %zu-byte CIFAR-%d records "
@@ -214,15 +219,17 @@ static cz_status load(const cifar_kind *k, const char *path, bool train, cz_data
             return cz_fail(CZ_ERR_FORMAT, "%s: more than %d CIFAR records in its %s files",
                            path, MAX_RECORDS, train ? "training" : "test");
     }
-    if (total == 0)
-        return cz_fail(CZ_ERR_FORMAT, "%s: the CIFAR-%d %s files hold no records", path,
-                       k->classes, train ? "training" : "test");
 
-    cz_status s = class_names(k, path, out);
+    size_t pixel_bytes;
+    cz_status s = cz_alloc_check(&pixel_bytes, total, IMAGE_BYTES, path,
+                                 "%zu CIFAR-%d %s images", total, k->classes,
+                                 train ? "training" : "test");
+    if (s == CZ_OK)
+        s = class_names(k, path, out);
     if (s != CZ_OK)
         return s;
     out->labels = malloc(sizeof *out->labels * total);
-    out->pixels = malloc((size_t)IMAGE_BYTES * total);
+    out->pixels = malloc(pixel_bytes);
     if (!out->labels || !out->pixels)
         return cz_fail(CZ_ERR_NOMEM, "%s: cannot hold %zu images in memory", path, total);
     out->count = (int)total;

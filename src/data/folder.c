@@ -316,7 +316,8 @@ static cz_status open_folder(const char *root, cz_dataset *out, walk *w)
         free(dir);
         if (s != CZ_OK)
             break;
-        qsort(w->files + first, w->count - first, sizeof *w->files, compare_files);
+        if (w->count > first) /* files is still NULL when no class has a file yet */
+            qsort(w->files + first, w->count - first, sizeof *w->files, compare_files);
         class_end[c] = (int)w->count;
         if (!w->class_has_file) {
             empty[c] = true;

@@ -52,9 +52,9 @@ static cz_status copy_names(const char *const *names, int n, cz_dataset *out)
 }
 
 /* Takes the image bytes from `images` (one channel, so already
- * interleaved) and checks the labels. */
-static cz_status convert(cz_idx *images, const cz_idx *labels, int pad, float mean, float std,
-                         cz_dataset *out)
+ * interleaved) and checks the labels (read from labels_path). */
+static cz_status convert(cz_idx *images, const cz_idx *labels, const char *labels_path, int pad,
+                         float mean, float std, cz_dataset *out)
 {
     int rows = images->dims[1], cols = images->dims[2];
     if (rows != cols)
@@ -73,8 +73,8 @@ static cz_status convert(cz_idx *images, const cz_idx *labels, int pad, float me
     for (int i = 0; i < out->count; i++) {
         int label = labels->data[i];
         if (label >= out->classes)
-            return cz_fail(CZ_ERR_FORMAT, "%s: label %d of sample %d is not a class 0..9",
-                           out->source, label, i);
+            return cz_fail(CZ_ERR_FORMAT, "%s: label %d of sample %d is not a class 0..%d",
+                           labels_path, label, i, out->classes - 1);
         out->labels[i] = label;
     }
     /* Resize to the size they have (a copy), then CenterCrop's zero
@@ -134,7 +134,7 @@ cz_status cz_dataset_load_idx(const char *name, bool train, int pad, cz_dataset 
     if (s == CZ_OK)
         s = copy_names(classes, 10, out);
     if (s == CZ_OK)
-        s = convert(&images, &labels, pad, mean, std, out);
+        s = convert(&images, &labels, labels_path, pad, mean, std, out);
     cz_idx_free(&images);
     cz_idx_free(&labels);
     if (s != CZ_OK)

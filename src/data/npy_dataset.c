@@ -9,16 +9,22 @@
 #include "data/dataset.h"
 #include "io/npy.h"
 
+/* A sample's side must fit the int pipeline, and its floats a size_t. */
+#define MAX_SIDE 65536
+
 static cz_status check_shapes(const cz_npy_array *x, const cz_npy_array *y, const char *images,
                               const char *labels)
 {
     if (x->ndim != 4)
         return cz_fail(CZ_ERR_FORMAT, "%s: expected images (N, C, H, W), got %d dims", images,
                        x->ndim);
-    if (x->shape[2] != x->shape[3] || x->shape[1] < 1 || x->shape[1] > 4096 || x->shape[2] < 1)
-        return cz_fail(CZ_ERR_FORMAT, "%s: images of %lldx%lldx%lld, expected C x S x S (square)",
+    if (x->shape[2] != x->shape[3] || x->shape[1] < 1 || x->shape[1] > 4096 || x->shape[2] < 1 ||
+        x->shape[2] > MAX_SIDE)
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: images of %lldx%lldx%lld, expected C x S x S (square, C 1..4096, S "
+                       "1..%d)",
                        images, (long long)x->shape[1], (long long)x->shape[2],
-                       (long long)x->shape[3]);
+                       (long long)x->shape[3], MAX_SIDE);
     if (y->ndim != 1 || y->shape[0] != x->shape[0])
         return cz_fail(CZ_ERR_FORMAT, "%s: expected %lld labels (N), got %d dims of %lld",
                        labels, (long long)x->shape[0], y->ndim,

@@ -4,9 +4,10 @@
  * preprocessing that follows sees the same bytes torchvision does.
  *
  * Both libraries report fatal errors by longjmp; every call into them is
- * made under setjmp here and turned into a one-line error naming the file.
- * The pixel count is checked from the header before any pixel memory is
- * allocated. PIL's conversions are reproduced exactly:
+ * made under setjmp here and turned into a one-line error naming the file,
+ * with what was allocated before the jump freed after it. The pixel count
+ * is checked from the header before any pixel memory is allocated, and
+ * each buffer against the allocation ceiling (cz_max_alloc). PIL's conversions are reproduced exactly:
  *   RGB -> L     (R*19595 + G*38470 + B*7471 + 0x8000) >> 16  (ITU-R 601-2)
  *   CMYK -> RGB  as PIL's cmyk2rgb, after its Adobe inversion ("CMYK;I")
  *   16-bit PNG   high byte for RGB(A) and grey+alpha; plain 16-bit grey is
@@ -42,7 +43,9 @@ static cz_status check_size(const char *name, uint64_t width, uint64_t height)
         return cz_fail(CZ_ERR_FORMAT, "%s: image of %llux%llu pixels, expected a non-empty image",
                        name, (unsigned long long)width, (unsigned long long)height);
     if (width * height > CZ_IMAGE_MAX_PIXELS)
-        return cz_fail(CZ_ERR_NOMEM, "%s: image of %llux%llu pixels exceeds the limit of %u pixels",
+        return cz_fail(CZ_ERR_NOMEM,
+                       "%s: image of %llux%llu pixels exceeds the limit of %u pixels (PIL's "
+                       "MAX_IMAGE_PIXELS: a decompression bomb, or a corrupt header)",
                        name, (unsigned long long)width, (unsigned long long)height,
                        CZ_IMAGE_MAX_PIXELS);
     return CZ_OK;
@@ -51,7 +54,13 @@ static cz_status check_size(const char *name, uint64_t width, uint64_t height)
 static cz_status image_alloc(const char *name, int width, int height, int channels,
                              cz_image *out)
 {
-    out->pixels = malloc((size_t)width * (size_t)height * (size_t)channels);
+    size_t bytes;
+    cz_status st = cz_alloc_check(&bytes, (uint64_t)width * (uint64_t)height, (uint64_t)channels,
+                                  name, "image of %dx%d pixels, %d channel%s", width, height,
+                                  channels, channels > 1 ? "s" : "");
+    if (st != CZ_OK)
+        return st;
+    out->pixels = malloc(bytes);
     if (!out->pixels)
         return cz_fail(CZ_ERR_NOMEM, "%s: out of memory for %dx%d pixels", name, width, height);
     out->width = width;
@@ -234,6 +243,7 @@ typedef struct png_source {
     size_t size, pos;
     const char *name;
     char message[256];
+    char warning[128]; /* the last warning: often the why of the error after it */
 } png_source;
 
 static void png_read_memory(png_structp png, png_bytep dst, size_t n)
@@ -245,19 +255,24 @@ static void png_read_memory(png_structp png, png_bytep dst, size_t n)
     src->pos += n;
 }
 
+/* libpng often warns of the cause ("Image width is zero in IHDR") just
+ * before a vaguer error ("Invalid IHDR data"): the message gives both. */
 static void png_on_error(png_structp png, png_const_charp msg)
 {
     png_source *src = png_get_error_ptr(png);
-    snprintf(src->message, sizeof src->message, "%s", msg);
+    if (src->warning[0])
+        snprintf(src->message, sizeof src->message, "%s (after: %s)", msg, src->warning);
+    else
+        snprintf(src->message, sizeof src->message, "%s", msg);
     png_longjmp(png, 1);
 }
 
 /* Warnings (unknown chunks, bad CRCs in ancillary chunks) are not errors
- * for PIL either. */
+ * for PIL either; the last one is kept for an error that may follow. */
 static void png_on_warning(png_structp png, png_const_charp msg)
 {
-    (void)png;
-    (void)msg;
+    png_source *src = png_get_error_ptr(png);
+    snprintf(src->warning, sizeof src->warning, "%s", msg);
 }
 
 /* Sets the transforms that leave 8-bit (or plain 16-bit) samples of 1 to
@@ -314,7 +329,7 @@ static cz_status png_read_pixels(const char *name, png_structp png, png_infop in
 static cz_status decode_png(const char *name, const uint8_t *data, size_t size, int channels,
                             cz_image *out)
 {
-    png_source src = {data, size, 0, name, ""};
+    png_source src = {data, size, 0, name, "", ""};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_on_error,
                                              png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -336,8 +351,14 @@ static cz_status decode_png(const char *name, const uint8_t *data, size_t size, 
     if (st != CZ_OK)
         goto done;
     png_setup(png, info);
-    size_t height = png_get_image_height(png, info);
-    buffer = malloc(png_get_rowbytes(png, info) * height);
+    size_t height = png_get_image_height(png, info), bytes;
+    /* 16-bit RGBA decodes to 8 bytes a pixel before it is reduced. */
+    st = cz_alloc_check(&bytes, png_get_rowbytes(png, info), height, name,
+                        "PNG rows of %zu bytes x %zu", (size_t)png_get_rowbytes(png, info),
+                        height);
+    if (st != CZ_OK)
+        goto done;
+    buffer = malloc(bytes);
     rows = malloc(height * sizeof *rows);
     if (!buffer || !rows)
         st = cz_fail(CZ_ERR_NOMEM, "%s: out of memory", name);

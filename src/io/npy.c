@@ -259,6 +259,29 @@ static cz_status parse_header(cursor *c, cz_npy_array *a)
 
 /* ------------------------------------------------------------ reading */
 
+/* "(2, 3)" for messages, as numpy prints a shape. */
+static const char *shape_str(const cz_npy_array *a, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "(");
+    for (int d = 0; d < a->ndim && used < size; d++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "",
+                                 (long long)a->shape[d]);
+    if (used < size)
+        snprintf(buf + used, size - used, "%s)", a->ndim == 1 ? "," : "");
+    return buf;
+}
+
+/* numel * esz as a decimal, or "more than 2^64" when it overflows. */
+static const char *bytes_str(uint64_t numel, size_t esz, char *buf, size_t size)
+{
+    uint64_t bytes;
+    if (__builtin_mul_overflow(numel, (uint64_t)esz, &bytes))
+        snprintf(buf, size, "more than 2^64");
+    else
+        snprintf(buf, size, "%llu", (unsigned long long)bytes);
+    return buf;
+}
+
 static cz_status convert(const char *file, const cz_npy_array *a, const uint8_t *src)
 {
     size_t esz = cz_npy_dtype_size(a->file_dtype);
@@ -345,22 +368,40 @@ cz_status cz_npy_read_memory(const char *name, const void *data, size_t size, cz
     cz_status st = parse_header(&c, out);
     if (st != CZ_OK)
         return st;
+    char shape[200];
+    shape_str(out, shape, sizeof shape);
+    /* As numpy does: the product of the non-zero dims must not overflow,
+     * even when a zero dim makes the array empty. */
     uint64_t numel = 1;
-    for (int d = 0; d < out->ndim; d++)
-        if (__builtin_mul_overflow(numel, (uint64_t)out->shape[d], &numel))
-            return cz_fail(CZ_ERR_FORMAT, "%s: shape has too many elements", name);
+    bool empty = false;
+    for (int d = 0; d < out->ndim; d++) {
+        if (out->shape[d] == 0)
+            empty = true;
+        else if (__builtin_mul_overflow(numel, (uint64_t)out->shape[d], &numel))
+            return cz_fail(CZ_ERR_FORMAT, "%s: shape %s has more than 2^64 elements (overflow)",
+                           name, shape);
+    }
+    numel = empty ? 0 : numel;
     size_t esz = cz_npy_dtype_size(out->file_dtype);
     uint64_t bytes;
+    bool overflow = __builtin_mul_overflow(numel, (uint64_t)esz, &bytes);
     size_t have = size - prefix - (size_t)hlen;
-    if (__builtin_mul_overflow(numel, (uint64_t)esz, &bytes) || bytes != have)
+    if (overflow || bytes != have) {
+        char need[32];
         return cz_fail(CZ_ERR_FORMAT,
-                       "%s: shape and dtype '%s' need %llu elements, but %zu data bytes follow "
-                       "the header (%s)",
-                       name, cz_npy_dtype_name(out->file_dtype), (unsigned long long)numel, have,
-                       bytes > have ? "truncated" : "wrong size");
+                       "%s: shape %s of '%s' needs %s bytes, but %zu data bytes follow the "
+                       "header (%s)",
+                       name, shape, cz_npy_dtype_name(out->file_dtype),
+                       bytes_str(numel, esz, need, sizeof need), have,
+                       overflow || bytes > have ? "truncated" : "wrong size");
+    }
     out->numel = (size_t)numel;
     out->dtype = as;
-    size_t out_bytes = out->numel * cz_npy_dtype_size(as); /* <= 2 * have: no overflow */
+    size_t out_bytes;
+    st = cz_alloc_check(&out_bytes, numel, cz_npy_dtype_size(as), name, "array %s as %s", shape,
+                        as == CZ_NPY_F32 ? "float32" : "int64");
+    if (st != CZ_OK)
+        return st;
     if (!(out->data = malloc(out_bytes ? out_bytes : 1)))
         return cz_fail(CZ_ERR_NOMEM, "%s: cannot allocate %zu bytes", name, out_bytes);
     st = convert(name, out, b + prefix + hlen);

@@ -62,6 +62,10 @@ static const cz_st_dtype storage_dtypes[] = {
     CZ_ST_I32, CZ_ST_I16, CZ_ST_I8,  CZ_ST_U8,   CZ_ST_BOOL,
 };
 
+/* A tensor's element count stays below 2^60, so that a reader can
+ * multiply it by any element size (8 at most) without overflow. */
+#define MAX_NUMEL (UINT64_C(1) << 60)
+
 /* The hooks' own object kinds (pk_obj.u.ext.ext). */
 enum { EXT_STORAGE = 1, EXT_TENSOR = 2 };
 
@@ -287,8 +291,10 @@ static cz_status persistent_load(void *ctx, pk_arena *a, const char *where, pk_o
         return cz_fail(CZ_ERR_FORMAT, "%s: storage key of %zu bytes is not a plain name", where,
                        it[2]->u.str.len);
     if (numel < 0 || (uint64_t)numel > (UINT64_C(1) << 62) / cz_st_dtype_size(dtype))
-        return cz_fail(CZ_ERR_FORMAT, "%s: storage '%s' has %lld elements", where, key,
-                       (long long)numel);
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: storage '%s' claims %lld elements of %s, expected 0 to %llu",
+                       where, key, (long long)numel, storage_type_name(dtype),
+                       (unsigned long long)((UINT64_C(1) << 62) / cz_st_dtype_size(dtype)));
     int index;
     cz_status st = storage_get(f, where, key, dtype, (uint64_t)numel, &index);
     if (st != CZ_OK)
@@ -505,11 +511,19 @@ static cz_status legacy_pickle(cz_pth_file *f, pk_arena *arena, const char *what
 
 static cz_status read_legacy(cz_pth_file *f, pk_arena *arena, pk_obj **result)
 {
-    if (f->size < sizeof legacy_magic || memcmp(f->bytes, legacy_magic, sizeof legacy_magic) != 0)
+    size_t same = 0;
+    while (same < sizeof legacy_magic && same < f->size && f->bytes[same] == legacy_magic[same])
+        same++;
+    if (same < sizeof legacy_magic && same == f->size)
         return cz_fail(CZ_ERR_FORMAT,
-                       "%s: starts like a legacy PyTorch file but lacks its magic number "
-                       "(truncated or corrupt)",
-                       f->name);
+                       "%s: %zu bytes, cut short inside the 15-byte magic number of a legacy "
+                       "PyTorch file (truncated)",
+                       f->name, f->size);
+    if (same < sizeof legacy_magic)
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: starts like a legacy PyTorch file but lacks its magic number: byte "
+                       "%zu is 0x%02x, expected 0x%02x (corrupt)",
+                       f->name, same, f->bytes[same], legacy_magic[same]);
     size_t pos = sizeof legacy_magic;
     pk_hooks plain = {.globals = NULL};
     pk_obj *o;
@@ -527,8 +541,9 @@ static cz_status read_legacy(cz_pth_file *f, pk_arena *arena, pk_obj **result)
                        "%s: legacy sys_info is %s without a little_endian flag, expected a dict",
                        f->name, pk_kind_name(o));
     if (!little->u.b)
-        return cz_fail(CZ_ERR_FORMAT, "%s: saved on a big-endian machine; only little-endian "
-                                      "files are supported",
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: saved on a big-endian machine (sys_info's little_endian is False); "
+                       "only little-endian files are supported",
                        f->name);
     pk_hooks hooks = torch_hooks(f);
     if ((st = legacy_pickle(f, arena, "object", &pos, &hooks, result)) != CZ_OK ||
@@ -667,12 +682,23 @@ static cz_status check_tensor(cz_pth_file *f, const built_tensor *b, cz_pth_tens
         if (b->shape[d] == 0)
             empty = true;
         else if (__builtin_mul_overflow(numel, (uint64_t)b->shape[d], &numel) ||
-                 numel > (UINT64_C(1) << 62))
-            return cz_fail(CZ_ERR_FORMAT, "%s: tensor '%s': size %s has too many elements",
+                 numel > MAX_NUMEL)
+            return cz_fail(CZ_ERR_FORMAT,
+                           "%s: tensor '%s': size %s has more than 2^60 elements (overflow)",
                            f->name, t->name,
                            dims_str(b->shape, b->ndim, size_buf, sizeof size_buf));
     }
     t->numel = empty ? 0 : numel;
+    /* Strides may repeat elements (an expanded view), so a tiny storage can
+     * stand for a huge tensor: what a reader allocates is the tensor as it
+     * materialises it, float or int64. */
+    size_t bytes;
+    cz_status st = cz_alloc_check(&bytes, t->numel, cz_st_dtype_is_float(t->dtype) ? 4 : 8,
+                                  f->name, "tensor '%s' (size %s, %s)", t->name,
+                                  dims_str(b->shape, b->ndim, size_buf, sizeof size_buf),
+                                  cz_st_dtype_name(t->dtype));
+    if (st != CZ_OK)
+        return st;
     /* The last element read is offset + sum((size - 1) * stride); it must
      * lie inside the storage. An empty tensor reads nothing. */
     uint64_t last = (uint64_t)b->offset;

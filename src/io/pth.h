@@ -9,7 +9,9 @@
  * key starts with 'module.' (nn.DataParallel) the prefix is dropped.
  * Tensors may be views sharing a storage, with any offset and any
  * non-negative strides; each is checked against its storage's size when
- * the file is opened, so the conversions below cannot read out of bounds.
+ * the file is opened, so the conversions below cannot read out of bounds,
+ * and its size as float (int64 for integer types) against cz_max_alloc(),
+ * so a small storage seen through zero strides cannot demand absurd memory.
  *
  * Limits: little-endian files only; zip entries stored or deflated; the
  * pickle must only use the globals a state_dict needs (OrderedDict, the

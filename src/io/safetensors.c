@@ -357,6 +357,17 @@ static cz_status check_layout(cz_st_file *f)
     return st;
 }
 
+/* Up to size - 1 bytes of s[0..n) with anything unprintable as '?', so a
+ * message shows where JSON went wrong and stays one line. */
+static const char *printable(const char *s, size_t n, char *buf, size_t size)
+{
+    size_t k = 0;
+    for (; k < n && k + 1 < size; k++)
+        buf[k] = s[k] >= ' ' && s[k] <= '~' ? s[k] : '?';
+    buf[k] = '\0';
+    return buf;
+}
+
 static cz_status parse(cz_st_file *f, const uint8_t *bytes, size_t size)
 {
     const char *file = f->name;
@@ -398,8 +409,11 @@ static cz_status parse(cz_st_file *f, const uint8_t *bytes, size_t size)
     f->root = cJSON_ParseWithLengthOpts(header, (size_t)n, &end, false);
     if (!f->root) {
         size_t at = end && end >= header ? (size_t)(end - header) : 0;
-        return cz_fail(CZ_ERR_FORMAT, "%s: header is not valid JSON (error at byte %zu of %llu)",
-                       file, at, (unsigned long long)n);
+        char near[24];
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: header is not valid JSON (error at byte %zu of %llu, near '%s')", file,
+                       at, (unsigned long long)n, printable(header + at, (size_t)n - at, near,
+                                                            sizeof near));
     }
     for (const char *p = end; p < header + n; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')

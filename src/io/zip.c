@@ -12,6 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "io/io.h"
 #include "io/zip.h"
 
 static uint64_t le(const uint8_t *p, int n)
@@ -217,19 +218,56 @@ static cz_status read_directory(cz_zip *f)
     return CZ_OK;
 }
 
+/* How an inflate that stopped with `ret` went: the stream must end
+ * exactly at the declared size. */
+static cz_status inflate_result(const cz_zip *f, const cz_zip_entry *e, const z_stream *zs,
+                                int ret)
+{
+    unsigned long long got = zs->total_out, want = e->size;
+    if (ret == Z_STREAM_END && got == want)
+        return CZ_OK;
+    if (ret == Z_STREAM_END)
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: zip entry '%s' inflates to %llu bytes, but the directory declares "
+                       "%llu",
+                       f->name, e->name, got, want);
+    if (ret == Z_MEM_ERROR)
+        return cz_fail(CZ_ERR_NOMEM, "%s: zip entry '%s': out of memory in zlib", f->name,
+                       e->name);
+    if (ret == Z_BUF_ERROR && got == want)
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: zip entry '%s' inflates to more than the %llu bytes the directory "
+                       "declares",
+                       f->name, e->name, want);
+    if (ret == Z_BUF_ERROR)
+        return cz_fail(CZ_ERR_FORMAT,
+                       "%s: zip entry '%s': its %llu compressed bytes end before the deflate "
+                       "stream does, after %llu of %llu bytes (truncated)",
+                       f->name, e->name, (unsigned long long)e->comp_size, got, want);
+    return cz_fail(CZ_ERR_FORMAT,
+                   "%s: zip entry '%s': deflate data is corrupt (zlib: %s) after %llu of the "
+                   "declared %llu bytes",
+                   f->name, e->name, zs->msg ? zs->msg : "error", got, want);
+}
+
 /* Inflates a deflated entry into a new buffer of exactly e->size bytes. */
 static cz_status inflate_entry(const cz_zip *f, const cz_zip_entry *e, const uint8_t *src,
                              uint8_t **out)
 {
     /* Deflate cannot expand more than about 1032:1; a larger claim is a
      * lie that would only make us allocate. */
-    if (e->size / 1032 > e->comp_size + 1 || e->size > SIZE_MAX - 1)
+    if (e->size / 1032 > e->comp_size + 1)
         return cz_fail(CZ_ERR_FORMAT,
                        "%s: zip entry '%s' claims %llu bytes from %llu compressed, more than "
                        "deflate can produce",
                        f->name, e->name, (unsigned long long)e->size,
                        (unsigned long long)e->comp_size);
-    uint8_t *buf = malloc((size_t)e->size + 1);
+    size_t bytes;
+    cz_status st = cz_alloc_check(&bytes, e->size, 1, f->name, "zip entry '%s' (inflated)",
+                                  e->name);
+    if (st != CZ_OK)
+        return st;
+    uint8_t *buf = malloc(bytes ? bytes : 1);
     if (!buf)
         return cz_fail(CZ_ERR_NOMEM, "%s: cannot allocate %llu bytes for zip entry '%s'",
                        f->name, (unsigned long long)e->size, e->name);
@@ -267,14 +305,11 @@ static cz_status inflate_entry(const cz_zip *f, const cz_zip_entry *e, const uin
             continue;
         break;
     }
-    bool ok = ret == Z_STREAM_END && zs.total_out == e->size;
+    st = inflate_result(f, e, &zs, ret);
     inflateEnd(&zs);
-    if (!ok) {
+    if (st != CZ_OK) {
         free(buf);
-        return cz_fail(CZ_ERR_FORMAT,
-                       "%s: zip entry '%s': deflate data is corrupt or does not inflate to the "
-                       "declared %llu bytes",
-                       f->name, e->name, (unsigned long long)e->size);
+        return st;
     }
     *out = buf;
     return CZ_OK;

@@ -5,8 +5,8 @@
  * Entries are found through the end-of-central-directory record (searched
  * over the last 64 KiB + 22 bytes) and the central directory, with ZIP64
  * records and extra fields. Entry data may be stored (method 0, returned
- * in place) or deflated (method 8, inflated into a new buffer); its CRC-32
- * is checked. Single-disk, unencrypted archives only. Every failure is a
+ * in place) or deflated (method 8, inflated into a new buffer, at most
+ * cz_max_alloc() bytes); its CRC-32 is checked. Single-disk, unencrypted archives only. Every failure is a
  * one-line CZ_ERR_FORMAT message naming the file and the entry.
  */
 #ifndef CZ_ZIP_H

@@ -321,8 +321,21 @@ static void test_cifar_errors(void **state)
 
     /* Empty files: no images at all. */
     write_in(dir, "test.bin", "", 0);
-    expect_failure(cz_dataset_load_cifar(dir, 100, false, &ds), &ds, CZ_ERR_FORMAT, dir,
-                   "hold no records");
+    expect_failure(cz_dataset_load_cifar(dir, 100, false, &ds), &ds, CZ_ERR_FORMAT, path,
+                   "empty, expected 3074-byte CIFAR-100 records");
+
+    /* The allocation ceiling: two records' pixels are 6144 bytes. */
+    static uint8_t two[2 * RECORD100];
+    write_in(dir, "test.bin", two, sizeof two);
+    cz_set_max_alloc(6143);
+    expect_failure(cz_dataset_load_cifar(dir, 100, false, &ds), &ds, CZ_ERR_NOMEM, dir,
+                   "2 CIFAR-100 test images needs 6144 bytes (6 KiB), over the 6143-byte (6.0 KiB) "
+                   "limit on one allocation");
+    cz_set_max_alloc(6144);
+    assert_int_equal(cz_dataset_load_cifar(dir, 100, false, &ds), CZ_OK);
+    assert_int_equal(ds.count, 2);
+    cz_dataset_free(&ds);
+    cz_set_max_alloc(0);
 }
 
 /* A CIFAR sample through the evaluation transform: ToTensor + Normalize,

@@ -236,9 +236,12 @@ static void test_truncated_data(void **state)
     write_gz(path, buf, n + 100);
     expect_error(path, CZ_ERR_FORMAT, "truncated: expected 7840 bytes of data, found 100");
 
+    /* Uncompressed: caught from the file's size, before any allocation. */
     const char *plain = tu_tmp_path("truncated-idx3-ubyte");
     tu_write_bytes(plain, buf, n + 100);
-    expect_error(plain, CZ_ERR_FORMAT, "truncated: expected 7840 bytes of data, found 100");
+    expect_error(plain, CZ_ERR_FORMAT,
+                 "truncated: IDX dims 10x28x28 announce 7840 bytes of data, the file holds 100 "
+                 "after its 16-byte header");
 }
 
 /* The gzip stream itself cut short, as an interrupted download leaves it. */
@@ -285,10 +288,19 @@ static void test_huge_dims(void **state)
 {
     (void)state;
     uint8_t buf[32];
-    uint32_t overflow[3] = {65536, 65536, 65536}; /* 2^48 bytes */
-    const char *path = tu_tmp_path("overflow-idx3-ubyte");
-    tu_write_bytes(path, buf, idx_header(buf, 3, overflow));
-    expect_error(path, CZ_ERR_FORMAT, "IDX dims 65536x65536x65536 exceed the 2147483648-byte limit");
+    uint32_t big[3] = {65536, 65536, 65536}; /* 2^48 bytes */
+    const char *path = tu_tmp_path("big-idx3-ubyte");
+    tu_write_bytes(path, buf, idx_header(buf, 3, big));
+    expect_error(path, CZ_ERR_FORMAT,
+                 "truncated: IDX dims 65536x65536x65536 announce 281474976710656 bytes of data, "
+                 "the file holds 0");
+    /* Compressed, the size is unknown until inflated: the ceiling refuses
+     * the allocation before it is made. */
+    const char *gz = tu_tmp_path("big-idx3-ubyte.gz");
+    write_gz(gz, buf, idx_header(buf, 3, big));
+    expect_error(gz, CZ_ERR_NOMEM,
+                 "IDX data of dims 65536x65536x65536 needs 281474976710656 bytes (256 TiB), over "
+                 "the 17179869184-byte (16 GiB) limit on one allocation");
 
     uint32_t wide[4] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
     const char *path2 = tu_tmp_path("wide-idx4-ubyte");
@@ -298,7 +310,34 @@ static void test_huge_dims(void **state)
     uint32_t product[4] = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
     const char *path3 = tu_tmp_path("product-idx4-ubyte");
     tu_write_bytes(path3, buf, idx_header(buf, 4, product));
-    expect_error(path3, CZ_ERR_FORMAT, "exceed the 2147483648-byte limit");
+    expect_error(path3, CZ_ERR_FORMAT,
+                 "IDX dims 2147483647x2147483647x2147483647x2147483647 make more than 2^64 bytes "
+                 "(overflow)");
+}
+
+/* The allocation ceiling applies to IDX data: a real file over a lowered
+ * limit is refused with the limit in the message, and reads again once
+ * the default is restored. */
+static void test_alloc_ceiling(void **state)
+{
+    (void)state;
+    uint8_t buf[16 + 784];
+    uint32_t dims[3] = {1, 28, 28};
+    size_t n = idx_header(buf, 3, dims);
+    memset(buf + n, 3, 784);
+    const char *path = tu_tmp_path("ceiling-idx3-ubyte.gz");
+    write_gz(path, buf, n + 784);
+    cz_set_max_alloc(783);
+    assert_int_equal(cz_max_alloc(), 783);
+    expect_error(path, CZ_ERR_NOMEM,
+                 "IDX data of dims 1x28x28 needs 784 bytes, over the 783-byte limit on one "
+                 "allocation; if the file is right, raise it with CNNZOO_MAX_ALLOC");
+    cz_set_max_alloc(784); /* exactly the size: allowed */
+    cz_idx idx;
+    assert_int_equal(cz_idx_read(path, &idx), CZ_OK);
+    cz_idx_free(&idx);
+    cz_set_max_alloc(0); /* back to the default */
+    assert_int_equal(cz_max_alloc(), CZ_MAX_ALLOC_DEFAULT);
 }
 
 static void test_directory(void **state)
@@ -326,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_truncated_gzip_stream),
         cmocka_unit_test(test_trailing_data),
         cmocka_unit_test(test_huge_dims),
+        cmocka_unit_test(test_alloc_ceiling),
         cmocka_unit_test(test_directory),
     };
     return cmocka_run_group_tests(tests, make_tmp_dir, NULL);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "io/image.h"
 #include "io/io.h"
@@ -123,6 +124,85 @@ static void test_huge_headers_refused_before_allocation(void **state)
     }
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* One PNG chunk at p (length, type, body, CRC); returns its size. */
+static size_t png_chunk(uint8_t *p, const char *type, const uint8_t *body, size_t n)
+{
+    put_be32(p, (uint32_t)n);
+    memcpy(p + 4, type, 4);
+    memcpy(p + 8, body, n);
+    put_be32(p + 8 + n, (uint32_t)crc32(crc32(0, p + 4, 4), body, (uInt)n));
+    return 12 + n;
+}
+
+/* An 8-bit PNG of width x height, grey (colour type 0) or RGB (2), all
+ * pixels 7, into a malloc'd buffer. */
+static uint8_t *make_png(int width, int height, bool rgb, size_t *size)
+{
+    size_t row = 1 + (size_t)width * (rgb ? 3 : 1), raw_size = row * (size_t)height;
+    uint8_t *raw = malloc(raw_size);
+    uLongf packed_size = compressBound(raw_size);
+    uint8_t *packed = malloc(packed_size), *png = malloc(packed_size + 100);
+    assert_true(raw && packed && png);
+    memset(raw, 7, raw_size);
+    for (int y = 0; y < height; y++)
+        raw[(size_t)y * row] = 0; /* filter: none */
+    assert_int_equal(compress(packed, &packed_size, raw, raw_size), Z_OK);
+    uint8_t ihdr[13] = {0, 0, 0, 0, 0, 0, 0, 0, 8, rgb ? 2 : 0, 0, 0, 0};
+    put_be32(ihdr, (uint32_t)width);
+    put_be32(ihdr + 4, (uint32_t)height);
+    memcpy(png, "\x89PNG\r\n\x1a\n", 8);
+    size_t n = 8 + png_chunk(png + 8, "IHDR", ihdr, sizeof ihdr);
+    n += png_chunk(png + n, "IDAT", packed, packed_size);
+    n += png_chunk(png + n, "IEND", NULL, 0);
+    free(raw);
+    free(packed);
+    *size = n;
+    return png;
+}
+
+/* The allocation ceiling: a PNG's decoded rows, then the image in the
+ * channels asked for, each refused above the limit with both numbers,
+ * and decoded at exactly the limit. */
+static void test_alloc_ceiling(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *rgb = make_png(64, 32, true, &size);
+    cz_image img;
+    cz_set_max_alloc(6143);
+    tu_expect_error(cz_image_decode("rgb.png", rgb, size, 1, &img), CZ_ERR_NOMEM,
+                    "rgb.png: PNG rows of 192 bytes x 32 needs 6144 bytes (6 KiB), over the "
+                    "6143-byte",
+                    "CNNZOO_MAX_ALLOC");
+    assert_null(img.pixels);
+    cz_set_max_alloc(6144);
+    assert_int_equal(cz_image_decode("rgb.png", rgb, size, 3, &img), CZ_OK);
+    assert_int_equal(img.pixels[6143], 7);
+    cz_image_free(&img);
+    free(rgb);
+
+    /* Grey rows fit in 2048 bytes; the RGB image asked for does not. */
+    uint8_t *grey = make_png(64, 32, false, &size);
+    cz_set_max_alloc(2048);
+    tu_expect_error(cz_image_decode("grey.png", grey, size, 3, &img), CZ_ERR_NOMEM,
+                    "grey.png: image of 64x32 pixels, 3 channels needs 6144 bytes (6 KiB), over "
+                    "the 2048-byte (2 KiB) limit",
+                    NULL);
+    assert_null(img.pixels);
+    assert_int_equal(cz_image_decode("grey.png", grey, size, 1, &img), CZ_OK);
+    cz_image_free(&img);
+    cz_set_max_alloc(0);
+    free(grey);
+}
+
 /* Every prefix length in a spread over the file: an error or (for JPEGs
  * whose missing tail is only the EOI marker) an image, never a crash. */
 static void decode_prefixes(const char *name)
@@ -183,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_huge_headers_refused_before_allocation),
         cmocka_unit_test(test_truncations),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_alloc_ceiling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,29 @@ static void expect_bad_header(const char *header, size_t data_size, const char *
     free(b);
 }
 
+/* The allocation ceiling counts the array as converted: 100 bytes of
+ * '|u1' become 800 bytes of int64, refused under an 799-byte limit and
+ * accepted at exactly 800. */
+static void test_alloc_ceiling(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *b = make_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (10, 10), }", 100,
+                          &size);
+    cz_npy_array a;
+    cz_set_max_alloc(799);
+    tu_expect_error(read_bytes(b, size, CZ_NPY_I64, &a), CZ_ERR_NOMEM,
+                    "bad.npy: array (10, 10) as int64 needs 800 bytes, over the 799-byte limit",
+                    "CNNZOO_MAX_ALLOC");
+    assert_null(a.data);
+    cz_set_max_alloc(800);
+    assert_int_equal(read_bytes(b, size, CZ_NPY_I64, &a), CZ_OK);
+    assert_int_equal(a.numel, 100);
+    cz_npy_free(&a);
+    cz_set_max_alloc(0);
+    free(b);
+}
+
 /* ------------------------------------------------------------ fixtures */
 
 static void test_read_fixtures(void **state)
@@ -298,11 +321,13 @@ static void test_bad_headers(void **state)
          "shape entry 0 is too large", NULL},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, "
          "4294967296), }",
-         8, "too many elements", NULL},
+         8, "shape (4294967296, 4294967296, 4294967296) has more than 2^64 elements", NULL},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", 4,
          "more than 8 dims", NULL},
-        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 7, "need 2 elements",
-         "7 data bytes follow the header (truncated)"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 7,
+         "shape (2,) of '<f4' needs 8 bytes", "7 data bytes follow the header (truncated)"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (2147483648, 2147483648), }", 8,
+         "needs more than 2^64 bytes", "(truncated)"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", 9, "9 data bytes",
          "wrong size"},
         {"{'descr': '<f4', 'shape': (2,), }", 8, "has no 'fortran_order'", NULL},
@@ -380,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_bad_headers),
+        cmocka_unit_test(test_alloc_ceiling),
         cmocka_unit_test(test_truncated_and_corrupt),
     };
     return cmocka_run_group_tests(tests, make_tmp_dir, NULL);

@@ -919,7 +919,11 @@ static void test_bad_tensors(void **state)
         {{"w", "FloatStorage", "0", 12, -1, 1, {2}, {1}}, "tensor 'w': storage offset -1", NULL},
         {{"w", "FloatStorage", "0", 12, 0, 2, {5, 2}, {(int64_t)1 << 62, 1}}, "tensor 'w'",
          "reaches element beyond"},
-        {{"w", "FloatStorage", "0", -3, 0, 1, {2}, {1}}, "storage '0' has -3 elements", NULL},
+        {{"w", "FloatStorage", "0", -3, 0, 1, {2}, {1}},
+         "storage '0' claims -3 elements of FloatStorage, expected 0 to 1152921504606846976",
+         NULL},
+        {{"w", "FloatStorage", "0", 12, 0, 3, {(int64_t)1 << 30, (int64_t)1 << 30, 2}, {0, 0, 0}},
+         "tensor 'w': size [1073741824, 1073741824, 2] has more than 2^60 elements", NULL},
         {{"w", "FloatStorage", "0", 13, 0, 1, {2}, {1}}, "holds 48 bytes", "needs 52"},
         {{"w", "NoSuchStorage", "0", 12, 0, 1, {2}, {1}}, "'torch.NoSuchStorage'", NULL},
     };
@@ -972,6 +976,40 @@ static void test_bad_tensors(void **state)
     free(z.d);
 }
 
+/* The allocation ceiling: a tensor counts as it materialises (float, or
+ * int64 for integer storages), however small its storage; an inflated
+ * zip entry counts its inflated size. */
+static void test_alloc_ceiling(void **state)
+{
+    (void)state;
+    /* 2^40 floats seen through zero strides of a 12-float storage. */
+    spec expand = {"w", "FloatStorage", "0", 12, 0, 2, {1 << 20, 1 << 20}, {0, 0}};
+    bytes z = zip_with(&expand, 1, false, true);
+    cz_pth_file *f = NULL;
+    tu_expect_error(open_bytes(&f, z.d, z.n), CZ_ERR_NOMEM,
+                    "bad.pth: tensor 'w' (size [1048576, 1048576], F32) needs 4398046511104 "
+                    "bytes (4 TiB), over the 17179869184-byte (16 GiB) limit on one allocation",
+                    "CNNZOO_MAX_ALLOC");
+    free(z.d);
+    /* The good tensor is 12 floats: 48 bytes pass at 48, fail at 47. */
+    z = zip_with(&good_spec, 1, false, true);
+    cz_set_max_alloc(47);
+    tu_expect_error(open_bytes(&f, z.d, z.n), CZ_ERR_NOMEM,
+                    "tensor 'w' (size [3, 4], F32) needs 48 bytes, over the 47-byte limit", NULL);
+    cz_set_max_alloc(48);
+    assert_int_equal(open_bytes(&f, z.d, z.n), CZ_OK); /* opens, converts, closes */
+    free(z.d);
+    /* torch.save's deflated file: its data.pkl inflates past 64 bytes. */
+    cz_set_max_alloc(64);
+    const char *deflated = tu_fixture("CZ_PTH_FIXTURES", "small_deflate.pth");
+    tu_expect_error(cz_pth_open(&f, deflated), CZ_ERR_NOMEM, "(inflated) needs",
+                    "over the 64-byte limit on one allocation");
+    assert_non_null(strstr(cz_last_error(), "small_deflate.pth: zip entry '"));
+    cz_set_max_alloc(0);
+    assert_int_equal(cz_pth_open(&f, deflated), CZ_OK);
+    cz_pth_close(f);
+}
+
 static void test_bad_legacy(void **state)
 {
     (void)state;
@@ -1014,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_bad_pickles),
         cmocka_unit_test(test_bad_tensors),
         cmocka_unit_test(test_bad_legacy),
+        cmocka_unit_test(test_alloc_ceiling),
     };
     return cmocka_run_group_tests(tests, make_tmp_dir, NULL);
 }

@@ -137,6 +137,32 @@ static void test_plain_and_gz_agree(void **state)
     }
 }
 
+/* gzip data larger than the first buffer (1 MiB, then doubled as data
+ * arrives) reads whole, and one cut short in the middle of a growth step
+ * says how much came. */
+static void test_gz_grows(void **state)
+{
+    (void)state;
+    uint32_t dims[2] = {3000005, 1}; /* not a power of two */
+    size_t data = 3000005, half = 1500000;
+    uint8_t *buf = malloc(8 + 4 + data);
+    assert_non_null(buf);
+    size_t n = idx_header(buf, 2, dims);
+    for (size_t i = 0; i < data; i++)
+        buf[n + i] = (uint8_t)(i * 7 + i / 251);
+    const char *gz = tu_tmp_path("grow-idx2-ubyte.gz");
+    write_gz(gz, buf, n + data);
+    cz_idx idx;
+    assert_int_equal(cz_idx_read(gz, &idx), CZ_OK);
+    assert_int_equal(idx.count, data);
+    assert_memory_equal(idx.data, buf + n, data);
+    cz_idx_free(&idx);
+    const char *cut = tu_tmp_path("cut-idx2-ubyte.gz");
+    write_gz(cut, buf, n + half);
+    expect_error(cut, CZ_ERR_FORMAT, "truncated: expected 3000005 bytes of data, found 1500000");
+    free(buf);
+}
+
 static void test_empty_dataset(void **state)
 {
     (void)state;
@@ -355,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_fashion_train_labels),
         cmocka_unit_test(test_fashion_test_images),
         cmocka_unit_test(test_plain_and_gz_agree),
+        cmocka_unit_test(test_gz_grows),
         cmocka_unit_test(test_empty_dataset),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_wrong_magic),

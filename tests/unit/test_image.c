@@ -137,7 +137,8 @@ static size_t png_chunk(uint8_t *p, const char *type, const uint8_t *body, size_
 {
     put_be32(p, (uint32_t)n);
     memcpy(p + 4, type, 4);
-    memcpy(p + 8, body, n);
+    if (n)
+        memcpy(p + 8, body, n); /* IEND has no body */
     put_be32(p + 8 + n, (uint32_t)crc32(crc32(0, p + 4, 4), body, (uInt)n));
     return 12 + n;
 }

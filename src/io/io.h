@@ -67,8 +67,9 @@ cz_status cz_read_file(const char *path, size_t max_size, char **data, size_t *s
  * cz_max_alloc(). Sets *bytes to the product. Otherwise CZ_ERR_NOMEM with
  * "<file>: <what> needs N bytes (X GiB), over the M-byte (Y GiB) limit on
  * one allocation; ...how to raise it", where `what` (printf format) names
- * the key: "tensor 'fc.weight'", "zip entry 'archive/data/0'". Used by
- * every reader in src/io and src/data. */
+ * the key: "tensor 'fc.weight'", "zip entry 'archive/data/0'". Every
+ * reader in src/io and src/data that allocates what a file sizes calls it
+ * (safetensors maps its tensors in place and allocates none). */
 cz_status cz_alloc_check(size_t *bytes, uint64_t count, uint64_t elem_size, const char *file,
                          const char *what, ...) __attribute__((format(printf, 5, 6)));
 

@@ -86,15 +86,16 @@ static char *tally_text(const cz_run_state *run)
     return buf;
 }
 
-/* The run state as metadata pairs, own[2 * OWN_META] and, inside an
- * epoch, own[2 * (OWN_META + POS_META)]; text holds their values. Returns
- * how many pairs. */
+/* The text of the run state's metadata values. */
 typedef struct run_text {
     char epoch[16], step[32], shuffle[80], net_rng[80], schedule[TEXT];
     char steps[16], batches[32], seconds[32];
     char *tally;
 } run_text;
 
+/* The run state as metadata pairs into own: OWN_META of them, and
+ * POS_META more inside an epoch; t holds their values. Returns how many
+ * pairs. */
 static int run_meta(cz_net *net, const cz_optim *opt, const cz_schedule *sched,
                     const cz_run_state *run, run_text *t, const char **own)
 {

@@ -21,19 +21,25 @@ cmp -s "$tmp/whole/lenet5.safetensors" "$tmp/half/lenet5.safetensors" ||
 cmp -s "$tmp/whole/lenet5.ckpt.safetensors" "$tmp/half/lenet5.ckpt.safetensors" ||
     fail "resumed checkpoint differs from an uninterrupted run's"
 
-# kill -9 while a run writes a checkpoint every epoch (about every 0.1 s).
+# kill -9 at random moments of a run that writes a checkpoint every epoch
+# (about every 0.1 s), once its first checkpoint exists: waiting for it,
+# not for a fixed time, keeps a loaded machine from killing every run
+# before its first epoch ends.
 for round in 1 2 3 4 5 6; do
-    "$cz" train lenet5 --data "$tmp/tiny" --batch 64 --epochs 100000 --out "$tmp/kill" >/dev/null 2>&1 &
+    dir=$tmp/kill$round
+    "$cz" train lenet5 --data "$tmp/tiny" --batch 64 --epochs 100000 --out "$dir" >/dev/null 2>&1 &
     pid=$!
-    sleep "0.$((RANDOM % 9 + 3))"
+    until [ -f "$dir/lenet5.ckpt.safetensors" ] || ! kill -0 "$pid" 2>/dev/null; do
+        sleep 0.02
+    done
+    sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
     kill -9 "$pid"
     wait "$pid" 2>/dev/null
-    ckpt=$tmp/kill/lenet5.ckpt.safetensors
-    [ -f "$ckpt" ] || continue
+    ckpt=$dir/lenet5.ckpt.safetensors
+    [ -f "$ckpt" ] || { fail "kill -9: the run ended before its first checkpoint"; continue; }
     expect 0 "" -- "$cz" eval lenet5 --weights "$ckpt" --data "$tmp/tiny" --non-strict
+    ls "$dir" | grep -v '^lenet5.ckpt.safetensors$' | grep -q . && echo "note: leftovers: $(ls "$dir")"
 done
-[ -f "$tmp/kill/lenet5.ckpt.safetensors" ] || fail "kill -9: no checkpoint was ever written"
-ls "$tmp/kill" | grep -v '^lenet5.ckpt.safetensors$' | grep -q . && echo "note: leftovers: $(ls "$tmp/kill")"
 
 # A diverging run stops with the step named and keeps the last good checkpoint.
 cp "$tmp/half/lenet5.ckpt.safetensors" "$tmp/good.ckpt"

@@ -35,7 +35,10 @@ static cz_status gather(cz_pth_file *f, cz_st_tensor *out, int n)
     for (int i = 0; i < n; i++) {
         const cz_pth_tensor *t = cz_pth_at(f, i);
         bool integer = is_integer(t->dtype);
-        void *data = malloc((t->numel ? t->numel : 1) * 8);
+        /* The size the .pth reader checked against the ceiling: 4 bytes
+         * per float, 8 per integer. */
+        size_t element = integer ? sizeof(int64_t) : sizeof(float);
+        void *data = malloc((t->numel ? t->numel : 1) * element);
         if (!data)
             return cz_fail(CZ_ERR_NOMEM, "%s: no memory for '%s' (%llu elements)", cz_pth_name(f),
                            t->name, (unsigned long long)t->numel);

@@ -328,7 +328,7 @@ static int run(const char *model, const char *data, run_files *rf, cz_train_opts
         rc = cz_cli_dataset(model, data, false, &test, &kind, &test_skipped);
     if (rc == CZ_EXIT_OK)
         rc = pick_augment(aa, model, kind, &train.aug);
-    if (o->workers < 0)
+    if (rc == CZ_EXIT_OK && o->workers < 0)
         o->workers = cz_cli_default_workers(kind);
     if (rc == CZ_EXIT_OK && !(net = model_for(model, &train, kind, rf->classes, o->seed)))
         rc = CZ_EXIT_USAGE;

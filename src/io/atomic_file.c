@@ -116,20 +116,34 @@ void cz_atomic_abort(cz_atomic_file *f)
     release(f);
 }
 
-/* Aborts and reports errno e for path: the one failure exit of the writer. */
+/* The writer's first failure, as every later call reports it. */
+static cz_status report(const cz_atomic_file *f)
+{
+    return cz_fail(CZ_ERR_IO, "%s: %s: %s", f->path ? f->path : "?", f->failed,
+                   strerror(f->error));
+}
+
+/* Records the failure, removes the temporary file, keeps the path for
+ * messages (abort frees it), and reports it. */
 static cz_status fail_errno(cz_atomic_file *f, const char *what, int e)
 {
-    const char *path = f->path ? f->path : "?";
-    cz_status st = cz_fail(CZ_ERR_IO, "%s: %s: %s", path, what, strerror(e));
-    cz_atomic_abort(f);
-    return st;
+    f->error = e ? e : EIO;
+    f->failed = what;
+    if (f->fp) {
+        fclose(f->fp);
+        f->fp = NULL;
+    }
+    if (f->tmp_path)
+        unlink(f->tmp_path);
+    return report(f);
 }
 
 static cz_status not_open(const cz_atomic_file *f)
 {
-    (void)f;
-    return cz_fail(CZ_ERR_ARG, "atomic write: the file is not open (already committed, "
-                               "aborted or failed)");
+    if (f->error)
+        return report(f);
+    return cz_fail(CZ_ERR_ARG, "atomic write: the file is not open (already committed or "
+                               "aborted)");
 }
 
 cz_status cz_atomic_write(cz_atomic_file *f, const void *data, size_t size)

@@ -23,12 +23,17 @@ typedef struct cz_atomic_file {
     FILE *fp;       /* NULL once committed, aborted or failed */
     char *path;     /* the final name */
     char *tmp_path; /* the temporary name */
+    /* The first failure (errno and what failed), repeated by every later
+     * write and by commit, so a caller may check only commit's status. */
+    int error;
+    const char *failed;
 } cz_atomic_file;
 
 /* Creates the temporary file (mode 0666 minus the umask, like fopen). */
 cz_status cz_atomic_open(cz_atomic_file *f, const char *path);
 /* Appends size bytes. On failure the temporary file is already removed;
- * later writes and commit fail, and abort is harmless. */
+ * later writes and commit fail with the same message (naming the file),
+ * and abort is still needed to free the writer. */
 cz_status cz_atomic_write(cz_atomic_file *f, const void *data, size_t size);
 /* printf into the file, for text outputs (CSV logs, JSON). */
 cz_status cz_atomic_printf(cz_atomic_file *f, const char *fmt, ...)

@@ -38,7 +38,7 @@ expect 0 "" -- "$cz" plot "$tmp/run2/log.csv" --output "$tmp/run2/curves.png"
 expect 2 "--optim expects" -- "$cz" train lenet5 --data "$tmp/tiny" --optim adam
 expect 2 "--schedule: .*unknown schedule" -- "$cz" train lenet5 --data "$tmp/tiny" --schedule sometimes
 expect 2 "--schedule: .*warmup" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --schedule cosine:5
-expect 1 "--log $tmp/nowhere/x/log.csv" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --log "$tmp/nowhere/x/log.csv"
+expect 1 "$tmp/nowhere/x/log.csv: cannot create a temporary file" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --log "$tmp/nowhere/x/log.csv"
 
 # Recipes set the paper's settings; explicit options override them.
 expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --recipe resnet --epochs 1 --batch 32 --lr 0.05 --out "$tmp/run2"

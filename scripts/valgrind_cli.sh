@@ -1,43 +1,38 @@
 #!/bin/sh
-# Runs the CLI tests (tests/cli/test_cli*.sh, or those named) with every
-# cnnzoo they start under valgrind's memcheck: an invalid read or write, a
-# use of uninitialised memory or a leak (definitely or indirectly lost)
-# makes that cnnzoo exit 99, which fails its test. Logs: BUILD/valgrind/.
-#   scripts/valgrind_cli.sh BUILD [TEST...]
+# Runs the CLI tests (ctest's cli/ tests, or those matching REGEX) with
+# every cnnzoo they start under valgrind's memcheck: an invalid read or
+# write, a use of uninitialised memory or a leak (definitely or indirectly
+# lost) makes that cnnzoo exit 99, which fails its test, and leaves its
+# report in BUILD/valgrind/logs/. ctest supplies each test's fixtures and
+# environment; CZ_TEST_CNNZOO (tests/cli/lib.sh) points the tests at the
+# wrapper.
+#   scripts/valgrind_cli.sh BUILD [REGEX]
 set -eu
 build=$(cd "$1" && pwd)
-shift
-root=$(cd "$(dirname "$0")/.." && pwd)
+regex=${2:-^cli/}
 out=$build/valgrind
 rm -rf "$out" && mkdir -p "$out/logs"
 
 # Open MPI's own suppressions, when it ships them (test_cli_mpi).
 supp=""
-for f in /usr/share/openmpi/openmpi-valgrind.supp; do
-    [ -f "$f" ] && supp="--suppressions=$f"
-done
+[ -f /usr/share/openmpi/openmpi-valgrind.supp ] &&
+    supp="--suppressions=/usr/share/openmpi/openmpi-valgrind.supp"
+# One OpenMP thread that sleeps when idle: valgrind runs one thread at a
+# time, and libgomp's spinning waiters would only burn its time.
 cat >"$out/cnnzoo" <<WRAP
 #!/bin/sh
-OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    --show-leak-kinds=definite,indirect --track-origins=yes $supp \
+OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive exec valgrind -q --error-exitcode=99 \
+    --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --show-leak-kinds=definite,indirect $supp \
     --log-file="$out/logs/%p.log" "$build/cnnzoo" "\$@"
 WRAP
 chmod +x "$out/cnnzoo"
 
-tests=${*:-$(cd "$root/tests/cli" && ls test_cli*.sh | sed 's/\.sh$//')}
 status=0
-for t in $tests; do
-    start=$(date +%s)
-    if bash "$root/tests/cli/$t.sh" "$out/cnnzoo" "$out/tmp/$t" >"$out/$t.out" 2>&1; then
-        echo "valgrind: $t passed ($(($(date +%s) - start)) s)"
-    else
-        echo "valgrind: $t FAILED ($(($(date +%s) - start)) s), see $out/$t.out"
-        tail -5 "$out/$t.out"
-        status=1
-    fi
-done
+CZ_TEST_CNNZOO=$out/cnnzoo ctest --test-dir "$build" -R "$regex" --output-on-failure \
+    -j"$(nproc)" --timeout 20000 || status=1
 runs=$(ls "$out/logs" | wc -l)
-dirty=$(grep -l . "$out/logs"/* 2>/dev/null | wc -l)
-echo "valgrind: $runs cnnzoo runs, $dirty with a report (non-empty log in $out/logs)"
+dirty=$(find "$out/logs" -type f -size +0 | wc -l)
+echo "valgrind: $runs cnnzoo runs, $dirty with a report$( [ "$dirty" -eq 0 ] || echo ": see $out/logs")"
 [ "$dirty" -eq 0 ] || status=1
 exit $status

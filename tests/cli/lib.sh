@@ -2,8 +2,10 @@
 #   . "$(dirname "$0")/lib.sh" "$@"
 # with the script's arguments CNNZOO TMPDIR: it sets $cz and $tmp (made
 # empty), counts failures in $failures, and defines fail and expect.
+# CZ_TEST_CNNZOO, when set, replaces CNNZOO: `make valgrind` runs the
+# tests through ctest with a wrapper that starts cnnzoo under valgrind.
 
-cz=$1
+cz=${CZ_TEST_CNNZOO:-$1}
 tmp=$2
 rm -rf "$tmp" && mkdir -p "$tmp"
 failures=0

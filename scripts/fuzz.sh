@@ -11,6 +11,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seeds=$build/fuzz/seeds corpus=$build/fuzz/corpus logs=$build/fuzz/logs
 /usr/bin/python3 "$root/fuzz/make_seeds.py" "$seeds" >/dev/null
 mkdir -p "$logs"
+# Findings of this run are the files in fuzz/regress newer than this.
+stamp=$logs/.start
+touch "$stamp"
 
 targets=${*:-$(cd "$root/fuzz" && ls fuzz_*.c | sed -n 's/^fuzz_\(.*\)\.c$/\1/p' | grep -vx util)}
 
@@ -42,13 +45,13 @@ for job in $running; do
     wait "${job%%:*}" || { echo "fuzz: ${job#*:} FAILED, see $logs/${job#*:}.log"; status=1; }
 done
 
-printf '%-12s %12s %10s %8s  %s\n' target executions exec/s corpus crashes
+printf '%-12s %12s %10s %8s  %s\n' target executions exec/s corpus found
 for t in $targets; do
     log=$logs/$t.log
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     units=$(ls "$corpus/$t" | wc -l)
-    found=$(ls "$root/fuzz/regress/$t" | grep -c '^\(crash\|leak\|timeout\|oom\)-' || true)
+    found=$(find "$root/fuzz/regress/$t" -type f -newer "$stamp" | wc -l)
     printf '%-12s %12s %10s %8s  %s\n' "$t" "${runs:-?}" "${rate:-?}" "$units" "$found"
 done
 exit $status

@@ -8,14 +8,21 @@
 
 #include "cli/args.h"
 
+/* One write per message: under mpirun every rank may report the same
+ * error at once, and separate writes would interleave mid-line. */
 void cz_cli_error(const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, again;
     va_start(ap, fmt);
-    fputs("cnnzoo: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *line = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (line)
+        vsnprintf(line, (size_t)n + 1, fmt, again);
+    va_end(again);
     va_end(ap);
+    fprintf(stderr, "cnnzoo: error: %s\n", line ? line : fmt);
+    free(line);
 }
 
 /* A number below the option's range stands for "chosen at run time",

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -186,8 +187,11 @@ static int save(cz_net *net, const run_files *rf, const char *model, const char 
 
 /* The signal that asked the run to stop (0: none). The handler only sets
  * it; the trainer reads it after every step, outside the handler, where
- * writing a checkpoint is safe. */
-static volatile sig_atomic_t stop_signal;
+ * writing a checkpoint is safe. An atomic rather than a volatile
+ * sig_atomic_t: the signal may land on any thread (a loader's, OpenMP's)
+ * and the loop reads it on another; a lock-free atomic is both
+ * async-signal-safe and visible across threads. */
+static atomic_int stop_signal;
 
 static void on_stop_signal(int sig)
 {

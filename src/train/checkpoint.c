@@ -198,6 +198,21 @@ static long parse_values(const char *text, double *v, long max)
     return text ? n : -1;
 }
 
+/* The counts of a tally row (top-1, top-5, samples seen) become ints:
+ * whole numbers with top1 <= top5 <= seen <= INT_MAX, or the file is
+ * refused (converting 1e30 to int would be undefined behaviour). */
+static cz_status check_tally(const char *path, const double *t)
+{
+    bool ok = true;
+    for (int i = 1; i < CZ_TALLY_LEN; i++)
+        ok = ok && t[i] == floor(t[i]) && t[i] <= INT_MAX;
+    if (!ok || t[1] > t[2] || t[2] > t[3])
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.epoch.tally has top-1 %g, top-5 %g "
+                       "and %g samples; expected whole numbers with top-1 <= top-5 <= samples "
+                       "<= %d", path, t[1], t[2], t[3], INT_MAX);
+    return CZ_OK;
+}
+
 /* How far a checkpoint written inside an epoch got, and this rank's row of
  * the tallies. */
 static cz_status load_pos(const char *path, const cz_st_file *f, const cz_run_state *run,
@@ -227,7 +242,7 @@ static cz_status load_pos(const char *path, const cz_st_file *f, const cz_run_st
         return cz_fail(CZ_ERR_FORMAT, "%s: stopped inside an epoch by %ld process%s, resumed "
                        "by %d: resume it with as many", path, n / CZ_TALLY_LEN,
                        n == CZ_TALLY_LEN ? "" : "es", ranks);
-    return CZ_OK;
+    return check_tally(path, pos->tally);
 }
 
 /* The header's run state: epoch, step, generators, schedule. */

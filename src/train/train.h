@@ -4,7 +4,7 @@
 #ifndef CZ_TRAIN_H
 #define CZ_TRAIN_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "cnnzoo.h"
@@ -22,7 +22,7 @@
  * step (one 8-byte allreduce), so all stop after the same step, whichever
  * rank was signalled. */
 typedef struct cz_train_stop {
-    const volatile sig_atomic_t *flag;
+    const atomic_int *flag; /* atomic: set by a handler on any thread */
     const char *hint;  /* added to the "stopping" line on stderr (NULL: none) */
     bool stopped;      /* out: the run stopped at the flag's request */
     int epoch, step_in_epoch; /* out: the stop came after this epoch's

@@ -62,11 +62,27 @@ static void count_topk(tally *t, const cz_tensor *logits, const int *labels, int
 }
 
 /* The whole world's tally, for the epoch's line. */
+/* A tally as the doubles that MPI sums and checkpoints store, and back
+ * (checkpoint.c checks stored counts before they come back as ints). */
+static void tally_values(const tally *t, double v[CZ_TALLY_LEN])
+{
+    v[0] = t->loss_sum;
+    v[1] = t->top1;
+    v[2] = t->top5;
+    v[3] = t->seen;
+}
+
+static tally tally_of(const double v[CZ_TALLY_LEN])
+{
+    return (tally){v[0], (int)v[1], (int)v[2], (int)v[3]};
+}
+
 static cz_status sum_tally(const cz_dist *d, tally *t)
 {
-    double v[4] = {t->loss_sum, t->top1, t->top5, t->seen};
-    cz_status s = cz_dist_sum(d, v, 4);
-    *t = (tally){v[0], (int)v[1], (int)v[2], (int)v[3]};
+    double v[CZ_TALLY_LEN];
+    tally_values(t, v);
+    cz_status s = cz_dist_sum(d, v, CZ_TALLY_LEN);
+    *t = tally_of(v);
     return s;
 }
 
@@ -277,11 +293,6 @@ static bool is_leader(const cz_train_opts *o)
     return !o->dist || o->dist->rank == 0;
 }
 
-static void tally_to_pos(const tally *t, cz_epoch_pos *pos)
-{
-    double v[CZ_TALLY_LEN] = {t->loss_sum, t->top1, t->top5, t->seen};
-    memcpy(pos->tally, v, sizeof v);
-}
 
 /* One pass over the shuffled training set, from where run->pos stands (a
  * resumed epoch) to its end, or to a step after which *stopped is set.
@@ -302,7 +313,7 @@ static cz_status train_epoch(run_ctx *c, bool *stopped, cz_eval_result *r)
         return s;
     cz_net_set_training(c->net, true);
     double t0 = now() - pos->seconds;
-    tally t = {pos->tally[0], (int)pos->tally[1], (int)pos->tally[2], (int)pos->tally[3]};
+    tally t = tally_of(pos->tally);
     step_grads g = {0};
     if (size > 1)
         s = cz_grad_sync_create(o->dist, c->net, &g.sync);
@@ -329,7 +340,7 @@ static cz_status train_epoch(run_ctx *c, bool *stopped, cz_eval_result *r)
     if (o->progress)
         fprintf(stderr, "\r\033[K");
     pos->seconds = now() - t0;
-    tally_to_pos(&t, pos);
+    tally_values(&t, pos->tally);
     if (s == CZ_OK && o->dist && !*stopped)
         s = sum_tally(o->dist, &t);
     finish(&t, l, r);
@@ -372,6 +383,12 @@ static cz_status report_epoch(run_ctx *c, int epoch, float lr, const cz_eval_res
                             100 * tr->top1, tested, tr->count / seconds, seconds);
 }
 
+/* Batches in one pass over the training set (the last one may be short). */
+static long epoch_batches(const cz_dataset *train, int batch)
+{
+    return ((long)train->count + batch - 1) / batch;
+}
+
 /* The schedule from opts: per step for cosine and exponential decay (as
  * timm's and TensorFlow's recipes run them), per epoch otherwise. */
 static cz_status start_schedule(const cz_train_opts *o, const cz_dataset *train,
@@ -382,7 +399,7 @@ static cz_status start_schedule(const cz_train_opts *o, const cz_dataset *train,
     if (c.total_epochs <= 0)
         c.total_epochs = o->epochs;
     if (c.kind == CZ_SCHED_COSINE || c.kind == CZ_SCHED_EXPONENTIAL)
-        c.steps_per_epoch = (train->count + o->batch - 1) / o->batch;
+        c.steps_per_epoch = (int)epoch_batches(train, o->batch);
     return cz_schedule_init(sched, &c);
 }
 
@@ -391,7 +408,7 @@ static cz_status check_resumed(const run_ctx *c)
 {
     const cz_train_opts *o = c->o;
     const cz_run_state *run = &c->run;
-    long batches = ((long)c->train->count + o->batch - 1) / o->batch;
+    long batches = epoch_batches(c->train, o->batch);
     bool inside = run->pos.batches > 0;
     if (run->epoch + inside > o->epochs)
         return cz_fail(CZ_ERR_ARG, "%s holds %d epochs%s, more than the %d asked for", o->resume,
@@ -445,7 +462,7 @@ static void note_stop(run_ctx *c, int step_in_epoch, long batches)
         return;
     if (step_in_epoch > 0)
         fprintf(stderr, "stopping after step %ld (epoch %d, batch %ld of %ld)", st->step,
-                st->epoch, batches, ((long)c->train->count + o->batch - 1) / o->batch);
+                st->epoch, batches, epoch_batches(c->train, o->batch));
     else
         fprintf(stderr, "stopping after epoch %d (step %ld)", st->epoch, st->step);
     if (o->checkpoint)

@@ -13,10 +13,11 @@ regex=${2:-^cli/}
 out=$build/valgrind
 rm -rf "$out" && mkdir -p "$out/logs"
 
-# Open MPI's own suppressions, when it ships them (test_cli_mpi).
-supp=""
+# Open MPI's runtime (test_cli_mpi, test_cli_signal): its own suppressions
+# when it ships them, and ours for what they miss (tests/valgrind.supp).
+supp="--suppressions=$(cd "$(dirname "$0")/.." && pwd)/tests/valgrind.supp"
 [ -f /usr/share/openmpi/openmpi-valgrind.supp ] &&
-    supp="--suppressions=/usr/share/openmpi/openmpi-valgrind.supp"
+    supp="$supp --suppressions=/usr/share/openmpi/openmpi-valgrind.supp"
 # One OpenMP thread that sleeps when idle: valgrind runs one thread at a
 # time, and libgomp's spinning waiters would only burn its time.
 cat >"$out/cnnzoo" <<WRAP

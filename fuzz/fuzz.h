@@ -33,6 +33,14 @@ int fz_symlink(const char *target, const char *path);
 /* Empties fz_dir() so each input starts from nothing. */
 void fz_clear(void);
 
+/* Writes data to fz_dir()/name and loads it into a LeNet-5 (made once)
+ * through cz_weights_load, non-strict, as `--weights` does: the name and
+ * shape matching after a weights file opened. */
+void fz_load_weights(const char *name, const uint8_t *data, size_t size);
+/* Tensors larger than this are checked but not converted: conversion is
+ * plain arithmetic, and a big buffer only slows the fuzzer down. */
+#define FZ_MAX_CONVERT ((uint64_t)1 << 16)
+
 /* Splits data at each occurrence of the 4-byte separator "#CZ#" into at
  * most max parts (the rest stays in the last one); returns how many. The
  * targets that need several files (a dataset's images and labels, a folder

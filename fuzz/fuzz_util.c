@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cnnzoo.h"
 #include "fuzz.h"
 
 static char dir[256];
@@ -105,4 +106,14 @@ int fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len
     part[n] = data + start;
     len[n++] = size - start;
     return n;
+}
+
+void fz_load_weights(const char *name, const uint8_t *data, size_t size)
+{
+    static cz_net *lenet;
+    if (!lenet)
+        lenet = cz_model_create("lenet5", 10, 32, 32, 1);
+    const char *path = fz_path(name);
+    if (lenet && fz_write(path, data, size))
+        cz_weights_load(lenet, path, false);
 }

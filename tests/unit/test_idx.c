@@ -250,21 +250,30 @@ static void test_short_files(void **state)
     expect_error(dims, CZ_ERR_FORMAT, "truncated IDX header: expected 12 bytes of dims, found 6");
 }
 
+/* An IDX file of `count` 28x28 images into buf whose data section holds
+ * `bytes` bytes (fewer than the header promises, or all of them); its
+ * length. buf must hold 16 + bytes. */
+static size_t images_idx(uint8_t *buf, uint32_t count, size_t bytes)
+{
+    uint32_t dims[3] = {count, 28, 28};
+    size_t n = idx_header(buf, 3, dims);
+    memset(buf + n, 7, bytes);
+    return n + bytes;
+}
+
 /* A well-formed gzip whose IDX header promises more data than it holds. */
 static void test_truncated_data(void **state)
 {
     (void)state;
     uint8_t buf[16 + 100];
-    uint32_t dims[3] = {10, 28, 28};
-    size_t n = idx_header(buf, 3, dims);
-    memset(buf + n, 7, 100);
+    size_t n = images_idx(buf, 10, 100);
     const char *path = tu_tmp_path("truncated-idx3-ubyte.gz");
-    write_gz(path, buf, n + 100);
+    write_gz(path, buf, n);
     expect_error(path, CZ_ERR_FORMAT, "truncated: expected 7840 bytes of data, found 100");
 
     /* Uncompressed: caught from the file's size, before any allocation. */
     const char *plain = tu_tmp_path("truncated-idx3-ubyte");
-    tu_write_bytes(plain, buf, n + 100);
+    tu_write_bytes(plain, buf, n);
     expect_error(plain, CZ_ERR_FORMAT,
                  "truncated: IDX dims 10x28x28 announce 7840 bytes of data, the file holds 100 "
                  "after its 16-byte header");
@@ -348,11 +357,8 @@ static void test_alloc_ceiling(void **state)
 {
     (void)state;
     uint8_t buf[16 + 784];
-    uint32_t dims[3] = {1, 28, 28};
-    size_t n = idx_header(buf, 3, dims);
-    memset(buf + n, 3, 784);
     const char *path = tu_tmp_path("ceiling-idx3-ubyte.gz");
-    write_gz(path, buf, n + 784);
+    write_gz(path, buf, images_idx(buf, 1, 784));
     cz_set_max_alloc(783);
     assert_int_equal(cz_max_alloc(), 783);
     expect_error(path, CZ_ERR_NOMEM,

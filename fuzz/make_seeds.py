@@ -119,6 +119,38 @@ put("safetensors", "lenet_keys", safetensors({
 put("safetensors", "empty", safetensors({}))
 
 
+# Training checkpoints of fuzz_checkpoint.c's small net (conv 1->2 3x3 on
+# 1x4x4, BatchNorm "bn", linear 8->3) under AdamW and a plateau schedule,
+# laid out as src/train/checkpoint.c writes them: at an epoch's end
+# ("checkpoint 1") and inside one, stopped by two ranks ("checkpoint 2").
+def checkpoint(inside):
+    params = {"conv.weight": [2, 1, 3, 3], "conv.bias": [2], "bn.weight": [2], "bn.bias": [2],
+              "fc.weight": [3, 8], "fc.bias": [3]}
+    f32 = lambda shape: ("F32", shape, np.random.rand(*shape).astype(np.float32).tobytes())
+    tensors = {name: f32(shape) for name, shape in params.items()}
+    tensors["bn.running_mean"] = f32([2])
+    tensors["bn.running_var"] = f32([2])
+    tensors["bn.num_batches_tracked"] = ("I64", [], np.int64(4).tobytes())
+    for name, shape in params.items():
+        for slot in ("exp_avg", "exp_avg_sq"):
+            tensors[f"optimizer.{name}.{slot}"] = f32(shape)
+    rng = ",".join(f"{0x9e3779b97f4a7c15 * (i + 1) % 2**64:016x}" for i in range(4))
+    meta = {"cnnzoo.format": "checkpoint 2" if inside else "checkpoint 1", "cnnzoo.epoch": "1",
+            "cnnzoo.optim.step": "4", "cnnzoo.rng.shuffle": rng, "cnnzoo.rng.net": rng,
+            "cnnzoo.schedule": "0.10000000000000001,2.3025850929940459,0,0,1",
+            "model": "small", "dataset": "npy:x.npy,y.npy", "seed": "1"}
+    if inside:
+        meta.update({"cnnzoo.epoch.steps": "2", "cnnzoo.epoch.batches": "3",
+                     "cnnzoo.epoch.seconds": "0.5",
+                     "cnnzoo.epoch.tally": "4.5,1,3,4,4.25,2,4,4"})
+    return safetensors(tensors, meta)
+
+
+np.random.seed(0)
+put("checkpoint", "epoch_end", checkpoint(False))
+put("checkpoint", "inside_epoch", checkpoint(True))
+
+
 def npy(array, version=None):
     buf = io.BytesIO()
     if version:

@@ -12,6 +12,9 @@ build=$(cd "$1" && pwd)
 regex=${2:-^cli/}
 out=$build/valgrind
 rm -rf "$out" && mkdir -p "$out/logs"
+# A copy of the binary, so a rebuild during the hours this takes does not
+# change what the later tests run.
+cp "$build/cnnzoo" "$out/cnnzoo.bin"
 
 # Open MPI's runtime (test_cli_mpi, test_cli_signal): its own suppressions
 # when it ships them, and ours for what they miss (tests/valgrind.supp).
@@ -25,7 +28,7 @@ cat >"$out/cnnzoo" <<WRAP
 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive exec valgrind -q --error-exitcode=99 \
     --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --show-leak-kinds=definite,indirect $supp \
-    --log-file="$out/logs/%p.log" "$build/cnnzoo" "\$@"
+    --log-file="$out/logs/%p.log" "$out/cnnzoo.bin" "\$@"
 WRAP
 chmod +x "$out/cnnzoo"
 

@@ -279,7 +279,8 @@ static cz_status load_meta(const char *path, const cz_st_file *f, cz_net *net, c
     if (n < 0 || n != cz_schedule_state(sched, NULL, 0))
         return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.schedule does not hold this "
                        "schedule's state (was it saved with another --schedule?)", path);
-    cz_schedule_set_state(sched, v, n);
+    if (cz_schedule_set_state(sched, v, n) != CZ_OK)
+        return cz_fail(CZ_ERR_FORMAT, "%s: metadata cnnzoo.schedule: %s", path, cz_last_error());
     run->epoch = (int)e;
     run->shuffle = shuffle;
     run->pos = pos;

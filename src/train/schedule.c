@@ -216,16 +216,27 @@ int cz_schedule_state(const cz_schedule *s, double *out, int max)
     return CZ_SCHEDULE_STATE_LEN;
 }
 
-void cz_schedule_set_state(cz_schedule *s, const double *in, int n)
+cz_status cz_schedule_set_state(cz_schedule *s, const double *in, int n)
 {
-    if (s->cfg.kind != CZ_SCHED_PLATEAU || n != CZ_SCHEDULE_STATE_LEN)
-        return;
+    if (s->cfg.kind != CZ_SCHED_PLATEAU)
+        return CZ_OK;
+    if (n != CZ_SCHEDULE_STATE_LEN)
+        return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: %d values, expected %d", n,
+                       CZ_SCHEDULE_STATE_LEN);
+    if (!isfinite(in[0]) || in[0] < 0 || isnan(in[1]))
+        return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: lr %g and best %g; expected a "
+                       "finite lr >= 0 and a best loss", in[0], in[1]);
+    for (int i = 2; i < CZ_SCHEDULE_STATE_LEN; i++)
+        if (!(in[i] >= 0 && in[i] <= INT_MAX && in[i] == floor(in[i])))
+            return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: value %d is %g; expected a "
+                           "count from 0 to %d", i + 1, in[i], INT_MAX);
     s->plateau_lr = in[0];
     s->best = in[1];
     s->num_bad_epochs = (int)in[2];
     s->cooldown_counter = (int)in[3];
     s->last_epoch = (int)in[4];
     s->lr = (float)s->plateau_lr;
+    return CZ_OK;
 }
 
 /* ------------------------------------------------------------ parsing */

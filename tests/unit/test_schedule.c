@@ -11,6 +11,7 @@
  * Fixtures come from tools/schedule_reference.py through
  * CZ_SCHEDULE_FIXTURES; without it those tests are skipped.
  */
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -205,7 +206,7 @@ static void test_plateau_state_resume(void **state)
         assert_int_equal(n, CZ_SCHEDULE_STATE_LEN);
         assert_int_equal(cz_schedule_state(&first, NULL, 0), n); /* sizing call */
         tu_check(cz_schedule_init(&resumed, &cfg));
-        cz_schedule_set_state(&resumed, saved, n);
+        tu_check(cz_schedule_set_state(&resumed, saved, n));
         for (int i = cut; i < 80; i++) {
             cz_schedule_epoch_end(&resumed, losses[i]);
             float got = cz_schedule_lr(&resumed, i + 1, 0);
@@ -222,8 +223,37 @@ static void test_plateau_state_resume(void **state)
     tu_check(cz_schedule_init(&c, &cfg));
     double junk[CZ_SCHEDULE_STATE_LEN] = {1, 2, 3, 4, 5};
     assert_int_equal(cz_schedule_state(&c, junk, CZ_SCHEDULE_STATE_LEN), 0);
-    cz_schedule_set_state(&c, junk, CZ_SCHEDULE_STATE_LEN);
+    tu_check(cz_schedule_set_state(&c, junk, CZ_SCHEDULE_STATE_LEN));
     assert_float_equal(cz_schedule_lr(&c, 0, 0), 0.1f, 0);
+}
+
+/* A plateau state from a file is checked before it is taken: a counter
+ * beyond int (undefined to convert), a fraction, a NaN or a wrong count
+ * is an error naming the value, and the schedule is left as it was. */
+static void test_plateau_state_rejects(void **state)
+{
+    (void)state;
+    cz_schedule_config cfg;
+    cz_schedule s;
+    tu_check(cz_schedule_parse("plateau", 0.1f, 10, &cfg));
+    tu_check(cz_schedule_init(&s, &cfg));
+    const double bad[][CZ_SCHEDULE_STATE_LEN] = {
+        {0.1, 1, 1e300, 0, 1}, {0.1, 1, 0, 2.5, 1}, {0.1, 1, 0, 0, -1},
+        {NAN, 1, 0, 0, 1},     {-0.1, 1, 0, 0, 1},  {0.1, NAN, 0, 0, 1},
+        {0.1, 1, 0, 0, 2147483648.0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(cz_schedule_set_state(&s, bad[i], CZ_SCHEDULE_STATE_LEN), CZ_ERR_FORMAT);
+        assert_non_null(strstr(cz_last_error(), "plateau schedule state"));
+        assert_float_equal(cz_schedule_lr(&s, 0, 0), 0.1f, 0);
+        assert_int_equal(s.last_epoch, 0);
+    }
+    double two[2] = {0.1, 1};
+    assert_int_equal(cz_schedule_set_state(&s, two, 2), CZ_ERR_FORMAT);
+    const double ok[CZ_SCHEDULE_STATE_LEN] = {0.01, INFINITY, 3, 1, 2147483647.0};
+    tu_check(cz_schedule_set_state(&s, ok, CZ_SCHEDULE_STATE_LEN));
+    assert_int_equal(s.last_epoch, INT_MAX);
+    assert_float_equal(cz_schedule_lr(&s, 0, 0), 0.01f, 0);
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -356,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_cosine_warmup_per_step),
         cmocka_unit_test(test_exponential_fractional),
         cmocka_unit_test(test_plateau_state_resume),
+        cmocka_unit_test(test_plateau_state_rejects),
         cmocka_unit_test(test_parse_accepts),
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_init_rejects),

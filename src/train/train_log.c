@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/io.h"
 #include "train/train_log.h"
@@ -30,6 +31,42 @@ static cz_status append(cz_train_log *log, const char *s, size_t n)
     memcpy(log->text + log->len, s, n);
     log->len += n;
     log->text[log->len] = '\0';
+    return CZ_OK;
+}
+
+/* A path the atomic writer must not replace: anything that exists and is
+ * not a regular file, and whatever is under /dev or /proc (/dev/stdout
+ * redirected to a file stats as that file, and renaming over it would
+ * replace the link, not write to the file). */
+static bool is_stream(const char *path)
+{
+    struct stat st;
+    if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0)
+        return true;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/* The stream for a path: this process's stdout or stderr when the path is
+ * that file (/dev/stdout and kin: a second descriptor opened on it would
+ * write at its own offset, over what stdout writes), else the path opened
+ * for appending. */
+static FILE *open_stream(const char *path)
+{
+    struct stat st, std;
+    if (stat(path, &st) == 0) {
+        if (fstat(STDOUT_FILENO, &std) == 0 && st.st_dev == std.st_dev && st.st_ino == std.st_ino)
+            return stdout;
+        if (fstat(STDERR_FILENO, &std) == 0 && st.st_dev == std.st_dev && st.st_ino == std.st_ino)
+            return stderr;
+    }
+    return fopen(path, "a");
+}
+
+/* A stream gets the text since its last write (the header, or a line). */
+static cz_status write_stream(cz_train_log *log, const char *s, size_t n)
+{
+    if (fwrite(s, 1, n, log->stream) != n || fflush(log->stream) != 0)
+        return cz_fail(CZ_ERR_IO, "%s: could not write the log: %s", log->path, strerror(errno));
     return CZ_OK;
 }
 
@@ -93,9 +130,18 @@ cz_status cz_train_log_open(cz_train_log *log, const char *path, const char *hea
     memset(log, 0, sizeof *log);
     if (!(log->path = strdup(path)))
         return cz_fail(CZ_ERR_NOMEM, "%s: out of memory", path);
-    cz_status s = start_text(log, header, resume, epochs);
-    if (s == CZ_OK)
-        s = rewrite(log);
+    cz_status s;
+    if (is_stream(path)) {
+        if (!(log->stream = open_stream(path)))
+            s = cz_fail(CZ_ERR_IO, "%s: could not open the log: %s", path, strerror(errno));
+        else if ((s = append(log, header, strlen(header))) == CZ_OK &&
+                 (s = append(log, "\n", 1)) == CZ_OK)
+            s = write_stream(log, log->text, log->len);
+    } else {
+        s = start_text(log, header, resume, epochs);
+        if (s == CZ_OK)
+            s = rewrite(log);
+    }
     if (s != CZ_OK)
         cz_train_log_free(log);
     return s;
@@ -112,12 +158,16 @@ cz_status cz_train_log_add(cz_train_log *log, const char *fmt, ...)
         return cz_fail(CZ_ERR_ARG, "%s: a log line longer than %zu bytes", log->path,
                        sizeof line - 2);
     line[n++] = '\n';
+    if (log->stream)
+        return write_stream(log, line, (size_t)n);
     cz_status s = append(log, line, (size_t)n);
     return s == CZ_OK ? rewrite(log) : s;
 }
 
 void cz_train_log_free(cz_train_log *log)
 {
+    if (log->stream && log->stream != stdout && log->stream != stderr)
+        fclose(log->stream);
     free(log->path);
     free(log->text);
     memset(log, 0, sizeof *log);

@@ -5,12 +5,17 @@
  * leaves the previous version of the file, never a torn line. The log is
  * one short line per epoch, so rewriting it costs nothing next to the
  * epoch's checkpoint.
+ *
+ * A path that is not a regular file (a FIFO, a terminal, /dev/stdout or
+ * anything else under /dev or /proc) cannot be replaced by a rename; the
+ * log is written to it a line at a time instead, as a stream.
  */
 #ifndef CZ_TRAIN_LOG_H
 #define CZ_TRAIN_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cnnzoo.h"
 
@@ -18,6 +23,7 @@ typedef struct cz_train_log {
     char *path;
     char *text; /* the whole file */
     size_t len, cap;
+    FILE *stream; /* the path is not a regular file: lines go here */
 } cz_train_log;
 
 /* Starts the log at path and writes it at once, so that a path that
@@ -25,7 +31,8 @@ typedef struct cz_train_log {
  * `header`. A resumed run keeps the header and the lines of the epochs its
  * checkpoint holds (1..epochs) from the file, if it exists: lines a
  * killed run wrote after its last checkpoint are dropped, as the resumed
- * run writes them again. */
+ * run writes them again (a stream keeps nothing: it gets the header and
+ * the new lines). */
 cz_status cz_train_log_open(cz_train_log *log, const char *path, const char *header,
                             bool resume, int epochs);
 

@@ -39,6 +39,16 @@ expect 2 "--optim expects" -- "$cz" train lenet5 --data "$tmp/tiny" --optim adam
 expect 2 "--schedule: .*unknown schedule" -- "$cz" train lenet5 --data "$tmp/tiny" --schedule sometimes
 expect 2 "--schedule: .*warmup" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --schedule cosine:5
 expect 1 "$tmp/nowhere/x/log.csv: cannot create a temporary file" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 1 --log "$tmp/nowhere/x/log.csv"
+# A log that is not a regular file is written as a stream: /dev/stdout
+# (here redirected to a file, its lines in order with the rest) and a FIFO.
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --batch 32 --out "$tmp/run2" --log /dev/stdout
+[ "$(grep -c "^epoch,lr,\|^[12],0.02," "$tmp/out")" -eq 3 ] && grep -A1 "^epoch  2/2" "$tmp/out" | grep -q "^2,0.02," ||
+    fail "--log /dev/stdout: expected the header and 2 lines, each after its epoch: $(cat "$tmp/out")"
+mkfifo "$tmp/log.fifo"
+cat "$tmp/log.fifo" >"$tmp/fifo.csv" &
+expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --batch 32 --out "$tmp/run2" --log "$tmp/log.fifo"
+wait
+[ "$(wc -l <"$tmp/fifo.csv")" -eq 3 ] || fail "--log FIFO: expected a header and 2 epochs: $(cat "$tmp/fifo.csv")"
 
 # Recipes set the paper's settings; explicit options override them.
 expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --recipe resnet --epochs 1 --batch 32 --lr 0.05 --out "$tmp/run2"

@@ -6,7 +6,9 @@
 # log (but for the log's timings), byte for byte, as a run never stopped.
 # A resumed run rewrites the log without the epochs it runs again. Under
 # mpirun, a signal to one rank stops both after the same step, and the
-# resumed run matches an unstopped one. Bad logs are one-line errors.
+# resumed run matches an unstopped one. A stop during an epoch's
+# evaluation resumes from that epoch's end; a second Ctrl-C quits at once,
+# leaving a checkpoint that resumes exactly. Bad logs are one-line errors.
 set -u
 . "$(dirname "$0")/lib.sh" "$@"
 here=$(dirname "$0")
@@ -42,9 +44,9 @@ pause_for() {
 # stop SIG DIR COMMAND...: starts COMMAND (a run with --out DIR) in the
 # background and sends SIG $pause seconds after DIR's first checkpoint
 # appears, to COMMAND, or with to_child=1 to its last child (a rank that
-# mpirun started); the status goes to $rc, the outputs to DIR.out and
-# DIR.err.
-to_child=0
+# mpirun started); with signals=2, the signal twice, a moment apart. The
+# status goes to $rc, the outputs to DIR.out and DIR.err.
+to_child=0 signals=1
 stop() {
     local sig=$1 dir=$2
     shift 2
@@ -57,6 +59,15 @@ stop() {
     sleep "$pause"
     local target=$pid
     [ "$to_child" -eq 1 ] && target=$(pgrep -P "$pid" | tail -n 1)
+    if [ "$signals" -eq 2 ]; then
+        # The first signal delivered as the run wakes (from SIGSTOP), the
+        # second a moment later, inside the step it finishes; sent
+        # together they would merge into one.
+        kill -STOP "$target"
+        kill "-$sig" "$target"
+        kill -CONT "$target"
+        sleep 0.005
+    fi
     [ -n "$target" ] && kill "-$sig" "$target" 2>/dev/null
     wait "$pid"
     rc=$?
@@ -128,6 +139,57 @@ expect 0 "" -- "$cz" train "${args[@]}" --out "$term" --log "$term/log.csv" --re
 same_log "$tmp/whole/log.csv" "$term/log.csv" ||
     fail "SIGTERM: the log, resumed over a finished one, differs from an uninterrupted run's: $(cat "$term/log.csv")"
 cmp -s "$tmp/whole/lenet5.safetensors" "$term/lenet5.safetensors" || fail "SIGTERM: other weights after resuming"
+
+# A second Ctrl-C quits at once; the checkpoint it leaves (an epoch's
+# end, or the place inside one if its rename came first) is whole, and
+# resuming from it still ends exactly as an unstopped run.
+# Steps of 256 images leave the second signal time to land in one.
+twice=$tmp/twice
+targs=("${args[@]}" --batch 256)
+expect 0 "" -- "$cz" train "${targs[@]}" --out "$tmp/twhole"
+pause=0.05 signals=2
+for try in 1 2 3; do
+    stop INT "$twice" "$cz" train "${targs[@]}" --out "$twice"
+    grep -q "^cnnzoo: stopped by" "$twice.err" || break
+    echo "note: try $try: both signals landed before the checkpoint; again"
+done
+signals=1
+[ "$rc" -eq 130 ] || fail "second SIGINT: exit status $rc, expected 130; stderr: $(cat "$twice.err")"
+expect 0 "" -- "$cz" train "${targs[@]}" --out "$twice" --resume "$twice/lenet5.ckpt.safetensors"
+cmp -s "$tmp/twhole/lenet5.safetensors" "$twice/lenet5.safetensors" ||
+    fail "second SIGINT: resuming from the checkpoint it left gives other weights"
+
+# A stop asked during an epoch's evaluation or checkpoint takes effect
+# there: the epoch's own checkpoint is the place to resume from. One step
+# per epoch against 4096 test images puts nearly all of an epoch there.
+/usr/bin/python3 - "$here" "$tmp/evalheavy" <<'EOF2' || fail "could not make the dataset"
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+from make_idx import write
+os.makedirs(sys.argv[2], exist_ok=True)
+rng = np.random.default_rng(1)
+for split, n in (("train", 16), ("t10k", 4096)):
+    write(f"{sys.argv[2]}/{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+    write(f"{sys.argv[2]}/{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+EOF2
+eargs=(lenet5 --data "$tmp/evalheavy" --batch 16 --threads 1 --seed 7 --epochs 6)
+expect 0 "" -- "$cz" train "${eargs[@]}" --out "$tmp/ewhole"
+end=$tmp/end
+pause=0
+for try in 1 2 3; do
+    stop INT "$end" "$cz" train "${eargs[@]}" --out "$end"
+    grep -q "^stopping after epoch" "$end.err" && break
+    echo "note: try $try stopped inside an epoch; again"
+done
+[ "$rc" -eq 130 ] || fail "stop at an epoch's end: exit status $rc, expected 130; stderr: $(cat "$end.err")"
+grep -q "^stopping after epoch [1-5] (step [1-5]): wrote $end/lenet5.ckpt.safetensors" "$end.err" ||
+    fail "stop at an epoch's end: no 'stopping after epoch' line: $(cat "$end.err")"
+head -c 4096 "$end/lenet5.ckpt.safetensors" | grep -aq '"cnnzoo.format":"checkpoint 1"' ||
+    fail "stop at an epoch's end: the checkpoint is not an epoch's end"
+expect 0 "" -- "$cz" train "${eargs[@]}" --out "$end" --resume "$end/lenet5.ckpt.safetensors"
+cmp -s "$tmp/ewhole/lenet5.safetensors" "$end/lenet5.safetensors" ||
+    fail "stop at an epoch's end: resuming gives other weights than an unstopped run"
 
 # Logs that cannot be written or are not logs.
 expect 1 "$tmp/no/such/log.csv: cannot create a temporary file in '$tmp/no/such'" -- \

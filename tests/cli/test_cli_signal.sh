@@ -219,6 +219,24 @@ if command -v mpirun >/dev/null; then
     expect 0 "" -- "${mpi[@]}" "$cz" train "${args[@]}" --out "$dir" --resume "$dir/lenet5.ckpt.safetensors"
     cmp -s "$tmp/mpi1/lenet5.safetensors" "$dir/lenet5.safetensors" ||
         fail "mpirun: weights resumed from inside an epoch differ from an uninterrupted run's"
+
+    # Ctrl-C at a terminal reaches mpirun alone (each rank has its own
+    # process group); Open MPI 4 then sends the ranks SIGCONT, SIGTERM
+    # odls_base_sigkill_timeout seconds later and SIGKILL as many seconds
+    # after that (1 by default: README says to raise it for models whose
+    # step and checkpoint take longer). A long run, so the SIGTERM lands
+    # inside it; resumed up to the epoch it stopped in.
+    dir=$tmp/mpi3
+    to_child=0 pause=0
+    long=("${args[@]}" --epochs 1000)
+    stop INT "$dir" "${mpi[@]}" --mca odls_base_sigkill_timeout 5 "$cz" train "${long[@]}" --out "$dir"
+    epoch=$(sed -n 's/^cnnzoo: stopped by SIGTERM after .* of epoch \([0-9]*\)).*/\1/p' "$dir.err")
+    [ "$rc" -ne 0 ] && [ -n "$epoch" ] ||
+        fail "Ctrl-C to mpirun: expected the ranks stopped by SIGTERM inside an epoch, rc $rc: $(cat "$dir.err")"
+    expect 0 "" -- "${mpi[@]}" "$cz" train "${long[@]}" --epochs "${epoch:-1}" --out "$dir" \
+        --resume "$dir/lenet5.ckpt.safetensors"
+    grep -q "^resumed from $dir/lenet5.ckpt.safetensors inside epoch $epoch" "$tmp/out" ||
+        fail "Ctrl-C to mpirun: the checkpoint did not resume inside epoch $epoch: $(cat "$tmp/out")"
 else
     echo "note: mpirun not found; the data-parallel case was not run"
 fi

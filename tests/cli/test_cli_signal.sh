@@ -229,7 +229,7 @@ if command -v mpirun >/dev/null; then
     dir=$tmp/mpi3
     to_child=0 pause=0
     long=("${args[@]}" --epochs 1000)
-    stop INT "$dir" "${mpi[@]}" --mca odls_base_sigkill_timeout 5 "$cz" train "${long[@]}" --out "$dir"
+    stop INT "$dir" "${mpi[@]}" --mca odls_base_sigkill_timeout 10 "$cz" train "${long[@]}" --out "$dir"
     epoch=$(sed -n 's/^cnnzoo: stopped by SIGTERM after .* of epoch \([0-9]*\)).*/\1/p' "$dir.err")
     [ "$rc" -ne 0 ] && [ -n "$epoch" ] ||
         fail "Ctrl-C to mpirun: expected the ranks stopped by SIGTERM inside an epoch, rc $rc: $(cat "$dir.err")"

@@ -47,6 +47,22 @@ for bad in empty.png text.png truncated.jpg truncated.png corrupt.png huge.png h
     [ -e "$tmp/bad.npy" ] && fail "$bad: an output was written"
 done
 expect 1 "$tmp/missing.jpg" -- "$cz" preprocess resnet50 "$tmp/missing.jpg" --output "$tmp/bad.npy"
+
+# The allocation ceiling covers libjpeg's own buffers: a progressive JPEG
+# keeps every DCT coefficient of the image (12 MB at 2000x2000), decoded
+# only when the ceiling allows it. A baseline one needs no such buffer and
+# fails at the 12 MB pixel array instead.
+/usr/bin/python3 -c "
+import numpy as np
+from PIL import Image
+img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (2000, 2000, 3), np.uint8))
+img.save('$tmp/progressive.jpg', progressive=True, quality=90)
+img.save('$tmp/baseline.jpg', quality=90)" || fail "could not write the large JPEGs"
+CNNZOO_MAX_ALLOC=8M expect 1 "progressive.jpg: decoding this progressive JPEG of 2000x2000 pixels needs more than the 8388608-byte limit" -- \
+    "$cz" preprocess resnet50 "$tmp/progressive.jpg" --output "$tmp/bad.npy"
+CNNZOO_MAX_ALLOC=8M expect 1 "baseline.jpg: image of 2000x2000 pixels, 3 channels needs 12000000 bytes" -- \
+    "$cz" preprocess resnet50 "$tmp/baseline.jpg" --output "$tmp/bad.npy"
+CNNZOO_MAX_ALLOC=64M expect 0 "" -- "$cz" preprocess resnet50 "$tmp/progressive.jpg" --output "$tmp/big.npy"
 expect 2 "unknown model" -- "$cz" preprocess resnet9000 "$fx/photo.png" --output "$tmp/bad.npy"
 expect 2 "output" -- "$cz" preprocess resnet50 "$fx/photo.png"
 expect 2 "missing" -- "$cz" preprocess resnet50 --output "$tmp/bad.npy"

@@ -44,9 +44,10 @@ pause_for() {
 # stop SIG DIR COMMAND...: starts COMMAND (a run with --out DIR) in the
 # background and sends SIG $pause seconds after DIR's first checkpoint
 # appears, to COMMAND, or with to_child=1 to its last child (a rank that
-# mpirun started); with signals=2, the signal twice, a moment apart. The
-# status goes to $rc, the outputs to DIR.out and DIR.err.
-to_child=0 signals=1
+# mpirun started); with signals=2, the signal twice, $gap seconds apart
+# (sent together, the second would merge with the first). The status goes
+# to $rc, the outputs to DIR.out and DIR.err.
+to_child=0 signals=1 gap=0
 stop() {
     local sig=$1 dir=$2
     shift 2
@@ -59,16 +60,8 @@ stop() {
     sleep "$pause"
     local target=$pid
     [ "$to_child" -eq 1 ] && target=$(pgrep -P "$pid" | tail -n 1)
-    if [ "$signals" -eq 2 ]; then
-        # The first signal delivered as the run wakes (from SIGSTOP), the
-        # second a moment later, inside the step it finishes; sent
-        # together they would merge into one.
-        kill -STOP "$target"
-        kill "-$sig" "$target"
-        kill -CONT "$target"
-        sleep 0.005
-    fi
     [ -n "$target" ] && kill "-$sig" "$target" 2>/dev/null
+    [ "$signals" -eq 2 ] && [ -n "$target" ] && sleep "$gap" && kill "-$sig" "$target" 2>/dev/null
     wait "$pid"
     rc=$?
 }
@@ -142,18 +135,23 @@ cmp -s "$tmp/whole/lenet5.safetensors" "$term/lenet5.safetensors" || fail "SIGTE
 
 # A second Ctrl-C quits at once; the checkpoint it leaves (an epoch's
 # end, or the place inside one if its rename came first) is whole, and
-# resuming from it still ends exactly as an unstopped run.
-# Steps of 256 images leave the second signal time to land in one.
+# resuming from it still ends exactly as an unstopped run. Steps of 256
+# images, the second signal an eighth of a step after the first: inside
+# the step the first lets finish, unless the first came in that step's
+# last eighth (then the run stops cleanly; tried again).
 twice=$tmp/twice
 targs=("${args[@]}" --batch 256)
-expect 0 "" -- "$cz" train "${targs[@]}" --out "$tmp/twhole"
-pause=0.05 signals=2
-for try in 1 2 3; do
+expect 0 "" -- "$cz" train "${targs[@]}" --out "$tmp/twhole" --log "$tmp/twhole/log.csv"
+gap=$(awk -F, 'NR == 2 { printf "%.4f", $9 / 4 / 8 }' "$tmp/twhole/log.csv")
+pause=$(pause_for "$tmp/twhole/log.csv") signals=2
+for try in 1 2 3 4; do
     stop INT "$twice" "$cz" train "${targs[@]}" --out "$twice"
     grep -q "^cnnzoo: stopped by" "$twice.err" || break
-    echo "note: try $try: both signals landed before the checkpoint; again"
+    echo "note: try $try: the run stopped cleanly before the second signal; again"
 done
 signals=1
+grep -q "^cnnzoo: stopped by" "$twice.err" &&
+    fail "second SIGINT: four runs stopped cleanly instead of quitting at once: $(cat "$twice.err")"
 [ "$rc" -eq 130 ] || fail "second SIGINT: exit status $rc, expected 130; stderr: $(cat "$twice.err")"
 expect 0 "" -- "$cz" train "${targs[@]}" --out "$twice" --resume "$twice/lenet5.ckpt.safetensors"
 cmp -s "$tmp/twhole/lenet5.safetensors" "$twice/lenet5.safetensors" ||
@@ -161,7 +159,8 @@ cmp -s "$tmp/twhole/lenet5.safetensors" "$twice/lenet5.safetensors" ||
 
 # A stop asked during an epoch's evaluation or checkpoint takes effect
 # there: the epoch's own checkpoint is the place to resume from. One step
-# per epoch against 4096 test images puts nearly all of an epoch there.
+# per epoch against 1024 test images puts most of an epoch there; the
+# signal goes twice the step's time after epoch 1's checkpoint appears.
 /usr/bin/python3 - "$here" "$tmp/evalheavy" <<'EOF2' || fail "could not make the dataset"
 import os, sys
 sys.path.insert(0, sys.argv[1])
@@ -169,21 +168,21 @@ import numpy as np
 from make_idx import write
 os.makedirs(sys.argv[2], exist_ok=True)
 rng = np.random.default_rng(1)
-for split, n in (("train", 16), ("t10k", 4096)):
+for split, n in (("train", 16), ("t10k", 1024)):
     write(f"{sys.argv[2]}/{split}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
     write(f"{sys.argv[2]}/{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
 EOF2
-eargs=(lenet5 --data "$tmp/evalheavy" --batch 16 --threads 1 --seed 7 --epochs 6)
-expect 0 "" -- "$cz" train "${eargs[@]}" --out "$tmp/ewhole"
+eargs=(lenet5 --data "$tmp/evalheavy" --batch 16 --threads 1 --seed 7 --epochs 3)
+expect 0 "" -- "$cz" train "${eargs[@]}" --out "$tmp/ewhole" --log "$tmp/ewhole/log.csv"
 end=$tmp/end
-pause=0
+pause=$(awk -F, 'NR == 3 { printf "%.4f", 2 * $9 }' "$tmp/ewhole/log.csv")
 for try in 1 2 3; do
     stop INT "$end" "$cz" train "${eargs[@]}" --out "$end"
     grep -q "^stopping after epoch" "$end.err" && break
-    echo "note: try $try stopped inside an epoch; again"
+    echo "note: try $try did not stop at an epoch's end; again"
 done
 [ "$rc" -eq 130 ] || fail "stop at an epoch's end: exit status $rc, expected 130; stderr: $(cat "$end.err")"
-grep -q "^stopping after epoch [1-5] (step [1-5]): wrote $end/lenet5.ckpt.safetensors" "$end.err" ||
+grep -q "^stopping after epoch [12] (step [12]): wrote $end/lenet5.ckpt.safetensors" "$end.err" ||
     fail "stop at an epoch's end: no 'stopping after epoch' line: $(cat "$end.err")"
 head -c 4096 "$end/lenet5.ckpt.safetensors" | grep -aq '"cnnzoo.format":"checkpoint 1"' ||
     fail "stop at an epoch's end: the checkpoint is not an epoch's end"
@@ -225,18 +224,26 @@ if command -v mpirun >/dev/null; then
     # odls_base_sigkill_timeout seconds later and SIGKILL as many seconds
     # after that (1 by default: README says to raise it for models whose
     # step and checkpoint take longer). A long run, so the SIGTERM lands
-    # inside it; resumed up to the epoch it stopped in.
+    # inside it (in a step, or in an evaluation: then at the epoch's end);
+    # resumed up to the end of the epoch it stopped in.
     dir=$tmp/mpi3
     to_child=0 pause=0
     long=("${args[@]}" --epochs 1000)
     stop INT "$dir" "${mpi[@]}" --mca odls_base_sigkill_timeout 10 "$cz" train "${long[@]}" --out "$dir"
-    epoch=$(sed -n 's/^cnnzoo: stopped by SIGTERM after .* of epoch \([0-9]*\)).*/\1/p' "$dir.err")
-    [ "$rc" -ne 0 ] && [ -n "$epoch" ] ||
-        fail "Ctrl-C to mpirun: expected the ranks stopped by SIGTERM inside an epoch, rc $rc: $(cat "$dir.err")"
-    expect 0 "" -- "${mpi[@]}" "$cz" train "${long[@]}" --epochs "${epoch:-1}" --out "$dir" \
+    if epoch=$(sed -n 's/^cnnzoo: stopped by SIGTERM after .* of epoch \([0-9]*\)).*/\1/p' "$dir.err") &&
+        [ -n "$epoch" ]; then
+        want="inside epoch $epoch"
+    else
+        epoch=$(sed -n 's/^cnnzoo: stopped by SIGTERM after epoch \([0-9]*\) .*/\1/p' "$dir.err")
+        want="after epoch $epoch"
+        epoch=$((${epoch:-0} + 1))
+    fi
+    [ "$rc" -ne 0 ] && grep -q "^cnnzoo: stopped by SIGTERM" "$dir.err" ||
+        fail "Ctrl-C to mpirun: expected the ranks stopped by SIGTERM, rc $rc: $(cat "$dir.err")"
+    expect 0 "" -- "${mpi[@]}" "$cz" train "${long[@]}" --epochs "$epoch" --out "$dir" \
         --resume "$dir/lenet5.ckpt.safetensors"
-    grep -q "^resumed from $dir/lenet5.ckpt.safetensors inside epoch $epoch" "$tmp/out" ||
-        fail "Ctrl-C to mpirun: the checkpoint did not resume inside epoch $epoch: $(cat "$tmp/out")"
+    grep -q "^resumed from $dir/lenet5.ckpt.safetensors $want" "$tmp/out" ||
+        fail "Ctrl-C to mpirun: the checkpoint did not resume $want: $(cat "$tmp/out")"
 else
     echo "note: mpirun not found; the data-parallel case was not run"
 fi

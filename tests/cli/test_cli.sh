@@ -45,9 +45,11 @@ expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --batch 32 --out
 [ "$(grep -c "^epoch,lr,\|^[12],0.02," "$tmp/out")" -eq 3 ] && grep -A1 "^epoch  2/2" "$tmp/out" | grep -q "^2,0.02," ||
     fail "--log /dev/stdout: expected the header and 2 lines, each after its epoch: $(cat "$tmp/out")"
 mkfifo "$tmp/log.fifo"
-cat "$tmp/log.fifo" >"$tmp/fifo.csv" &
+timeout 600 cat "$tmp/log.fifo" >"$tmp/fifo.csv" &
+reader=$!
 expect 0 "" -- "$cz" train lenet5 --data "$tmp/tiny" --epochs 2 --batch 32 --out "$tmp/run2" --log "$tmp/log.fifo"
-wait
+kill "$reader" 2>/dev/null # if cnnzoo never opened the FIFO
+wait "$reader"
 [ "$(wc -l <"$tmp/fifo.csv")" -eq 3 ] || fail "--log FIFO: expected a header and 2 epochs: $(cat "$tmp/fifo.csv")"
 
 # Recipes set the paper's settings; explicit options override them.

@@ -43,7 +43,8 @@ typedef enum cz_status {
 /* The message of the last failure on this thread ("" if none). */
 const char *cz_last_error(void);
 /* Sets the message (printf format) and returns `status`, for one-line
- * error returns: `return cz_fail(CZ_ERR_IO, "%s: %s", path, strerror(e));` */
+ * error returns: `return cz_fail(CZ_ERR_IO, "%s: %s", path, strerror(e));`
+ * The message may include the previous one (an argument cz_last_error()). */
 cz_status cz_fail(cz_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cz_clear_error(void);

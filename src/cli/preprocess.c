@@ -30,11 +30,8 @@ static cz_status fill_batch(const cz_preprocess *p, const char **paths, int n, b
         float *dst = batch + (size_t)i * per_image;
         st = tencrop ? cz_preprocess_ten_crops(p, &img, dst) : cz_preprocess_image(p, &img, dst);
         cz_image_free(&img);
-        if (st != CZ_OK) {
-            char why[512]; /* cz_fail rewrites the message it would read */
-            snprintf(why, sizeof why, "%s", cz_last_error());
-            return cz_fail(st, "%s: %s", paths[i], why);
-        }
+        if (st != CZ_OK)
+            return cz_fail(st, "%s: %s", paths[i], cz_last_error());
     }
     return CZ_OK;
 }

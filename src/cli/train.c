@@ -538,7 +538,7 @@ int cz_cmd_train(int argc, char **argv)
         {"threads", CZ_OPT_INT, &threads, "T", "threads for the network (0: all cores)", 0, 1024},
         {"workers", CZ_OPT_INT, &o.workers, "W", "loader threads decoding and augmenting (default: 1 for in-memory sets, the core count for folders)", 0, 256},
         {"out", CZ_OPT_STRING, &rf.out_dir, "DIR", "folder for MODEL.safetensors and MODEL.ckpt.safetensors", 0, 0},
-        {"log", CZ_OPT_STRING, &rf.log, "FILE", "a CSV line per epoch (for cnnzoo plot), the file rewritten atomically each time", 0, 0},
+        {"log", CZ_OPT_STRING, &rf.log, "FILE", "a CSV line per epoch (for cnnzoo plot), the file rewritten atomically each time (a FIFO or /dev/stdout: written as a stream)", 0, 0},
         {"weights", CZ_OPT_STRING, &rf.weights, "FILE", "start from these weights (.pth or .safetensors) instead of the initialisation", 0, 0},
         {"checkpoint", CZ_OPT_STRING, &rf.checkpoint, "FILE", "written atomically after every epoch, and when Ctrl-C or SIGTERM stops the run after a step (default: DIR/MODEL.ckpt.safetensors)", 0, 0},
         {"resume", CZ_OPT_STRING, &o.resume, "FILE", "continue the run a checkpoint stopped, at an epoch's end or inside one, exactly", 0, 0},

@@ -207,18 +207,20 @@ static cz_status decode_jpeg(const char *name, const uint8_t *data, size_t size,
     err.mgr.emit_message = jpeg_on_message;
     if (setjmp(err.jump)) {
         if (err.mgr.msg_code == JERR_NO_BACKING_STORE)
-            st = cz_fail(CZ_ERR_NOMEM, "%s: decoding this progressive JPEG of %ux%u pixels needs "
-                         "more than the %zu-byte limit on memory; if the file is right, raise it "
-                         "with CNNZOO_MAX_ALLOC (e.g. 64G) or cz_set_max_alloc()", name,
+            st = cz_fail(CZ_ERR_NOMEM, "%s: decoding this multi-scan (e.g. progressive) JPEG of "
+                         "%ux%u pixels needs more than the %zu-byte limit on memory; if the file "
+                         "is right, raise it with CNNZOO_MAX_ALLOC (e.g. 64G) or "
+                         "cz_set_max_alloc()", name,
                          cinfo.image_width, cinfo.image_height, cz_max_alloc());
         else
             st = cz_fail(CZ_ERR_FORMAT, "%s: bad JPEG: %s", name, err.message);
         goto done;
     }
     jpeg_create_decompress(&cinfo);
-    /* libjpeg's own buffers (a progressive file's whole coefficient
+    /* libjpeg's own buffers (a multi-scan file's whole coefficient
      * array) under the allocation ceiling too: past it libjpeg fails
-     * rather than allocates, as it has no backing store here. */
+     * rather than allocates, as it has no backing store here. This
+     * replaces libjpeg's JPEGMEM variable; CNNZOO_MAX_ALLOC sets both. */
     cinfo.mem->max_memory_to_use = (long)(cz_max_alloc() > LONG_MAX ? LONG_MAX : cz_max_alloc());
     cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);

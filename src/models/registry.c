@@ -65,11 +65,8 @@ cz_net *cz_model_create(const char *name, int classes, int height, int width, ui
     }
     cz_net *net = info->build(classes ? classes : info->classes, info->channels,
                               height ? height : info->height, width ? width : info->width, seed);
-    if (!net) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", cz_last_error());
-        cz_fail(CZ_ERR_ARG, "cannot build %s: %s", name, why);
-    }
+    if (!net)
+        cz_fail(CZ_ERR_ARG, "cannot build %s: %s", name, cz_last_error());
     return net;
 }
 

@@ -1,5 +1,6 @@
 /* schedule.c - learning-rate schedules as torch.optim.lr_scheduler has them. */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -223,13 +224,15 @@ cz_status cz_schedule_set_state(cz_schedule *s, const double *in, int n)
     if (n != CZ_SCHEDULE_STATE_LEN)
         return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: %d values, expected %d", n,
                        CZ_SCHEDULE_STATE_LEN);
-    if (!isfinite(in[0]) || in[0] < 0 || isnan(in[1]))
-        return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: lr %g and best %g; expected a "
-                       "finite lr >= 0 and a best loss", in[0], in[1]);
+    if (!(in[0] >= 0 && in[0] <= FLT_MAX) || isnan(in[1]))
+        return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: lr %.17g and best %.17g; "
+                       "expected an lr from 0 to %g and a best loss", in[0], in[1], FLT_MAX);
+    /* below INT_MAX: epoch_end adds one to each */
+    static const char *const counter[] = {"num_bad_epochs", "cooldown_counter", "last_epoch"};
     for (int i = 2; i < CZ_SCHEDULE_STATE_LEN; i++)
-        if (!(in[i] >= 0 && in[i] <= INT_MAX && in[i] == floor(in[i])))
-            return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: value %d is %g; expected a "
-                           "count from 0 to %d", i + 1, in[i], INT_MAX);
+        if (!(in[i] >= 0 && in[i] < INT_MAX && in[i] == floor(in[i])))
+            return cz_fail(CZ_ERR_FORMAT, "plateau schedule state: %s is %.17g; expected a "
+                           "count from 0 to %d", counter[i - 2], in[i], INT_MAX - 1);
     s->plateau_lr = in[0];
     s->best = in[1];
     s->num_bad_epochs = (int)in[2];

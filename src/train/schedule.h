@@ -105,8 +105,8 @@ void cz_schedule_epoch_end(cz_schedule *s, double val_loss);
 #define CZ_SCHEDULE_STATE_LEN 5
 int cz_schedule_state(const cz_schedule *s, double *out, int max);
 /* Restores what cz_schedule_state wrote, once it is one: n values, the
- * rate finite and >= 0, best not NaN, the three counters whole numbers
- * from 0 to INT_MAX; else CZ_ERR_FORMAT naming the value, s unchanged.
+ * rate from 0 to FLT_MAX, best not NaN, the three counters whole numbers
+ * below INT_MAX; else CZ_ERR_FORMAT naming the value, s unchanged.
  * A stateless kind takes n 0 (and ignores the values of any other n). */
 cz_status cz_schedule_set_state(cz_schedule *s, const double *in, int n);
 

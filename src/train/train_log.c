@@ -34,32 +34,36 @@ static cz_status append(cz_train_log *log, const char *s, size_t n)
     return CZ_OK;
 }
 
-/* A path the atomic writer must not replace: anything that exists and is
- * not a regular file, and whatever is under /dev or /proc (/dev/stdout
- * redirected to a file stats as that file, and renaming over it would
- * replace the link, not write to the file). */
-static bool is_stream(const char *path)
+static bool same_file(const struct stat *st, int fd)
 {
-    struct stat st;
-    if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0)
-        return true;
-    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+    struct stat of;
+    return fstat(fd, &of) == 0 && st->st_dev == of.st_dev && st->st_ino == of.st_ino;
 }
 
-/* The stream for a path: this process's stdout or stderr when the path is
- * that file (/dev/stdout and kin: a second descriptor opened on it would
- * write at its own offset, over what stdout writes), else the path opened
- * for appending. */
-static FILE *open_stream(const char *path)
+/* Whether path is a stream rather than a file the atomic writer may
+ * replace, and if so *stream, opened (NULL if that failed): this
+ * process's stdout or stderr when the path is that file (/dev/stdout
+ * redirected to a file stats as the file, and a second descriptor on it
+ * would write at its own offset, over what stdout writes; a rename would
+ * replace the link); anything that exists and is not a regular file (a
+ * FIFO, a terminal); a link under /dev or /proc (/dev/fd/N). A path that
+ * does not exist yet is a new regular file. */
+static bool open_stream(const char *path, FILE **stream)
 {
-    struct stat st, std;
-    if (stat(path, &st) == 0) {
-        if (fstat(STDOUT_FILENO, &std) == 0 && st.st_dev == std.st_dev && st.st_ino == std.st_ino)
-            return stdout;
-        if (fstat(STDERR_FILENO, &std) == 0 && st.st_dev == std.st_dev && st.st_ino == std.st_ino)
-            return stderr;
+    struct stat st, link;
+    *stream = NULL;
+    if (stat(path, &st) != 0)
+        return false;
+    if (same_file(&st, STDOUT_FILENO) || same_file(&st, STDERR_FILENO)) {
+        *stream = same_file(&st, STDOUT_FILENO) ? stdout : stderr;
+        return true;
     }
-    return fopen(path, "a");
+    bool system_link = (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0) &&
+                       lstat(path, &link) == 0 && S_ISLNK(link.st_mode);
+    if (S_ISREG(st.st_mode) && !system_link)
+        return false;
+    *stream = fopen(path, "ae");
+    return true;
 }
 
 /* A stream gets the text since its last write (the header, or a line). */
@@ -131,12 +135,11 @@ cz_status cz_train_log_open(cz_train_log *log, const char *path, const char *hea
     if (!(log->path = strdup(path)))
         return cz_fail(CZ_ERR_NOMEM, "%s: out of memory", path);
     cz_status s;
-    if (is_stream(path)) {
-        if (!(log->stream = open_stream(path)))
+    if (open_stream(path, &log->stream)) {
+        if (!log->stream)
             s = cz_fail(CZ_ERR_IO, "%s: could not open the log: %s", path, strerror(errno));
-        else if ((s = append(log, header, strlen(header))) == CZ_OK &&
-                 (s = append(log, "\n", 1)) == CZ_OK)
-            s = write_stream(log, log->text, log->len);
+        else if ((s = write_stream(log, header, strlen(header))) == CZ_OK)
+            s = write_stream(log, "\n", 1);
     } else {
         s = start_text(log, header, resume, epochs);
         if (s == CZ_OK)

@@ -6,9 +6,9 @@
  * one short line per epoch, so rewriting it costs nothing next to the
  * epoch's checkpoint.
  *
- * A path that is not a regular file (a FIFO, a terminal, /dev/stdout or
- * anything else under /dev or /proc) cannot be replaced by a rename; the
- * log is written to it a line at a time instead, as a stream.
+ * A path that is not a regular file (a FIFO, a terminal, /dev/stdout,
+ * /dev/fd/N) cannot be replaced by a rename; the log is written to it a
+ * line at a time instead, as a stream.
  */
 #ifndef CZ_TRAIN_LOG_H
 #define CZ_TRAIN_LOG_H

@@ -58,7 +58,7 @@ from PIL import Image
 img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (2000, 2000, 3), np.uint8))
 img.save('$tmp/progressive.jpg', progressive=True, quality=90)
 img.save('$tmp/baseline.jpg', quality=90)" || fail "could not write the large JPEGs"
-CNNZOO_MAX_ALLOC=8M expect 1 "progressive.jpg: decoding this progressive JPEG of 2000x2000 pixels needs more than the 8388608-byte limit" -- \
+CNNZOO_MAX_ALLOC=8M expect 1 "progressive.jpg: decoding this multi-scan (e.g. progressive) JPEG of 2000x2000 pixels needs more than the 8388608-byte limit" -- \
     "$cz" preprocess resnet50 "$tmp/progressive.jpg" --output "$tmp/bad.npy"
 CNNZOO_MAX_ALLOC=8M expect 1 "baseline.jpg: image of 2000x2000 pixels, 3 channels needs 12000000 bytes" -- \
     "$cz" preprocess resnet50 "$tmp/baseline.jpg" --output "$tmp/bad.npy"

@@ -55,6 +55,10 @@ expect 1 "holds 4 epochs, more than the 3" -- "$cz" train "${args[@]}" --epochs 
 head -c 2000 "$tmp/half/lenet5.ckpt.safetensors" >"$tmp/cut.safetensors"
 expect 1 "cut.safetensors" -- "$cz" train "${args[@]}" --epochs 4 --out "$tmp/x" --resume "$tmp/cut.safetensors"
 expect 1 "missing.safetensors" -- "$cz" train "${args[@]}" --epochs 4 --out "$tmp/x" --resume "$tmp/missing.safetensors"
+# A schedule state no run saves (the fuzzer's find: a count of 1e300,
+# once converted to int unchecked) is named, value and all.
+expect 1 "schedule-count-1e300: metadata cnnzoo.schedule: plateau schedule state: num_bad_epochs is 1.0000000000000001e+300" -- \
+    "$cz" train "${args[@]}" --epochs 4 --out "$tmp/x" --resume "$here/../../fuzz/regress/checkpoint/schedule-count-1e300"
 
 [ "$failures" -eq 0 ] || { echo "$failures CLI check(s) failed"; exit 1; }
 echo "all CLI checks passed"

@@ -228,7 +228,8 @@ static void test_plateau_state_resume(void **state)
 }
 
 /* A plateau state from a file is checked before it is taken: a counter
- * beyond int (undefined to convert), a fraction, a NaN or a wrong count
+ * beyond int (undefined to convert) or at INT_MAX (the next epoch would
+ * overflow it), a fraction, a NaN, a rate beyond float or a wrong count
  * is an error naming the value, and the schedule is left as it was. */
 static void test_plateau_state_rejects(void **state)
 {
@@ -240,7 +241,7 @@ static void test_plateau_state_rejects(void **state)
     const double bad[][CZ_SCHEDULE_STATE_LEN] = {
         {0.1, 1, 1e300, 0, 1}, {0.1, 1, 0, 2.5, 1}, {0.1, 1, 0, 0, -1},
         {NAN, 1, 0, 0, 1},     {-0.1, 1, 0, 0, 1},  {0.1, NAN, 0, 0, 1},
-        {0.1, 1, 0, 0, 2147483648.0},
+        {0.1, 1, 0, 0, 2147483647.0}, {1e300, 1, 0, 0, 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(cz_schedule_set_state(&s, bad[i], CZ_SCHEDULE_STATE_LEN), CZ_ERR_FORMAT);
@@ -250,9 +251,11 @@ static void test_plateau_state_rejects(void **state)
     }
     double two[2] = {0.1, 1};
     assert_int_equal(cz_schedule_set_state(&s, two, 2), CZ_ERR_FORMAT);
-    const double ok[CZ_SCHEDULE_STATE_LEN] = {0.01, INFINITY, 3, 1, 2147483647.0};
+    assert_int_equal(cz_schedule_set_state(&s, bad[0], CZ_SCHEDULE_STATE_LEN), CZ_ERR_FORMAT);
+    assert_non_null(strstr(cz_last_error(), "num_bad_epochs is 1.0000000000000001e+300"));
+    const double ok[CZ_SCHEDULE_STATE_LEN] = {0.01, INFINITY, 3, 1, 2147483646.0};
     tu_check(cz_schedule_set_state(&s, ok, CZ_SCHEDULE_STATE_LEN));
-    assert_int_equal(s.last_epoch, INT_MAX);
+    assert_int_equal(s.last_epoch, INT_MAX - 1);
     assert_float_equal(cz_schedule_lr(&s, 0, 0), 0.01f, 0);
 }
 

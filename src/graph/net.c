@@ -264,8 +264,10 @@ void *cz_net_scratch(cz_net *net, size_t bytes)
     if (bytes > net->scratch_size) {
         /* free + malloc, not realloc: the old contents are dead. */
         free(net->scratch);
-        net->scratch = malloc(bytes);
-        net->scratch_size = net->scratch ? bytes : 0;
+        /* on a cache line: threads' parts of it must not share one */
+        size_t size = (bytes + 63) & ~(size_t)63;
+        net->scratch = size >= bytes ? aligned_alloc(64, size) : NULL;
+        net->scratch_size = net->scratch ? size : 0;
         if (!net->scratch) {
             cz_fail(CZ_ERR_NOMEM, "net: cannot allocate %zu bytes of scratch", bytes);
             return NULL;

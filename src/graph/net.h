@@ -217,7 +217,7 @@ void cz_act_map(cz_act act, const float *x, float *y, size_t n);
 /* Scratch memory shared by all nodes for work that does not outlive one
  * op call (forward, or backward, of one node at a time): grown only when a
  * node needs more, so a net holds one buffer the size of its largest need
- * rather than one per node. NULL when out of memory. */
+ * rather than one per node. 64-byte aligned; NULL when out of memory. */
 void *cz_net_scratch(cz_net *net, size_t bytes);
 
 /* Whether this forward must prepare for a backward: in training, or when

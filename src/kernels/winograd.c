@@ -76,7 +76,7 @@ static wino_scratch carve(const cz_conv_geom *g, int OC, float *base)
     w.in_off = (int *)(w.M + (size_t)36 * OC * s.Tp);
     w.out_off = w.in_off + s.Tp;
     w.per_thread = (float *)(w.out_off + s.Tp);
-    w.thread_floats = (size_t)s.PH * s.PW + s.ext;
+    w.thread_floats = cz_line_floats((size_t)s.PH * s.PW + s.ext);
     return w;
 }
 
@@ -85,7 +85,7 @@ size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads)
     wino_shape s = shape_of(g);
     size_t C = (size_t)g->channels, OC = (size_t)out_channels;
     return 36 * C * s.Tp + 36 * OC * s.Tp + 2 * (size_t)s.Tp +
-           (size_t)threads * ((size_t)s.PH * s.PW + s.ext);
+           (size_t)threads * cz_line_floats((size_t)s.PH * s.PW + s.ext);
 }
 
 /* --------------------------------------------------------- transforms */

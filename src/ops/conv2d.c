@@ -179,15 +179,25 @@ typedef struct saved_block {
     float epilogue[]; /* a fused BatchNorm's mean and scale, 2 x OC */
 } saved_block;
 
+/* Each buffer of a thread's part starts on a cache line (cz_line_floats),
+ * so no two threads write one line. */
+
+/* Floats of scratch per thread for inference: the columns. */
+static size_t col_stride(sizes z) { return cz_line_floats(z.col); }
+
 /* Floats of scratch per thread for a pass that backward follows. */
-static size_t full_stride(sizes z) { return 2 * z.col + z.w + z.b + z.cat; }
+static size_t full_stride(sizes z)
+{
+    return 2 * cz_line_floats(z.col) + cz_line_floats(z.w + z.b) + cz_line_floats(z.cat);
+}
 
 /* Thread t's part of the scratch, parts `stride` floats apart. */
 static scratch thread_scratch(float *base, int t, size_t stride, sizes z)
 {
     float *p = base + (size_t)t * stride;
-    return (scratch){.col = p, .dcol = p + z.col, .dweight = p + 2 * z.col,
-                     .cat = p + 2 * z.col + z.w + z.b};
+    size_t col = cz_line_floats(z.col);
+    return (scratch){.col = p, .dcol = p + col, .dweight = p + 2 * col,
+                     .cat = p + 2 * col + cz_line_floats(z.w + z.b)};
 }
 
 /* Kernel names per path (cz_kpath order), for node->kernel. */
@@ -557,7 +567,7 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     /* Inference needs only the column buffers; a forward that backward
      * will follow sizes the scratch for backward too, so backward cannot
      * fail for lack of memory. The layout is the same either way. */
-    size_t stride = cz_net_wants_backward(net) ? full_stride(z) : z.col;
+    size_t stride = cz_net_wants_backward(net) ? full_stride(z) : col_stride(z);
     /* After the threads' parts: forward_batched's columns, one set. */
     float *base = cz_net_scratch(net, sizeof(float) * (stride * (size_t)threads + z.cat + 1));
     if (!base)

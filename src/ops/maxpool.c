@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "graph/net.h"
+#include "kernels/kernels.h"
 #include "ops/pool.h"
 
 int cz_maxpool(cz_net *net, int x, const char *name, cz_pool_args args)
@@ -126,11 +127,12 @@ static inline float max_nan(float a, float b)
 }
 
 /* Floats of row buffer maxpool_plane needs: the row with -inf on both
- * sides, wide enough for every window (ceil_mode's last one included). */
+ * sides, wide enough for every window (ceil_mode's last one included),
+ * in whole cache lines (each thread has one). */
 static size_t row_floats(const cz_pool_attr *a, int W, int OW)
 {
     size_t need = (size_t)(OW - 1) * a->stride_w + a->kernel_w, have = (size_t)W + a->pad_w;
-    return (need > have ? need : have) + 1;
+    return cz_line_floats((need > have ? need : have) + 1);
 }
 
 /* Inference (no argmax to keep): each output row is the max of its window

@@ -14,6 +14,7 @@
  */
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "graph/net.h"
@@ -176,6 +177,55 @@ CZ_ELEMENTWISE static void maxpool_plane(const cz_pool_attr *a, const float *x, 
     }
 }
 
+/* Whether the pool keeps the map's size with stride 1 (GoogLeNet's and
+ * Inception's branch pools, 3x3 padded 1): maxpool_plane_same's case. */
+static bool same_size(const cz_pool_attr *a)
+{
+    return a->stride_h == 1 && a->stride_w == 1 && a->kernel_h == 2 * a->pad_h + 1 &&
+           a->kernel_w == 2 * a->pad_w + 1;
+}
+
+/* Inference for same_size pools, on the plane as one flat array: maxpool_
+ * plane's row sweeps run over rows of 7-28 floats, where the vector
+ * loops' scalar remainders cost more than their bodies. The vertical
+ * maxima of all rows take pad_h shifted sweeps each way over the whole
+ * plane into v; the horizontal ones shift v by 1..pad_w each way, which
+ * is right except where a shift crosses into the next or previous row:
+ * the pad_w columns at each edge, recomputed from their clipped windows. */
+CZ_ELEMENTWISE static void maxpool_plane_same(const cz_pool_attr *a, const float *x, int H, int W,
+                                             float *y, float *v)
+{
+    long n = (long)H * W;
+    for (long i = 0; i < n; i++)
+        v[i] = x[i];
+    for (long d = W; d <= (long)a->pad_h * W; d += W) {
+        for (long i = 0; i < n - d; i++)
+            v[i] = max_nan(v[i], x[i + d]);
+        for (long i = d; i < n; i++)
+            v[i] = max_nan(v[i], x[i - d]);
+    }
+    for (long i = 0; i < n; i++)
+        y[i] = v[i];
+    for (long d = 1; d <= a->pad_w; d++) {
+        for (long i = 0; i < n - d; i++)
+            y[i] = max_nan(y[i], v[i + d]);
+        for (long i = d; i < n; i++)
+            y[i] = max_nan(y[i], v[i - d]);
+    }
+    for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) {
+            if (w == a->pad_w && W - a->pad_w > w)
+                w = W - a->pad_w; /* skip the interior */
+            const float *row = v + (size_t)h * W;
+            int j0 = w - a->pad_w < 0 ? 0 : w - a->pad_w;
+            int j1 = w + a->pad_w >= W ? W - 1 : w + a->pad_w;
+            float m = row[j0];
+            for (int j = j0 + 1; j <= j1; j++)
+                m = max_nan(m, row[j]);
+            y[(size_t)h * W + w] = m;
+        }
+}
+
 static cz_status maxpool_forward(cz_net *net, cz_node *node)
 {
     if (net->training)
@@ -186,15 +236,22 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
     if (node->saved) /* no argmax from this forward */
         ((cz_saved_argmax *)node->saved)->batch = 0;
     int threads = omp_get_max_threads();
-    size_t width = row_floats(&node->attr.pool, W, OW);
+    const cz_pool_attr *a = &node->attr.pool;
+    bool same = same_size(a);
+    size_t width = same ? cz_line_floats((size_t)H * W) : row_floats(a, W, OW);
     float *rows = cz_net_scratch(net, sizeof(float) * width * (size_t)threads);
     if (!rows)
         return CZ_ERR_NOMEM;
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (int p = 0; p < planes; p++)
-        maxpool_plane(&node->attr.pool, in->out.data + (size_t)p * H * W, H, W,
-                      node->out.data + (size_t)p * OH * OW, OH, OW,
-                      rows + (size_t)omp_get_thread_num() * width);
+    for (int p = 0; p < planes; p++) {
+        const float *x = in->out.data + (size_t)p * H * W;
+        float *y = node->out.data + (size_t)p * OH * OW;
+        float *own = rows + (size_t)omp_get_thread_num() * width;
+        if (same)
+            maxpool_plane_same(a, x, H, W, y, own);
+        else
+            maxpool_plane(a, x, H, W, y, OH, OW, own);
+    }
     return CZ_OK;
 }
 

@@ -145,6 +145,18 @@ static const pool_case pool_cases[] = {
     {1, 2, 10, 6, 4, 4, 3, 3, 2, 2, false, false},
     {2, 1, 8, 8, 2, 2, 2, 2, 1, 1, true, true},
     {1, 4, 5, 3, 5, 3, 1, 1, 2, 1, false, true},  /* window = whole padded map */
+    /* Same size, stride 1 (maxpool's flat inference path), each case at
+     * an even index (inference) and an odd one (training). */
+    {2, 3, 28, 28, 3, 3, 1, 1, 1, 1, true, true}, /* GoogLeNet's branch pools */
+    {2, 3, 28, 28, 3, 3, 1, 1, 1, 1, true, true},
+    {1, 2, 7, 9, 5, 5, 1, 1, 2, 2, false, true},
+    {1, 2, 7, 9, 5, 5, 1, 1, 2, 2, false, true},
+    {1, 2, 6, 1, 3, 3, 1, 1, 1, 1, true, true},   /* one column: every column an edge */
+    {1, 2, 6, 1, 3, 3, 1, 1, 1, 1, true, true},
+    {1, 2, 1, 5, 3, 5, 1, 1, 1, 2, true, true},   /* one row */
+    {1, 2, 1, 5, 3, 5, 1, 1, 1, 2, true, true},
+    {1, 2, 9, 4, 1, 7, 1, 1, 0, 3, false, true},  /* window wider than the map */
+    {1, 2, 9, 4, 1, 7, 1, 1, 0, 3, false, true},
 };
 
 static void test_maxpool_forward(void **state)

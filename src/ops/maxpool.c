@@ -214,8 +214,10 @@ CZ_ELEMENTWISE static void maxpool_plane_same(const cz_pool_attr *a, const float
     }
     for (int h = 0; h < H; h++)
         for (int w = 0; w < W; w++) {
-            if (w == a->pad_w && W - a->pad_w > w)
-                w = W - a->pad_w; /* skip the interior */
+            if (w >= a->pad_w && w < W - a->pad_w) {
+                w = W - a->pad_w - 1; /* skip the interior */
+                continue;
+            }
             const float *row = v + (size_t)h * W;
             int j0 = w - a->pad_w < 0 ? 0 : w - a->pad_w;
             int j1 = w + a->pad_w >= W ? W - 1 : w + a->pad_w;

@@ -157,6 +157,8 @@ static const pool_case pool_cases[] = {
     {1, 2, 1, 5, 3, 5, 1, 1, 1, 2, true, true},
     {1, 2, 9, 4, 1, 7, 1, 1, 0, 3, false, true},  /* window wider than the map */
     {1, 2, 9, 4, 1, 7, 1, 1, 0, 3, false, true},
+    {1, 2, 5, 6, 3, 1, 1, 1, 1, 0, false, true},  /* one column wide: no edges */
+    {1, 2, 5, 6, 3, 1, 1, 1, 1, 0, false, true},
 };
 
 static void test_maxpool_forward(void **state)

@@ -11,6 +11,7 @@
 'use strict';
 
 const ort = require('onnxruntime-node');
+const {openSession} = require('./ort_session');
 
 function usage() {
   process.stderr.write('usage: node ort_bench.js MODEL.onnx BATCH CxHxW THREADS RUNS WARMUP MIN_TIME\n');
@@ -51,12 +52,7 @@ async function main() {
       !(warmup >= 0) || !(minTime >= 0))
     usage();
 
-  const session = await ort.InferenceSession.create(path, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-  });
+  const session = await openSession(path, threads);
   const dims = [batch, ...chw];
   const input = new ort.Tensor('float32', randomBatch(dims.reduce((a, b) => a * b), 1), dims);
   const feeds = { [session.inputNames[0]]: input };

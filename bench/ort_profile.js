@@ -10,6 +10,7 @@
 
 const fs = require('fs');
 const ort = require('onnxruntime-node');
+const {openSession} = require('./ort_session');
 
 function usage() {
   process.stderr.write('usage: node ort_profile.js MODEL.onnx BATCH CxHxW THREADS RUNS [TOP]\n');
@@ -27,11 +28,7 @@ async function main() {
   if (chw.length !== 3 || [batch, threads, runs, top, ...chw].some((v) => !(v >= 1)))
     usage();
 
-  const session = await ort.InferenceSession.create(path, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
+  const session = await openSession(path, threads, {
     enableProfiling: true,
     profileFilePrefix: `/tmp/ort_profile_${process.pid}`,
   });

@@ -5,6 +5,9 @@
  *   cz_bench_gemm gemm [THREADS...]      square and conv-shaped products on
  *                                        every path this CPU runs (default
  *                                        threads: 1 and 2)
+ *   cz_bench_gemm direct [THREADS...]    the blocked direct conv (AVX-512)
+ *                                        on the layer shapes it runs in the
+ *                                        zoo, batch 1
  *   cz_bench_gemm model NAME [THREADS] [BATCH] [RUNS]
  *                                        median forward time in eval mode
  *                                        (CZ_KERNELS picks the path), then
@@ -124,6 +127,85 @@ static int bench_gemm(int n_threads, const int *threads)
     return 0;
 }
 
+typedef struct conv_shape {
+    const char *what;
+    int C, H, OC, k, stride;
+} conv_shape;
+
+static const conv_shape conv_shapes[] = {
+    {"resnet stem 7x7/2", 3, 224, 64, 7, 2},
+    {"resnet 3x3 64ch 56x56", 64, 56, 64, 3, 1},
+    {"resnet 3x3/2 128ch 56->28", 128, 56, 128, 3, 2},
+    {"resnet 3x3 256ch 14x14", 256, 14, 256, 3, 1},
+    {"resnet 3x3 512ch 7x7", 512, 7, 512, 3, 1},
+    {"resnet 1x1 2048->512 7x7", 2048, 7, 512, 1, 1},
+    {"resnet 1x1/2 1024->2048", 1024, 14, 2048, 1, 2},
+    {"inception 5x5 48->64 35x35", 48, 35, 64, 5, 1},
+};
+
+/* Median seconds of cz_direct_conv over runs filling about 0.4 s. */
+static double time_direct(const cz_conv_geom *g, int OC, const float *packed, const float *x,
+                          float *y, float *scratch, int threads)
+{
+    double times[64];
+    int runs = 0;
+    double start = now();
+    while (runs < 64 && (runs < 3 || now() - start < 0.4)) {
+        double t0 = now();
+        cz_direct_conv(g, OC, packed, 1, x, y, scratch, threads, NULL);
+        times[runs++] = now() - t0;
+    }
+    qsort(times, (size_t)runs, sizeof *times, cmp_double);
+    return times[runs / 2];
+}
+
+static int bench_direct(int n_threads, const int *threads)
+{
+    if (!cz_kernels_force("avx512")) {
+        fprintf(stderr, "cz_bench_gemm: the direct conv needs AVX-512\n");
+        return 1;
+    }
+    int most = 1;
+    for (int t = 0; t < n_threads; t++)
+        most = threads[t] > most ? threads[t] : most;
+    printf("%-28s %8s  %s\n", "shape", "threads", "ms, GFLOP/s");
+    for (size_t i = 0; i < sizeof conv_shapes / sizeof *conv_shapes; i++) {
+        const conv_shape *c = &conv_shapes[i];
+        int p = c->k / 2, out = (c->H + 2 * p - c->k) / c->stride + 1;
+        cz_conv_geom g = {.channels = c->C, .height = c->H, .width = c->H, .kernel_h = c->k,
+                          .kernel_w = c->k, .stride_h = c->stride, .stride_w = c->stride,
+                          .pad_h = p, .pad_w = p, .dilation = 1, .out_h = out, .out_w = out};
+        int K = c->C * c->k * c->k, P = out * out;
+        float *x = random_floats((size_t)c->C * c->H * c->H, 1);
+        float *w = random_floats((size_t)c->OC * K, 2);
+        float *col = malloc(sizeof(float) * K * P), *ref = malloc(sizeof(float) * c->OC * P);
+        float *y = malloc(sizeof(float) * c->OC * P);
+        float *packed = malloc(sizeof(float) * cz_direct_weights_size(&g, c->OC));
+        size_t scratch_floats = cz_direct_scratch(&g, c->OC, 1, most);
+        float *scratch = aligned_alloc(64, (sizeof(float) * scratch_floats + 63) / 64 * 64);
+        if (!x || !w || !col || !ref || !y || !packed || !scratch)
+            return 1;
+        cz_im2col(&g, x, col);
+        cz_gemm_ref(false, false, c->OC, P, K, 1.0f, w, K, col, P, 0.0f, ref, P);
+        cz_direct_weights(&g, c->OC, w, packed);
+        for (int t = 0; t < n_threads; t++) {
+            cz_direct_conv(&g, c->OC, packed, 1, x, y, scratch, threads[t], NULL);
+            shape s = {c->what, c->OC, P, K};
+            if (!matches(&s, y, ref)) {
+                printf("%s: WRONG RESULT\n", c->what);
+                return 1;
+            }
+            double sec = time_direct(&g, c->OC, packed, x, y, scratch, threads[t]);
+            printf("%-28s %8d  %.3f %.1f\n", c->what, threads[t], 1e3 * sec,
+                   2.0 * c->OC * P * K / sec * 1e-9);
+            fflush(stdout);
+        }
+        free(x), free(w), free(col), free(ref), free(y), free(packed), free(scratch);
+    }
+    cz_kernels_force(NULL);
+    return 0;
+}
+
 typedef struct layer_time {
     int node;
     double seconds;
@@ -235,10 +317,17 @@ int main(int argc, char **argv)
             threads[n++] = atoi(argv[i]);
         return bench_gemm(n, threads);
     }
+    if (argc >= 2 && strcmp(argv[1], "direct") == 0) {
+        int threads[8] = {1, 2}, n = argc > 2 ? 0 : 2;
+        for (int i = 2; i < argc && n < 8; i++)
+            threads[n++] = atoi(argv[i]);
+        return bench_direct(n, threads);
+    }
     if (argc >= 3 && strcmp(argv[1], "model") == 0)
         return bench_model(argv[2], argc > 3 ? atoi(argv[3]) : 2, argc > 4 ? atoi(argv[4]) : 1,
                            argc > 5 ? atoi(argv[5]) : 10);
     fprintf(stderr, "usage: cz_bench_gemm gemm [THREADS...]\n"
+                    "       cz_bench_gemm direct [THREADS...]\n"
                     "       cz_bench_gemm model NAME [THREADS] [BATCH] [RUNS]\n");
     return 2;
 }

@@ -154,4 +154,26 @@ void cz_winograd_conv(const cz_conv_geom *g, int out_channels, const float *U, c
 /* "winograd-f4x3-avx512"... for the current path. */
 const char *cz_winograd_name(void);
 
+/* Direct convolution on blocks of 16 channels (inference, AVX-512 only):
+ * whether it computes a conv of `groups` groups on the current path (one
+ * group; any channel count, kernel, stride, padding and dilation). */
+bool cz_direct_fits(int groups);
+/* The filters (OC, C, KH, KW) reordered for it: cz_direct_weights_size
+ * floats, kept by a caller that runs the layer again. */
+size_t cz_direct_weights_size(const cz_conv_geom *g, int out_channels);
+void cz_direct_weights(const cz_conv_geom *g, int out_channels, const float *weight,
+                       float *packed);
+/* Floats of scratch cz_direct_conv needs for N samples on `threads`. */
+size_t cz_direct_scratch(const cz_conv_geom *g, int out_channels, int N, int threads);
+/* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the packed filters,
+ * no bias, then ep (NULL: none) on each sample's blocks of 16 channels
+ * (rows of the sample's (OC, OH * OW) matrix) once they are final; on
+ * `threads` OpenMP threads, the bits independent of their count and of
+ * N. Call outside a parallel region. */
+void cz_direct_conv(const cz_conv_geom *g, int out_channels, const float *packed, int N,
+                    const float *x, float *y, float *scratch, int threads,
+                    const cz_gemm_epilogue *ep);
+/* "conv-direct-avx512". */
+const char *cz_direct_name(void);
+
 #endif

@@ -7,12 +7,15 @@
  *   - depthwise (one input channel per group): a direct kernel per plane;
  *   - 3x3 stride 1, one group, in inference: Winograd F(4x4, 3x3), when
  *     the layer is wide enough for its transforms to pay;
+ *   - one group, in inference, on AVX-512: the blocked direct conv
+ *     (kernels/direct.c) where it pays (use_direct);
  *   - pointwise (1x1, stride 1, no padding): one GEMM on the input itself,
  *     whose im2col is the identity;
  *   - anything else: im2col, then one GEMM per group.
- * Threads take whole samples while there are at least as many samples as
- * threads; the samples left over (all of them at batch 1) are split inside:
- * im2col over channels, the GEMM over column or row tiles. On small maps
+ * For the GEMMs, threads take whole samples while there are at least as
+ * many samples as threads; the samples left over (all of them at batch 1)
+ * are split inside: im2col over channels, the GEMM over column or row
+ * tiles. On small maps
  * (forward_batched) groups of samples share one GEMM. The GEMM sums K in
  * an order fixed by K alone, so these strategies give the same bits.
  *
@@ -291,10 +294,10 @@ static bool has_work(const epilogue *e)
 
 /* The key of a cache derived from the weights: their version (any change
  * through the public API bumps it), the kernel path, and what it holds. */
-enum { CACHE_WINOGRAD = 1, CACHE_PACKED = 2, CACHE_PACKED_BOTH = 3 };
+enum { CACHE_WINOGRAD = 1, CACHE_PACKED = 2, CACHE_PACKED_BOTH = 3, CACHE_DIRECT = 4 };
 static uint64_t cache_key(const cz_net *net, int what)
 {
-    return net->param_version << 8 | (uint64_t)cz_kernels_current() << 2 | (uint64_t)what;
+    return net->param_version << 8 | (uint64_t)cz_kernels_current() << 3 | (uint64_t)what;
 }
 
 /* What one forward call needs to run a sample. */
@@ -546,6 +549,46 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
     return CZ_OK;
 }
 
+/* The blocked direct conv, in inference (training keeps the GEMM's
+ * rounding, as for Winograd). Against im2col + GEMM it saves the column
+ * matrix (KH x KW times the input) and packing it on every call, and
+ * splits batch 1 over both threads in one region; but it copies the
+ * input into blocks and the output back. Not for 1x1 convs, whose im2col
+ * is the input itself (or a subsample): in resnet50 the copies made
+ * them no faster even on 7x7 maps (0.50-0.54 ms against the GEMM's
+ * 0.49-0.59), and slower on larger ones. Under 16 input channels only
+ * for large kernels: the 7x7 and 11x11 stems run 1.4-1.8x faster, but a
+ * 3x3 on 3 channels (27 MACs per output) spends more on copying its large
+ * output back than it saves (vgg16's first conv: 2.4 -> 4.1 ms). */
+static bool use_direct(const cz_net *net, const cz_conv_geom *g, int groups)
+{
+    int taps = g->kernel_h * g->kernel_w;
+    return !cz_net_wants_backward(net) && taps > 1 && (g->channels >= 16 || taps >= 25) &&
+           cz_direct_fits(groups);
+}
+
+static cz_status forward_direct(cz_net *net, cz_node *node, const cz_conv_geom *g,
+                                const epilogue *ep, float *y, int threads)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int OC = node->shape[0];
+    float *packed = cz_node_cache(node, sizeof(float) * cz_direct_weights_size(g, OC));
+    float *scratch = cz_net_scratch(net, sizeof(float) * cz_direct_scratch(g, OC, net->batch, threads));
+    if (!packed || !scratch)
+        return CZ_ERR_NOMEM;
+    uint64_t key = cache_key(net, CACHE_DIRECT);
+    if (node->cache_key != key) {
+        cz_direct_weights(g, OC, cz_node_param(net, node, 0)->value.data, packed);
+        node->cache_key = key;
+    }
+    node->kernel = cz_direct_name();
+    group_epilogue ge = {.e = ep, .oc0 = 0};
+    cz_gemm_epilogue run = {.fn = run_group_epilogue, .ctx = &ge};
+    cz_direct_conv(g, OC, packed, net->batch, in->out.data, y, scratch, threads,
+                   has_work(ep) ? &run : NULL);
+    return CZ_OK;
+}
+
 /* x (N, C, H, W), weight (OC, C/G, KH, KW), bias (OC) -> y (N, OC, OH, OW) */
 static cz_status conv2d_forward(cz_net *net, cz_node *node)
 {
@@ -563,6 +606,8 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     epilogue ep = epilogue_of(net, node, saved->epilogue, y);
     if (use_winograd(net, &g, G, OC))
         return forward_winograd(net, node, &g, &ep, y, threads);
+    if (use_direct(net, &g, G))
+        return forward_direct(net, node, &g, &ep, y, threads);
     sizes z = scratch_sizes(node, &g);
     /* Inference needs only the column buffers; a forward that backward
      * will follow sizes the scratch for backward too, so backward cannot

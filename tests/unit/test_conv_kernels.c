@@ -105,28 +105,163 @@ static void test_depthwise_planes(void **state)
     cz_kernels_force(NULL);
 }
 
+static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
+                     (double)b[i]);
+}
+
+/* The epilogue check: adds each row's channel number, so a block run
+ * twice, skipped or given the wrong rows shows in the result. */
+static void add_channel(void *ctx, float *c, int ldc, int row, int rows, int cols)
+{
+    (void)ctx;
+    for (int r = 0; r < rows; r++)
+        for (int p = 0; p < cols; p++)
+            c[(size_t)r * ldc + p] += (float)(row + r);
+}
+
+/* cz_direct_conv on x (N, C, H, W): its output, on `threads` threads. */
+static float *direct_forward(const cz_conv_geom *g, int OC, const float *packed, int N,
+                             const float *x, int threads)
+{
+    size_t out = (size_t)N * OC * g->out_h * g->out_w;
+    float *y = malloc(sizeof(float) * out);
+    float *scratch = aligned_alloc(64, sizeof(float) * cz_line_floats(cz_direct_scratch(g, OC, N, threads)));
+    assert_true(y && scratch);
+    for (size_t i = 0; i < out; i++)
+        y[i] = NAN;
+    cz_gemm_epilogue ep = {.fn = add_channel};
+    cz_direct_conv(g, OC, packed, N, x, y, scratch, threads, &ep);
+    free(scratch);
+    return y;
+}
+
+/* One direct conv geometry against im2col + the reference GEMM, at batch
+ * 2 on 1, 2 and 3 threads, and each sample alone: the same bits in all. */
+static void check_direct(const cz_conv_geom *g, int OC, cz_rng *rng)
+{
+    const int N = 2;
+    size_t in = (size_t)g->channels * g->height * g->width, P = (size_t)g->out_h * g->out_w;
+    size_t K = (size_t)g->channels * g->kernel_h * g->kernel_w;
+    float *x = malloc(sizeof(float) * in * N), *w = malloc(sizeof(float) * OC * K);
+    float *col = malloc(sizeof(float) * K * P), *want = malloc(sizeof(float) * N * OC * P);
+    float *packed = malloc(sizeof(float) * cz_direct_weights_size(g, OC));
+    assert_true(x && w && col && want && packed);
+    tu_fill_uniform(rng, x, in * N, -1.0f, 1.0f);
+    tu_fill_uniform(rng, w, (size_t)OC * K, -1.0f, 1.0f);
+    for (int n = 0; n < N; n++) {
+        float *yn = want + (size_t)n * OC * P;
+        cz_im2col(g, x + n * in, col);
+        cz_gemm_ref(false, false, OC, (int)P, (int)K, 1.0f, w, (int)K, col, (int)P, 0.0f, yn,
+                    (int)P);
+        for (int oc = 0; oc < OC; oc++)
+            for (size_t p = 0; p < P; p++)
+                yn[oc * P + p] += (float)oc;
+    }
+    cz_direct_weights(g, OC, w, packed);
+    char what[160];
+    snprintf(what, sizeof what, "direct %dx%dx%d -> %d k%dx%d s%dx%d p%dx%d d%d", g->channels,
+             g->height, g->width, OC, g->kernel_h, g->kernel_w, g->stride_h, g->stride_w,
+             g->pad_h, g->pad_w, g->dilation);
+    float *got = direct_forward(g, OC, packed, N, x, 1);
+    /* Sums of up to 3600 products of values in [-1, 1]. */
+    tu_expect_close_f(got, want, (size_t)N * OC * P, 1e-4, 1e-5, what);
+    for (int t = 2; t <= 3; t++) {
+        float *many = direct_forward(g, OC, packed, N, x, t);
+        expect_same_bits(many, got, (size_t)N * OC * P, what);
+        free(many);
+    }
+    for (int n = 0; n < N; n++) {
+        float *alone = direct_forward(g, OC, packed, 1, x + n * in, 2);
+        expect_same_bits(alone, got + (size_t)n * OC * P, (size_t)OC * P, what);
+        free(alone);
+    }
+    free(x), free(w), free(col), free(want), free(packed), free(got);
+}
+
+/* The blocked direct conv over the geometries its kernel splits on: row
+ * widths 1 to 20 (every tile width), filter sets of 1 to 4 blocks,
+ * ragged channel blocks, stems of 3 to 15 channels stored without
+ * padded lanes, several input-block passes (1x1), non-square
+ * kernels (Inception's 1x7 and 7x1), strides, padding, dilation. */
+static void test_direct_geometries(void **state)
+{
+    (void)state;
+    if (!cz_kernels_force("avx512")) {
+        print_message("[  SKIPPED ] direct conv: no AVX-512\n");
+        return;
+    }
+    static const int fixed[][11] = {
+        /* C  H   W  OC  kh kw sh sw ph pw d */
+        {64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1},   {48, 17, 17, 40, 1, 7, 1, 1, 0, 3, 1},
+        {48, 17, 17, 40, 7, 1, 1, 1, 3, 0, 1},   {144, 9, 9, 80, 1, 1, 2, 2, 0, 0, 1},
+        {16, 1, 1, 16, 3, 3, 1, 1, 1, 1, 1},     {20, 8, 1, 24, 3, 1, 1, 1, 1, 0, 1},
+        {32, 11, 11, 96, 5, 5, 2, 2, 2, 2, 1},   {24, 12, 20, 200, 3, 3, 1, 1, 2, 2, 2},
+        {3, 40, 37, 64, 7, 7, 2, 2, 3, 3, 1},    {3, 35, 35, 32, 3, 3, 2, 2, 0, 0, 1},
+        {5, 9, 30, 48, 11, 11, 4, 4, 2, 2, 1},
+    };
+    cz_rng rng;
+    cz_rng_seed(&rng, 23);
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+        const int *f = fixed[i];
+        cz_conv_geom g = {.channels = f[0], .height = f[1], .width = f[2], .kernel_h = f[4],
+                          .kernel_w = f[5], .stride_h = f[6], .stride_w = f[7], .pad_h = f[8],
+                          .pad_w = f[9], .dilation = f[10]};
+        g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
+        g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+        check_direct(&g, f[3], &rng);
+    }
+    static const int channels[] = {3, 8, 16, 24, 40, 72, 100, 144};
+    static const int outs[] = {16, 24, 48, 64, 80, 96, 200};
+    for (int t = 0; t < 40; t++) {
+        cz_conv_geom g = {.channels = channels[cz_rng_below(&rng, 8)],
+                          .height = 1 + (int)cz_rng_below(&rng, 12),
+                          .width = 1 + (int)cz_rng_below(&rng, 20),
+                          .kernel_h = 1 + (int)cz_rng_below(&rng, 5),
+                          .kernel_w = 1 + (int)cz_rng_below(&rng, 5),
+                          .stride_h = 1 + (int)cz_rng_below(&rng, 2),
+                          .stride_w = 1 + (int)cz_rng_below(&rng, 2),
+                          .pad_h = (int)cz_rng_below(&rng, 4),
+                          .pad_w = (int)cz_rng_below(&rng, 4),
+                          .dilation = 1 + (int)cz_rng_below(&rng, 2)};
+        if (g.height + 2 * g.pad_h < g.dilation * (g.kernel_h - 1) + 1 ||
+            g.width + 2 * g.pad_w < g.dilation * (g.kernel_w - 1) + 1)
+            continue;
+        g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
+        g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+        check_direct(&g, outs[cz_rng_below(&rng, 7)], &rng);
+    }
+    cz_kernels_force(NULL);
+}
+
 typedef struct layer_case {
     int C, H, W, OC, k, stride, pad, dilation, groups;
     bool bias;
     const char *kernel; /* the kernel name's stem on a fast path */
+    bool direct;        /* but conv-direct-avx512 on avx512 */
 } layer_case;
 
 static const layer_case layer_cases[] = {
-    {32, 19, 21, 32, 3, 1, 1, 1, 32, true, "depthwise-"},
-    {24, 20, 20, 24, 5, 2, 2, 1, 24, false, "depthwise-"},
-    {8, 9, 11, 16, 3, 2, 1, 2, 8, true, "depthwise-"}, /* multiplier 2, dilated */
-    {40, 14, 14, 24, 1, 1, 0, 1, 1, true, "conv1x1-"},
-    {16, 15, 15, 20, 1, 2, 0, 1, 1, false, "conv-gemm-"},
-    {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-"},
-    {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-"},
-    {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-"},
-    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
-    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-"}, /* ragged last tiles */
-    {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-"},
-    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "conv-gemm-"}, /* 16 tiles: direct pays more */
-    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "conv-gemm-"},  /* samples side by side */
-    {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-"},  /* 1x1 map: one at a time */
-    {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-"}, /* side by side, grouped */
+    {32, 19, 21, 32, 3, 1, 1, 1, 32, true, "depthwise-", false},
+    {24, 20, 20, 24, 5, 2, 2, 1, 24, false, "depthwise-", false},
+    {8, 9, 11, 16, 3, 2, 1, 2, 8, true, "depthwise-", false}, /* multiplier 2, dilated */
+    {40, 14, 14, 24, 1, 1, 0, 1, 1, true, "conv1x1-", false},
+    {16, 15, 15, 20, 1, 2, 0, 1, 1, false, "conv-gemm-", false},
+    {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-", false}, /* under 16 channels */
+    {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-", false},
+    {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-", true}, /* a stem */
+    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
+    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", false}, /* ragged last tiles */
+    {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
+    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", true}, /* 16 tiles: direct pays more */
+    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "conv-gemm-", true},  /* samples side by side */
+    {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", true},  /* 1x1 map: one at a time */
+    {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", true}, /* ragged blocks, dilated */
+    {40, 5, 23, 100, 3, 1, 0, 1, 1, false, "conv-gemm-", true}, /* sets of 4 + 3 blocks */
+    {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-", false}, /* side by side, grouped */
 };
 
 /* The one-conv net of lc (initialised from `seed`; *node: the conv) and
@@ -180,7 +315,10 @@ static void test_conv_layers_per_path(void **state)
             snprintf(what, sizeof what, "layer case %zu on %s", i, fast_paths[p]);
             tu_expect_close_f(got, want, n, 1e-5, 1e-5, what);
             char kernel[64];
-            snprintf(kernel, sizeof kernel, "%s%s", lc->kernel, fast_paths[p]);
+            snprintf(kernel, sizeof kernel, "%s%s",
+                     lc->direct && strcmp(fast_paths[p], "avx512") == 0 ? "conv-direct-"
+                                                                         : lc->kernel,
+                     fast_paths[p]);
             assert_string_equal(cz_net_node_kernel(net, node), kernel);
             free(got);
         }
@@ -198,14 +336,6 @@ static void take_sample(const cz_tensor *x, int n, cz_tensor *one)
     tu_check(cz_tensor_alloc(one, 4, shape));
     size_t per = cz_tensor_numel(one);
     memcpy(one->data, x->data + (size_t)n * per, sizeof(float) * per);
-}
-
-static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
-{
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
-            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
-                     (double)b[i]);
 }
 
 /* Batch 3 on 1 thread (samples whole), on 2 (two whole, one split inside),
@@ -276,11 +406,15 @@ static void test_weight_caches(void **state)
             const cz_tensor *y;
             tu_check(cz_net_forward(net, &x, &y));
             size_t n = cz_tensor_numel(y);
-            bool winograd = strncmp(cz_net_node_kernel(net, node), "winograd", 8) == 0;
+            /* Kernels for inference only round differently from the
+             * GEMM that a forward before backward runs. */
+            const char *kernel = cz_net_node_kernel(net, node);
+            bool eval_only = strncmp(kernel, "winograd", 8) == 0 ||
+                             strncmp(kernel, "conv-direct", 11) == 0;
             cz_net_set_input_grad(net, true); /* backward's packs: W and W^T */
             float *plain = layer_forward(net, &x);
             cz_net_set_input_grad(net, false);
-            if (!winograd)
+            if (!eval_only)
                 expect_same_bits(cached, plain, n, what);
             cz_param *w = cz_net_find_param(net, "conv.weight");
             for (size_t k = 0; k < cz_tensor_numel(&w->value); k++)
@@ -458,6 +592,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depthwise_planes),
+        cmocka_unit_test(test_direct_geometries),
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),
         cmocka_unit_test(test_fusion_bits),

@@ -1,0 +1,159 @@
+/*
+ * direct.c - convolution straight from the input, in blocks of 16
+ * channels, for inference on AVX-512: no im2col matrix (9x the input for
+ * a 3x3 conv) and no packing of it on every call.
+ *
+ * One call copies each sample's input into a zero-padded blocked buffer
+ * (direct_impl.h), runs the row kernel over work items of (sample, filter
+ * set of up to 64 output channels, a few output rows), taken by the
+ * threads one at a time, then copies the blocked output back to NCHW and
+ * runs the caller's epilogue on each 16-channel block while it is in
+ * cache. Items split the work at batch 1 too, so both cores work on every
+ * layer; every output is one thread's sum in a fixed order, so the bits
+ * do not depend on the thread count.
+ */
+#include <omp.h>
+
+#include "kernels/direct_impl.h"
+#include "kernels/kernels.h"
+
+/* Outputs per work item, at most (see split_of). */
+enum { CHUNK = 64 };
+
+static int blocks(int n) { return (n + CZ_BLOCK - 1) / CZ_BLOCK; }
+
+bool cz_direct_fits(int groups)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return cz_kernels_current() == CZ_KPATH_AVX512 && groups == 1;
+#else
+    (void)groups;
+    return false;
+#endif
+}
+
+const char *cz_direct_name(void) { return "conv-direct-avx512"; }
+
+static int padded_h(const cz_conv_geom *g) { return g->height + 2 * g->pad_h; }
+static int padded_w(const cz_conv_geom *g) { return g->width + 2 * g->pad_w; }
+
+static cz_direct_shape shape_of(const cz_conv_geom *g)
+{
+    int cs = g->channels < CZ_BLOCK ? g->channels : CZ_BLOCK;
+    return (cz_direct_shape){
+        .kh = g->kernel_h,
+        .kw = g->kernel_w,
+        .sh = g->stride_h,
+        .sw = g->stride_w,
+        .dil = g->dilation,
+        .cs = cs,
+        .wp = padded_w(g),
+        .ow = g->out_w,
+        .x_block = cz_line_floats((size_t)padded_h(g) * padded_w(g) * cs),
+        .w_block = (size_t)blocks(g->channels) * g->kernel_h * g->kernel_w * cs * CZ_BLOCK,
+        .y_block = (size_t)CHUNK * CZ_BLOCK,
+    };
+}
+
+size_t cz_direct_weights_size(const cz_conv_geom *g, int out_channels)
+{
+    return (size_t)blocks(out_channels) * shape_of(g).w_block;
+}
+
+void cz_direct_weights(const cz_conv_geom *g, int OC, const float *weight, float *packed)
+{
+    int C = g->channels, taps = g->kernel_h * g->kernel_w, cs = shape_of(g).cs;
+    int CB = blocks(C), OCB = blocks(OC);
+    for (int ob = 0; ob < OCB; ob++)
+        for (int cb = 0; cb < CB; cb++)
+            for (int t = 0; t < taps; t++)
+                for (int l = 0; l < cs; l++)
+                    for (int o = 0; o < CZ_BLOCK; o++) {
+                        int oc = ob * CZ_BLOCK + o, c = cb * CZ_BLOCK + l;
+                        *packed++ = oc < OC && c < C ? weight[((size_t)oc * C + c) * taps + t]
+                                                     : 0.0f;
+                    }
+}
+
+
+/* How one call splits its work: filter sets of up to 4 blocks, made as
+ * even as possible (6 blocks: 3 + 3, each with wider tiles than 4 + 2
+ * would leave); outputs in chunks of at most CHUNK (a chunk re-reads its
+ * set's filters: a 7x7 map is one chunk, so resnet50's 9.4 MB layer4
+ * filters are read once); input blocks in passes whose filters fit the
+ * 48 KiB L1 (one for a 3x3 set of 4, eight for a 1x1 one). A chunk's
+ * blocked output (16 KiB at most) goes to NCHW as soon as it is final,
+ * while in L1, and never makes a round trip through memory. */
+typedef struct split {
+    int sets, chunks, pass;
+} split;
+
+static split split_of(const cz_conv_geom *g, int OCB)
+{
+    split sp;
+    sp.sets = (OCB + 3) / 4;
+    sp.chunks = (g->out_h * g->out_w + CHUNK - 1) / CHUNK;
+    int per_block = 4 * g->kernel_h * g->kernel_w; /* KiB of a set's filters per input block */
+    sp.pass = per_block >= 32 ? 1 : 32 / per_block;
+    return sp;
+}
+
+static size_t chunk_floats(void) { return (size_t)4 * CHUNK * CZ_BLOCK; }
+
+size_t cz_direct_scratch(const cz_conv_geom *g, int out_channels, int N, int threads)
+{
+    (void)out_channels;
+    return (size_t)N * blocks(g->channels) * shape_of(g).x_block + threads * chunk_floats();
+}
+
+/* Part i of n of [0, len), as even as possible. */
+static int part(int len, int n, int i) { return i * (len / n) + (i < len % n ? i : len % n); }
+
+void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, const float *x,
+                    float *y, float *scratch, int threads, const cz_gemm_epilogue *ep)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    cz_direct_shape s = shape_of(g);
+    int CB = blocks(g->channels), OCB = blocks(OC), P = g->out_h * g->out_w, H = g->height;
+    size_t in_size = (size_t)g->channels * H * g->width, out_size = (size_t)OC * P;
+    float *xb = scratch, *bufs = scratch + (size_t)N * CB * s.x_block;
+    split sp = split_of(g, OCB);
+    long items = (long)N * sp.sets * sp.chunks;
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = bufs + omp_get_thread_num() * chunk_floats();
+#pragma omp for schedule(static)
+        for (long i = 0; i < (long)N * CB * H; i++) {
+            long nb = i / H;
+            cz_direct_to_blocks_avx512(g, s.cs, x + (size_t)(nb / CB) * in_size, (int)(nb % CB),
+                                       (int)(i % H), xb + (size_t)nb * s.x_block);
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (long i = 0; i < items; i++) {
+            int n = (int)(i / ((long)sp.sets * sp.chunks));
+            int set = (int)(i / sp.chunks % sp.sets), chunk = (int)(i % sp.chunks);
+            int ob0 = part(OCB, sp.sets, set), F = part(OCB, sp.sets, set + 1) - ob0;
+            int p0 = part(P, sp.chunks, chunk), p1 = part(P, sp.chunks, chunk + 1);
+            const float *xn = xb + (size_t)n * CB * s.x_block;
+            const float *w = packed + (size_t)ob0 * s.w_block;
+            for (int cb = 0; cb < CB; cb += sp.pass) {
+                int cbn = CB - cb < sp.pass ? CB - cb : sp.pass;
+                cz_direct_tiles_avx512(&s, xn + cb * s.x_block,
+                                       w + (size_t)cb * s.kh * s.kw * s.cs * CZ_BLOCK, F, cbn,
+                                       cb == 0, p0, p1, buf);
+            }
+            float *yn = y + (size_t)n * out_size;
+            for (int f = 0; f < F; f++) {
+                int oc0 = (ob0 + f) * CZ_BLOCK, rows = OC - oc0 < CZ_BLOCK ? OC - oc0 : CZ_BLOCK;
+                float *yc = yn + (size_t)oc0 * P + p0;
+                cz_direct_from_blocks_avx512(buf + f * s.y_block, rows, p1 - p0, yc, P);
+                if (ep)
+                    ep->fn(ep->ctx, yc, P, oc0, rows, p1 - p0);
+            }
+        }
+    }
+#else
+    (void)g, (void)OC, (void)packed, (void)N, (void)x, (void)y, (void)scratch, (void)threads,
+        (void)ep;
+#endif
+}

@@ -7,7 +7,10 @@
  * the right padding counts only what lies inside H + pad), without it the
  * window clipped to the real input.
  */
+#include <omp.h>
+
 #include "graph/net.h"
+#include "kernels/kernels.h"
 #include "ops/pool.h"
 
 int cz_avgpool(cz_net *net, int x, const char *name, cz_pool_args args)
@@ -45,26 +48,107 @@ static window pool_window(const cz_node *node, int H, int W, int oh, int ow)
     return win;
 }
 
+/* One plane by the window search: each window summed row by row. */
+static void avgpool_plane(const cz_node *node, const float *x, int H, int W, float *y, int OH,
+                          int OW)
+{
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            window win = pool_window(node, H, W, oh, ow);
+            float sum = 0.0f;
+            for (int h = win.h0; h < win.h1; h++)
+                for (int w = win.w0; w < win.w1; w++)
+                    sum += x[h * W + w];
+            y[oh * OW + ow] = sum / win.divisor;
+        }
+}
+
+/* cz_pool_same_size pools (Inception's branch pools, 3x3 padded 1) on the
+ * plane as one flat array, as maxpool_plane_same: the window search over
+ * maps of 8-35 columns spent 5 ns per output (inception_v3's nine branch
+ * pools: 11 ms of 59). Column sums v take pad_h shifted sweeps each way
+ * over the whole plane (padding adds nothing); row sums shift v by
+ * 1..pad_w each way, which is right except in the pad_w columns at each
+ * edge, where a shift crosses into the next or previous row: those are
+ * summed again from their clipped windows, in the same order. Each sum
+ * runs centre, +1, -1, +2, -2 ..., so it may round differently from the
+ * window search's row-by-row order. */
+CZ_ELEMENTWISE static void avgpool_plane_same(const cz_pool_attr *a, const float *x, int H, int W,
+                                             float *y, float *v)
+{
+    long n = (long)H * W;
+    for (long i = 0; i < n; i++)
+        v[i] = x[i];
+    for (long d = W; d <= (long)a->pad_h * W; d += W) {
+        for (long i = 0; i < n - d; i++)
+            v[i] += x[i + d];
+        for (long i = d; i < n; i++)
+            v[i] += x[i - d];
+    }
+    for (long i = 0; i < n; i++)
+        y[i] = v[i];
+    for (long d = 1; d <= a->pad_w; d++) {
+        for (long i = 0; i < n - d; i++)
+            y[i] += v[i + d];
+        for (long i = d; i < n; i++)
+            y[i] += v[i - d];
+    }
+    for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) {
+            if (w >= a->pad_w && w < W - a->pad_w) {
+                w = W - a->pad_w - 1; /* skip the interior */
+                continue;
+            }
+            const float *row = v + (size_t)h * W;
+            float sum = row[w];
+            for (int d = 1; d <= a->pad_w; d++) {
+                if (w + d < W)
+                    sum += row[w + d];
+                if (w - d >= 0)
+                    sum += row[w - d];
+            }
+            y[(size_t)h * W + w] = sum;
+        }
+    if (a->count_include_pad) {
+        /* Every window lies inside the padded map. */
+        float divisor = (float)(a->kernel_h * a->kernel_w);
+        for (long i = 0; i < n; i++)
+            y[i] /= divisor;
+        return;
+    }
+    for (int h = 0; h < H; h++) {
+        int h0 = h - a->pad_h < 0 ? 0 : h - a->pad_h;
+        int h1 = h + a->pad_h >= H ? H - 1 : h + a->pad_h;
+        float *row = y + (size_t)h * W;
+        for (int w = 0; w < W; w++) {
+            int w0 = w - a->pad_w < 0 ? 0 : w - a->pad_w;
+            int w1 = w + a->pad_w >= W ? W - 1 : w + a->pad_w;
+            row[w] /= (float)((h1 - h0 + 1) * (w1 - w0 + 1));
+        }
+    }
+}
+
 /* x (N, C, H, W) -> y (N, C, OH, OW) */
 static cz_status avgpool_forward(cz_net *net, cz_node *node)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
     int planes = net->batch * in->shape[0];
-
-#pragma omp parallel for schedule(static)
+    int threads = omp_get_max_threads();
+    const cz_pool_attr *a = &node->attr.pool;
+    bool same = cz_pool_same_size(a);
+    size_t width = same ? cz_line_floats((size_t)H * W) : 0;
+    float *sums = same ? cz_net_scratch(net, sizeof(float) * width * (size_t)threads) : NULL;
+    if (same && !sums)
+        return CZ_ERR_NOMEM;
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (int p = 0; p < planes; p++) {
         const float *x = in->out.data + (size_t)p * H * W;
         float *y = node->out.data + (size_t)p * OH * OW;
-        for (int oh = 0; oh < OH; oh++)
-            for (int ow = 0; ow < OW; ow++) {
-                window win = pool_window(node, H, W, oh, ow);
-                float sum = 0.0f;
-                for (int h = win.h0; h < win.h1; h++)
-                    for (int w = win.w0; w < win.w1; w++)
-                        sum += x[h * W + w];
-                y[oh * OW + ow] = sum / win.divisor;
-            }
+        if (same)
+            avgpool_plane_same(a, x, H, W, y, sums + (size_t)omp_get_thread_num() * width);
+        else
+            avgpool_plane(node, x, H, W, y, OH, OW);
     }
     return CZ_OK;
 }

@@ -177,15 +177,7 @@ CZ_ELEMENTWISE static void maxpool_plane(const cz_pool_attr *a, const float *x, 
     }
 }
 
-/* Whether the pool keeps the map's size with stride 1 (GoogLeNet's and
- * Inception's branch pools, 3x3 padded 1): maxpool_plane_same's case. */
-static bool same_size(const cz_pool_attr *a)
-{
-    return a->stride_h == 1 && a->stride_w == 1 && a->kernel_h == 2 * a->pad_h + 1 &&
-           a->kernel_w == 2 * a->pad_w + 1;
-}
-
-/* Inference for same_size pools, on the plane as one flat array: maxpool_
+/* Inference for cz_pool_same_size pools, on the plane as one flat array: maxpool_
  * plane's row sweeps run over rows of 7-28 floats, where the vector
  * loops' scalar remainders cost more than their bodies. The vertical
  * maxima of all rows take pad_h shifted sweeps each way over the whole
@@ -239,7 +231,7 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
         ((cz_saved_argmax *)node->saved)->batch = 0;
     int threads = omp_get_max_threads();
     const cz_pool_attr *a = &node->attr.pool;
-    bool same = same_size(a);
+    bool same = cz_pool_same_size(a);
     size_t width = same ? cz_line_floats((size_t)H * W) : row_floats(a, W, OW);
     float *rows = cz_net_scratch(net, sizeof(float) * width * (size_t)threads);
     if (!rows)

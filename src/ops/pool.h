@@ -14,6 +14,15 @@ static inline int cz_pool_pick(int specific, int square) { return specific ? spe
 
 /* A square value (kernel, stride, padding) stands where the _h/_w value is
  * 0; stride 0 means "the kernel", as PyTorch's stride=None. */
+/* Whether the pool keeps the map's size with stride 1 (GoogLeNet's and
+ * Inception's branch pools, 3x3 padded 1): the case maxpool and avgpool
+ * run on the plane as one flat array. */
+static inline bool cz_pool_same_size(const cz_pool_attr *a)
+{
+    return a->stride_h == 1 && a->stride_w == 1 && a->kernel_h == 2 * a->pad_h + 1 &&
+           a->kernel_w == 2 * a->pad_w + 1;
+}
+
 static inline cz_attrs cz_pool_attrs(cz_pool_args a)
 {
     int kernel_h = cz_pool_pick(a.kernel_h, a.kernel);

@@ -145,8 +145,9 @@ static const pool_case pool_cases[] = {
     {1, 2, 10, 6, 4, 4, 3, 3, 2, 2, false, false},
     {2, 1, 8, 8, 2, 2, 2, 2, 1, 1, true, true},
     {1, 4, 5, 3, 5, 3, 1, 1, 2, 1, false, true},  /* window = whole padded map */
-    /* Same size, stride 1 (maxpool's flat inference path), each case at
-     * an even index (inference) and an odd one (training). */
+    /* Same size, stride 1 (the flat path: maxpool's in inference,
+     * avgpool's always), each case at an even index (inference) and an
+     * odd one (training). */
     {2, 3, 28, 28, 3, 3, 1, 1, 1, 1, true, true}, /* GoogLeNet's branch pools */
     {2, 3, 28, 28, 3, 3, 1, 1, 1, 1, true, true},
     {1, 2, 7, 9, 5, 5, 1, 1, 2, 2, false, true},
@@ -159,6 +160,10 @@ static const pool_case pool_cases[] = {
     {1, 2, 9, 4, 1, 7, 1, 1, 0, 3, false, true},
     {1, 2, 5, 6, 3, 1, 1, 1, 1, 0, false, true},  /* one column wide: no edges */
     {1, 2, 5, 6, 3, 1, 1, 1, 1, 0, false, true},
+    {2, 3, 17, 17, 3, 3, 1, 1, 1, 1, false, false}, /* divisors clipped at the edges */
+    {2, 3, 17, 17, 3, 3, 1, 1, 1, 1, false, false},
+    {1, 2, 8, 9, 5, 3, 1, 1, 2, 1, false, false},
+    {1, 2, 8, 9, 5, 3, 1, 1, 2, 1, false, false},
 };
 
 static void test_maxpool_forward(void **state)

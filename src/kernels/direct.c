@@ -4,13 +4,13 @@
  * a 3x3 conv) and no packing of it on every call.
  *
  * One call copies each sample's input into a zero-padded blocked buffer
- * (direct_impl.h), runs the row kernel over work items of (sample, filter
- * set of up to 64 output channels, a few output rows), taken by the
- * threads one at a time, then copies the blocked output back to NCHW and
- * runs the caller's epilogue on each 16-channel block while it is in
- * cache. Items split the work at batch 1 too, so both cores work on every
- * layer; every output is one thread's sum in a fixed order, so the bits
- * do not depend on the thread count.
+ * (direct_impl.h), then runs the tile kernel over work items of (sample,
+ * filter set of up to 64 output channels, up to 64 output positions),
+ * taken by the threads one at a time; each item's blocked output goes
+ * back to NCHW, and through the caller's epilogue, as soon as it is final,
+ * while it is in L1. Items split the work at batch 1 too, so both cores
+ * work on every layer; every output is one thread's sum in a fixed order,
+ * so the bits depend neither on the thread count nor on the batch.
  */
 #include <omp.h>
 

@@ -1,10 +1,11 @@
 /*
- * direct_avx512.c - the blocked direct convolution's row kernel: a tile of
- * F filter blocks (16 output channels each) by J output pixels of one row
- * in F x J zmm accumulators. Per input lane and tap it loads F filter
- * vectors and broadcasts J input values, for F x J independent FMAs: with
- * F = 4 and J = 6, 24 accumulators cover the FMA latency on both pipes
- * and the loads stay well under the FMA count.
+ * direct_avx512.c - the blocked direct convolution's tile kernel: F
+ * filter blocks (16 output channels each) by J output positions (running
+ * across rows) in F x J zmm accumulators. Per input lane and tap it loads
+ * F filter vectors and broadcasts J input values, for F x J independent
+ * FMAs: with F = 4 and J = 6, 24 accumulators cover the FMA latency on
+ * both pipes and the loads stay well under the FMA count. Also the 16 x
+ * 16 transposes that copy maps into blocks and back.
  *
  * Compiled for any x86-64 with a target attribute; only called when cpuid
  * says AVX-512F is there.

@@ -88,11 +88,19 @@ typedef struct split {
     int sets, chunks, pass;
 } split;
 
-static split split_of(const cz_conv_geom *g, int OCB)
+static split split_of(const cz_conv_geom *g, int OCB, int N, int threads)
 {
     split sp;
     sp.sets = (OCB + 3) / 4;
-    sp.chunks = (g->out_h * g->out_w + CHUNK - 1) / CHUNK;
+    int P = g->out_h * g->out_w;
+    sp.chunks = (P + CHUNK - 1) / CHUNK;
+    /* Small layers (DenseNet's 32 outputs on 7x7 maps: one set, one
+     * chunk) in smaller chunks, down to 16 positions, until there are
+     * 4 items per thread. */
+    int per_chunk = N * sp.sets, want = (4 * threads + per_chunk - 1) / per_chunk;
+    int most = (P + 15) / 16;
+    if (sp.chunks < want)
+        sp.chunks = want < most ? want : most;
     int per_block = 4 * g->kernel_h * g->kernel_w; /* KiB of a set's filters per input block */
     sp.pass = per_block >= 32 ? 1 : 32 / per_block;
     return sp;
@@ -117,7 +125,7 @@ void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, c
     int CB = blocks(g->channels), OCB = blocks(OC), P = g->out_h * g->out_w, H = g->height;
     size_t in_size = (size_t)g->channels * H * g->width, out_size = (size_t)OC * P;
     float *xb = scratch, *bufs = scratch + (size_t)N * CB * s.x_block;
-    split sp = split_of(g, OCB);
+    split sp = split_of(g, OCB, N, threads);
     long items = (long)N * sp.sets * sp.chunks;
 #pragma omp parallel num_threads(threads)
     {

@@ -253,8 +253,9 @@ static const layer_case layer_cases[] = {
     {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-", false}, /* under 16 channels */
     {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-", false},
     {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-", true}, /* a stem */
-    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
-    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", false}, /* ragged last tiles */
+    /* Under 64 outputs the direct conv beats Winograd where it runs. */
+    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", true},
+    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", true}, /* ragged last tiles */
     {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
     {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", true}, /* 16 tiles: direct pays more */
     {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "conv-gemm-", true},  /* samples side by side */

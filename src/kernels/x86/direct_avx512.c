@@ -17,13 +17,13 @@
 
 #define TARGET __attribute__((target("avx512f,fma")))
 
-enum { MAX_F = 4, MAX_J = 8 };
+enum { MAX_F = 4, MAX_J = 12 };
 
 /* The tile: F and J are constants in each instance below, so the loops
  * over them unroll and the accumulators live in registers. */
 TARGET static inline __attribute__((always_inline)) void
-tile(const cz_direct_shape *s, const float *x, const int *at, const float *w, int cbn, bool first,
-     float *y, const int F, const int J)
+tile(const cz_direct_shape *s, const float *x, const size_t *at, const float *w, int cbn,
+     bool first, float *y, const int F, const int J)
 {
     __m512 acc[MAX_F][MAX_J];
     for (int f = 0; f < F; f++)
@@ -31,7 +31,7 @@ tile(const cz_direct_shape *s, const float *x, const int *at, const float *w, in
             acc[f][j] = first ? _mm512_setzero_ps()
                               : _mm512_load_ps(y + f * s->y_block + (size_t)j * CZ_BLOCK);
     const int taps = s->kh * s->kw;
-    int off[MAX_J];
+    size_t off[MAX_J];
     for (int j = 0; j < J; j++)
         off[j] = at[j];
     for (int c = 0; c < cbn; c++) {
@@ -58,34 +58,41 @@ tile(const cz_direct_shape *s, const float *x, const int *at, const float *w, in
             _mm512_store_ps(y + f * s->y_block + (size_t)j * CZ_BLOCK, acc[f][j]);
 }
 
-typedef void (*tile_fn)(const cz_direct_shape *, const float *, const int *, const float *, int,
+typedef void (*tile_fn)(const cz_direct_shape *, const float *, const size_t *, const float *, int,
                         bool, float *);
 
 #define TILE(F, J)                                                                         \
     TARGET static void tile_##F##_##J(const cz_direct_shape *s, const float *x,            \
-                                      const int *at, const float *w, int cbn, bool first,  \
+                                      const size_t *at, const float *w, int cbn, bool first, \
                                       float *y)                                            \
     {                                                                                      \
         tile(s, x, at, w, cbn, first, y, F, J);                                            \
     }
-#define TILES(F) TILE(F, 1) TILE(F, 2) TILE(F, 3) TILE(F, 4) TILE(F, 5) TILE(F, 6) TILE(F, 7) \
-    TILE(F, 8)
-TILES(1) TILES(2) TILES(3)
-TILE(4, 1) TILE(4, 2) TILE(4, 3) TILE(4, 4) TILE(4, 5) TILE(4, 6)
+#define TILES(F) TILE(F, 1) TILE(F, 2) TILE(F, 3) TILE(F, 4) TILE(F, 5) TILE(F, 6)
+#define WIDE(F) TILE(F, 7) TILE(F, 8) TILE(F, 9) TILE(F, 10) TILE(F, 11) TILE(F, 12)
+TILES(1) TILES(2) TILES(3) TILES(4)
+WIDE(1) WIDE(2) TILE(3, 7) TILE(3, 8)
+#undef WIDE
 #undef TILES
 #undef TILE
 
-#define ROW(F) {tile_##F##_1, tile_##F##_2, tile_##F##_3, tile_##F##_4, tile_##F##_5, \
-                tile_##F##_6, tile_##F##_7, tile_##F##_8}
+#define ROW(F) tile_##F##_1, tile_##F##_2, tile_##F##_3, tile_##F##_4, tile_##F##_5, tile_##F##_6
+#define WIDE(F) tile_##F##_7, tile_##F##_8, tile_##F##_9, tile_##F##_10, tile_##F##_11, \
+                tile_##F##_12
 static const tile_fn tiles[MAX_F][MAX_J] = {
-    ROW(1), ROW(2), ROW(3),
-    {tile_4_1, tile_4_2, tile_4_3, tile_4_4, tile_4_5, tile_4_6, NULL, NULL},
+    {ROW(1), WIDE(1)},
+    {ROW(2), WIDE(2)},
+    {ROW(3), tile_3_7, tile_3_8},
+    {ROW(4)},
 };
 #undef ROW
+#undef WIDE
 
-/* The widest tile per F that keeps F x J accumulators, F filter vectors
- * and a broadcast within the 32 zmm registers. */
-static const int max_j[MAX_F] = {8, 8, 8, 6};
+/* The widest tile per F: at most 24 accumulators, so that with F filter
+ * vectors and a broadcast they fit the 32 zmm registers; a set of 1 or 2
+ * blocks (a DenseNet layer's 32 outputs) gets wider tiles rather than
+ * fewer FMAs per filter load. */
+static const int max_j[MAX_F] = {12, 12, 8, 6};
 
 void cz_direct_tiles_avx512(const cz_direct_shape *s, const float *x, const float *w, int F,
                             int cbn, bool first, int p0, int p1, float *y)
@@ -95,10 +102,11 @@ void cz_direct_tiles_avx512(const cz_direct_shape *s, const float *x, const floa
      * map's: each filter vector loaded feeds J FMAs. */
     int len = p1 - p0, n = (len + max_j[F - 1] - 1) / max_j[F - 1];
     for (int t = 0, p = p0; t < n; t++) {
-        int J = len / n + (t < len % n), at[MAX_J];
+        int J = len / n + (t < len % n);
+        size_t at[MAX_J];
         for (int j = 0; j < J; j++) {
             int oh = (p + j) / s->ow, ow = (p + j) % s->ow;
-            at[j] = (oh * s->sh * s->wp + ow * s->sw) * s->cs;
+            at[j] = ((size_t)oh * s->sh * s->wp + (size_t)ow * s->sw) * s->cs;
         }
         tiles[F - 1][J - 1](s, x, at, w, cbn, first, y + (size_t)(p - p0) * CZ_BLOCK);
         p += J;

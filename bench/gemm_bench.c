@@ -141,6 +141,7 @@ static const conv_shape conv_shapes[] = {
     {"resnet 1x1 2048->512 7x7", 2048, 7, 512, 1, 1},
     {"resnet 1x1/2 1024->2048", 1024, 14, 2048, 1, 2},
     {"inception 5x5 48->64 35x35", 48, 35, 64, 5, 1},
+    {"densenet 3x3 128->32 14x14", 128, 14, 32, 3, 1},
 };
 
 /* Median seconds of cz_direct_conv over runs filling about 0.4 s. */

@@ -321,7 +321,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "direct") == 0) {
         int threads[8] = {1, 2}, n = argc > 2 ? 0 : 2;
         for (int i = 2; i < argc && n < 8; i++)
-            threads[n++] = atoi(argv[i]);
+            threads[n++] = atoi(argv[i]) > 0 ? atoi(argv[i]) : 1;
         return bench_direct(n, threads);
     }
     if (argc >= 3 && strcmp(argv[1], "model") == 0)

@@ -163,7 +163,8 @@ bool cz_direct_fits(int groups);
 size_t cz_direct_weights_size(const cz_conv_geom *g, int out_channels);
 void cz_direct_weights(const cz_conv_geom *g, int out_channels, const float *weight,
                        float *packed);
-/* Floats of scratch cz_direct_conv needs for N samples on `threads`. */
+/* Floats of scratch cz_direct_conv needs for N samples on `threads`; the
+ * scratch must start on a 64-byte boundary (aligned vector loads). */
 size_t cz_direct_scratch(const cz_conv_geom *g, int out_channels, int N, int threads);
 /* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the packed filters,
  * no bias, then ep (NULL: none) on each sample's blocks of 16 channels

@@ -12,8 +12,6 @@
 
 static inline int cz_pool_pick(int specific, int square) { return specific ? specific : square; }
 
-/* A square value (kernel, stride, padding) stands where the _h/_w value is
- * 0; stride 0 means "the kernel", as PyTorch's stride=None. */
 /* Whether the pool keeps the map's size with stride 1 (GoogLeNet's and
  * Inception's branch pools, 3x3 padded 1): the case maxpool and avgpool
  * run on the plane as one flat array. */
@@ -23,6 +21,8 @@ static inline bool cz_pool_same_size(const cz_pool_attr *a)
            a->kernel_w == 2 * a->pad_w + 1;
 }
 
+/* A square value (kernel, stride, padding) stands where the _h/_w value is
+ * 0; stride 0 means "the kernel", as PyTorch's stride=None. */
 static inline cz_attrs cz_pool_attrs(cz_pool_args a)
 {
     int kernel_h = cz_pool_pick(a.kernel_h, a.kernel);

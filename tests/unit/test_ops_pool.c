@@ -160,6 +160,10 @@ static const pool_case pool_cases[] = {
     {1, 2, 9, 4, 1, 7, 1, 1, 0, 3, false, true},
     {1, 2, 5, 6, 3, 1, 1, 1, 1, 0, false, true},  /* one column wide: no edges */
     {1, 2, 5, 6, 3, 1, 1, 1, 1, 0, false, true},
+    {1, 2, 6, 1, 3, 3, 1, 1, 1, 1, true, false},  /* every column an edge, clipped */
+    {1, 2, 6, 1, 3, 3, 1, 1, 1, 1, true, false},
+    {1, 2, 1, 5, 3, 5, 1, 1, 1, 2, true, false},  /* one row, clipped */
+    {1, 2, 1, 5, 3, 5, 1, 1, 1, 2, true, false},
     {2, 3, 17, 17, 3, 3, 1, 1, 1, 1, false, false}, /* divisors clipped at the edges */
     {2, 3, 17, 17, 3, 3, 1, 1, 1, 1, false, false},
     {1, 2, 8, 9, 5, 3, 1, 1, 2, 1, false, false},

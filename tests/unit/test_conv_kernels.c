@@ -34,6 +34,34 @@ static int out_size(int size, int k, int s, int p, int d)
     return (size + 2 * p - d * (k - 1) - 1) / s + 1;
 }
 
+/* Bounds of random_geom's draws: sizes up to h x w, strides up to
+ * `stride`, pads below `pad`. */
+typedef struct geom_limits {
+    int h, w, stride, pad;
+} geom_limits;
+
+/* A random geometry of `channels` channels within lim, kernels 1-5 each
+ * way, dilation 1-2; false when the window does not fit the padded map. */
+static bool random_geom(cz_rng *rng, int channels, geom_limits lim, cz_conv_geom *g)
+{
+    *g = (cz_conv_geom){.channels = channels,
+                        .height = 1 + (int)cz_rng_below(rng, (uint64_t)lim.h),
+                        .width = 1 + (int)cz_rng_below(rng, (uint64_t)lim.w),
+                        .kernel_h = 1 + (int)cz_rng_below(rng, 5),
+                        .kernel_w = 1 + (int)cz_rng_below(rng, 5),
+                        .stride_h = 1 + (int)cz_rng_below(rng, (uint64_t)lim.stride),
+                        .stride_w = 1 + (int)cz_rng_below(rng, (uint64_t)lim.stride),
+                        .pad_h = (int)cz_rng_below(rng, (uint64_t)lim.pad),
+                        .pad_w = (int)cz_rng_below(rng, (uint64_t)lim.pad),
+                        .dilation = 1 + (int)cz_rng_below(rng, 2)};
+    if (g->height + 2 * g->pad_h < g->dilation * (g->kernel_h - 1) + 1 ||
+        g->width + 2 * g->pad_w < g->dilation * (g->kernel_w - 1) + 1)
+        return false;
+    g->out_h = out_size(g->height, g->kernel_h, g->stride_h, g->pad_h, g->dilation);
+    g->out_w = out_size(g->width, g->kernel_w, g->stride_w, g->pad_w, g->dilation);
+    return true;
+}
+
 static void check_depthwise(const cz_conv_geom *g, cz_rng *rng, const char *path)
 {
     size_t in = (size_t)g->height * g->width, out = (size_t)g->out_h * g->out_w;
@@ -85,21 +113,9 @@ static void test_depthwise_planes(void **state)
             check_depthwise(&g, &rng, fast_paths[p]);
         }
         for (int t = 0; t < 60; t++) {
-            cz_conv_geom g = {.channels = 1, .height = 1 + (int)cz_rng_below(&rng, 40),
-                              .width = 1 + (int)cz_rng_below(&rng, 70),
-                              .kernel_h = 1 + (int)cz_rng_below(&rng, 5),
-                              .kernel_w = 1 + (int)cz_rng_below(&rng, 5),
-                              .stride_h = 1 + (int)cz_rng_below(&rng, 3),
-                              .stride_w = 1 + (int)cz_rng_below(&rng, 3),
-                              .pad_h = (int)cz_rng_below(&rng, 3),
-                              .pad_w = (int)cz_rng_below(&rng, 3),
-                              .dilation = 1 + (int)cz_rng_below(&rng, 2)};
-            if (g.height + 2 * g.pad_h < g.dilation * (g.kernel_h - 1) + 1 ||
-                g.width + 2 * g.pad_w < g.dilation * (g.kernel_w - 1) + 1)
-                continue;
-            g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
-            g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
-            check_depthwise(&g, &rng, fast_paths[p]);
+            cz_conv_geom g;
+            if (random_geom(&rng, 1, (geom_limits){.h = 40, .w = 70, .stride = 3, .pad = 3}, &g))
+                check_depthwise(&g, &rng, fast_paths[p]);
         }
     }
     cz_kernels_force(NULL);
@@ -222,22 +238,10 @@ static void test_direct_geometries(void **state)
     static const int channels[] = {3, 8, 16, 24, 40, 72, 100, 144};
     static const int outs[] = {16, 24, 48, 64, 80, 96, 200};
     for (int t = 0; t < 40; t++) {
-        cz_conv_geom g = {.channels = channels[cz_rng_below(&rng, 8)],
-                          .height = 1 + (int)cz_rng_below(&rng, 12),
-                          .width = 1 + (int)cz_rng_below(&rng, 20),
-                          .kernel_h = 1 + (int)cz_rng_below(&rng, 5),
-                          .kernel_w = 1 + (int)cz_rng_below(&rng, 5),
-                          .stride_h = 1 + (int)cz_rng_below(&rng, 2),
-                          .stride_w = 1 + (int)cz_rng_below(&rng, 2),
-                          .pad_h = (int)cz_rng_below(&rng, 4),
-                          .pad_w = (int)cz_rng_below(&rng, 4),
-                          .dilation = 1 + (int)cz_rng_below(&rng, 2)};
-        if (g.height + 2 * g.pad_h < g.dilation * (g.kernel_h - 1) + 1 ||
-            g.width + 2 * g.pad_w < g.dilation * (g.kernel_w - 1) + 1)
-            continue;
-        g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
-        g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
-        check_direct(&g, outs[cz_rng_below(&rng, 7)], &rng);
+        cz_conv_geom g;
+        int C = channels[cz_rng_below(&rng, 8)];
+        if (random_geom(&rng, C, (geom_limits){.h = 12, .w = 20, .stride = 2, .pad = 4}, &g))
+            check_direct(&g, outs[cz_rng_below(&rng, 7)], &rng);
     }
     cz_kernels_force(NULL);
 }

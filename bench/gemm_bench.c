@@ -182,7 +182,7 @@ static int bench_direct(int n_threads, const int *threads)
         float *col = malloc(sizeof(float) * K * P), *ref = malloc(sizeof(float) * c->OC * P);
         float *y = malloc(sizeof(float) * c->OC * P);
         float *packed = malloc(sizeof(float) * cz_direct_weights_size(&g, c->OC));
-        size_t scratch_floats = cz_direct_scratch(&g, c->OC, 1, most);
+        size_t scratch_floats = cz_direct_scratch(&g, 1, most);
         float *scratch = aligned_alloc(64, (sizeof(float) * scratch_floats + 63) / 64 * 64);
         if (!x || !w || !col || !ref || !y || !packed || !scratch)
             return 1;

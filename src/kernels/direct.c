@@ -75,7 +75,6 @@ void cz_direct_weights(const cz_conv_geom *g, int OC, const float *weight, float
                     }
 }
 
-
 /* How one call splits its work: filter sets of up to 4 blocks, made as
  * even as possible (6 blocks: 3 + 3, each with wider tiles than 4 + 2
  * would leave); outputs in chunks of at most CHUNK (a chunk re-reads its
@@ -108,9 +107,8 @@ static split split_of(const cz_conv_geom *g, int OCB, int N, int threads)
 
 static size_t chunk_floats(void) { return (size_t)4 * CHUNK * CZ_BLOCK; }
 
-size_t cz_direct_scratch(const cz_conv_geom *g, int out_channels, int N, int threads)
+size_t cz_direct_scratch(const cz_conv_geom *g, int N, int threads)
 {
-    (void)out_channels;
     return (size_t)N * blocks(g->channels) * shape_of(g).x_block + threads * chunk_floats();
 }
 

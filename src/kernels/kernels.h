@@ -165,7 +165,7 @@ void cz_direct_weights(const cz_conv_geom *g, int out_channels, const float *wei
                        float *packed);
 /* Floats of scratch cz_direct_conv needs for N samples on `threads`; the
  * scratch must start on a 64-byte boundary (aligned vector loads). */
-size_t cz_direct_scratch(const cz_conv_geom *g, int out_channels, int N, int threads);
+size_t cz_direct_scratch(const cz_conv_geom *g, int N, int threads);
 /* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the packed filters,
  * no bias, then ep (NULL: none) on each sample's blocks of 16 channels
  * (rows of the sample's (OC, OH * OW) matrix) once they are final; on

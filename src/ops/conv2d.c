@@ -577,7 +577,7 @@ static cz_status forward_direct(cz_net *net, cz_node *node, const cz_conv_geom *
     const cz_node *in = cz_node_in(net, node, 0);
     int OC = node->shape[0];
     float *packed = cz_node_cache(node, sizeof(float) * cz_direct_weights_size(g, OC));
-    float *scratch = cz_net_scratch(net, sizeof(float) * cz_direct_scratch(g, OC, net->batch, threads));
+    float *scratch = cz_net_scratch(net, sizeof(float) * cz_direct_scratch(g, net->batch, threads));
     if (!packed || !scratch)
         return CZ_ERR_NOMEM;
     uint64_t key = cache_key(net, CACHE_DIRECT);

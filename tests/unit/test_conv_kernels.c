@@ -145,7 +145,7 @@ static float *direct_forward(const cz_conv_geom *g, int OC, const float *packed,
 {
     size_t out = (size_t)N * OC * g->out_h * g->out_w;
     float *y = malloc(sizeof(float) * out);
-    size_t scratch_floats = cz_line_floats(cz_direct_scratch(g, OC, N, threads));
+    size_t scratch_floats = cz_line_floats(cz_direct_scratch(g, N, threads));
     float *scratch = aligned_alloc(64, sizeof(float) * scratch_floats);
     assert_true(y && scratch);
     /* NaN everywhere, so padding the copy leaves unwritten shows. */

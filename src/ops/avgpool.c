@@ -64,51 +64,16 @@ static void avgpool_plane(const cz_node *node, const float *x, int H, int W, flo
 }
 
 /* cz_pool_same_size pools (Inception's branch pools, 3x3 padded 1) on the
- * plane as one flat array, as maxpool_plane_same: the window search over
- * maps of 8-35 columns spent 5 ns per output (inception_v3's nine branch
- * pools: 11 ms of 59). Column sums v take pad_h shifted sweeps each way
- * over the whole plane (padding adds nothing); row sums shift v by
- * 1..pad_w each way, which is right except in the pad_w columns at each
- * edge, where a shift crosses into the next or previous row: those are
- * summed again from their clipped windows, in the same order. Each sum
- * runs centre, +1, -1, +2, -2 ..., so it may round differently from the
- * window search's row-by-row order. */
+ * plane as one flat array (cz_pool_plane_same, as max pools): the window
+ * search over maps of 8-35 columns spent 5 ns per output (inception_v3's
+ * nine branch pools: 11 ms of 59). Padding adds nothing to a sum; each
+ * sum runs centre, +1, -1, +2, -2 ..., so it may round differently from
+ * the window search's row-by-row order. Then the divisors. */
 CZ_ELEMENTWISE static void avgpool_plane_same(const cz_pool_attr *a, const float *x, int H, int W,
                                              float *y, float *v)
 {
+    cz_pool_plane_same(CZ_POOL_SUM, a, x, H, W, y, v);
     long n = (long)H * W;
-    for (long i = 0; i < n; i++)
-        v[i] = x[i];
-    for (long d = W; d <= (long)a->pad_h * W; d += W) {
-        for (long i = 0; i < n - d; i++)
-            v[i] += x[i + d];
-        for (long i = d; i < n; i++)
-            v[i] += x[i - d];
-    }
-    for (long i = 0; i < n; i++)
-        y[i] = v[i];
-    for (long d = 1; d <= a->pad_w; d++) {
-        for (long i = 0; i < n - d; i++)
-            y[i] += v[i + d];
-        for (long i = d; i < n; i++)
-            y[i] += v[i - d];
-    }
-    for (int h = 0; h < H; h++)
-        for (int w = 0; w < W; w++) {
-            if (w >= a->pad_w && w < W - a->pad_w) {
-                w = W - a->pad_w - 1; /* skip the interior */
-                continue;
-            }
-            const float *row = v + (size_t)h * W;
-            float sum = row[w];
-            for (int d = 1; d <= a->pad_w; d++) {
-                if (w + d < W)
-                    sum += row[w + d];
-                if (w - d >= 0)
-                    sum += row[w - d];
-            }
-            y[(size_t)h * W + w] = sum;
-        }
     if (a->count_include_pad) {
         /* Every window lies inside the padded map. */
         float divisor = (float)(a->kernel_h * a->kernel_w);

@@ -119,14 +119,6 @@ void cz_max_window_backward(cz_net *net, cz_node *node, cz_window_fn window)
     }
 }
 
-/* a or b, whichever is larger; a NaN wins (as the window search). Two
- * selects rather than one || so that the loops vectorise. */
-static inline float max_nan(float a, float b)
-{
-    float m = b > a ? b : a;
-    return b != b ? b : m;
-}
-
 /* Floats of row buffer maxpool_plane needs: the row with -inf on both
  * sides, wide enough for every window (ceil_mode's last one included),
  * in whole cache lines (each thread has one). */
@@ -159,7 +151,7 @@ CZ_ELEMENTWISE static void maxpool_plane(const cz_pool_attr *a, const float *x, 
         for (int h = h0 + 1; h < h1; h++) {
             const float *r = x + (size_t)h * W;
             for (int w = 0; w < W; w++)
-                rowmax[w] = max_nan(rowmax[w], r[w]);
+                rowmax[w] = cz_max_nan(rowmax[w], r[w]);
         }
         float *out = y + (size_t)oh * OW;
         int sw = a->stride_w;
@@ -169,55 +161,22 @@ CZ_ELEMENTWISE static void maxpool_plane(const cz_pool_attr *a, const float *x, 
             const float *tap = row + j;
             if (sw == 1)
                 for (int ow = 0; ow < OW; ow++)
-                    out[ow] = max_nan(out[ow], tap[ow]);
+                    out[ow] = cz_max_nan(out[ow], tap[ow]);
             else
                 for (int ow = 0; ow < OW; ow++)
-                    out[ow] = max_nan(out[ow], tap[(size_t)ow * sw]);
+                    out[ow] = cz_max_nan(out[ow], tap[(size_t)ow * sw]);
         }
     }
 }
 
-/* Inference for cz_pool_same_size pools, on the plane as one flat array: maxpool_
- * plane's row sweeps run over rows of 7-28 floats, where the vector
- * loops' scalar remainders cost more than their bodies. The vertical
- * maxima of all rows take pad_h shifted sweeps each way over the whole
- * plane into v; the horizontal ones shift v by 1..pad_w each way, which
- * is right except where a shift crosses into the next or previous row:
- * the pad_w columns at each edge, recomputed from their clipped windows. */
+/* Inference for cz_pool_same_size pools, on the plane as one flat array
+ * (cz_pool_plane_same): maxpool_plane's row sweeps run over rows of 7-28
+ * floats, where the vector loops' scalar remainders cost more than their
+ * bodies. The same maxima as the window search. */
 CZ_ELEMENTWISE static void maxpool_plane_same(const cz_pool_attr *a, const float *x, int H, int W,
                                              float *y, float *v)
 {
-    long n = (long)H * W;
-    for (long i = 0; i < n; i++)
-        v[i] = x[i];
-    for (long d = W; d <= (long)a->pad_h * W; d += W) {
-        for (long i = 0; i < n - d; i++)
-            v[i] = max_nan(v[i], x[i + d]);
-        for (long i = d; i < n; i++)
-            v[i] = max_nan(v[i], x[i - d]);
-    }
-    for (long i = 0; i < n; i++)
-        y[i] = v[i];
-    for (long d = 1; d <= a->pad_w; d++) {
-        for (long i = 0; i < n - d; i++)
-            y[i] = max_nan(y[i], v[i + d]);
-        for (long i = d; i < n; i++)
-            y[i] = max_nan(y[i], v[i - d]);
-    }
-    for (int h = 0; h < H; h++)
-        for (int w = 0; w < W; w++) {
-            if (w >= a->pad_w && w < W - a->pad_w) {
-                w = W - a->pad_w - 1; /* skip the interior */
-                continue;
-            }
-            const float *row = v + (size_t)h * W;
-            int j0 = w - a->pad_w < 0 ? 0 : w - a->pad_w;
-            int j1 = w + a->pad_w >= W ? W - 1 : w + a->pad_w;
-            float m = row[j0];
-            for (int j = j0 + 1; j <= j1; j++)
-                m = max_nan(m, row[j]);
-            y[(size_t)h * W + w] = m;
-        }
+    cz_pool_plane_same(CZ_POOL_MAX, a, x, H, W, y, v);
 }
 
 static cz_status maxpool_forward(cz_net *net, cz_node *node)

@@ -21,6 +21,71 @@ static inline bool cz_pool_same_size(const cz_pool_attr *a)
            a->kernel_w == 2 * a->pad_w + 1;
 }
 
+/* a or b, whichever is larger; a NaN wins (as the window search). Two
+ * selects rather than one || so that the loops vectorise. */
+static inline float cz_max_nan(float a, float b)
+{
+    float m = b > a ? b : a;
+    return b != b ? b : m;
+}
+
+/* What cz_pool_plane_same folds a window with. */
+typedef enum cz_pool_op { CZ_POOL_MAX, CZ_POOL_SUM } cz_pool_op;
+
+static inline __attribute__((always_inline)) float cz_pool_fold(cz_pool_op op, float a, float b)
+{
+    return op == CZ_POOL_MAX ? cz_max_nan(a, b) : a + b;
+}
+
+/* y (H, W) = the max or the sum of each same-size window of x (H, W),
+ * padding left out, on the plane as one flat array (v: H x W floats of
+ * scratch): row sweeps over maps of 7-35 columns spent more in their
+ * scalar remainders than in vector work. The column folds v take pad_h
+ * shifted sweeps each way over the whole plane; the row folds shift v by
+ * 1..pad_w each way, which is right except in the pad_w columns at each
+ * edge, where a shift crosses into the next or previous row: those are
+ * folded again from their clipped windows, in the same order (centre, +1,
+ * -1, +2, -2 ...). op is a constant at each caller, so the loops
+ * vectorise for it. */
+static inline __attribute__((always_inline)) void
+cz_pool_plane_same(cz_pool_op op, const cz_pool_attr *a, const float *x, int H, int W, float *y,
+                   float *v)
+{
+    long n = (long)H * W;
+    for (long i = 0; i < n; i++)
+        v[i] = x[i];
+    for (long d = W; d <= (long)a->pad_h * W; d += W) {
+        for (long i = 0; i < n - d; i++)
+            v[i] = cz_pool_fold(op, v[i], x[i + d]);
+        for (long i = d; i < n; i++)
+            v[i] = cz_pool_fold(op, v[i], x[i - d]);
+    }
+    for (long i = 0; i < n; i++)
+        y[i] = v[i];
+    for (long d = 1; d <= a->pad_w; d++) {
+        for (long i = 0; i < n - d; i++)
+            y[i] = cz_pool_fold(op, y[i], v[i + d]);
+        for (long i = d; i < n; i++)
+            y[i] = cz_pool_fold(op, y[i], v[i - d]);
+    }
+    for (int h = 0; h < H; h++)
+        for (int w = 0; w < W; w++) {
+            if (w >= a->pad_w && w < W - a->pad_w) {
+                w = W - a->pad_w - 1; /* skip the interior */
+                continue;
+            }
+            const float *row = v + (size_t)h * W;
+            float f = row[w];
+            for (int d = 1; d <= a->pad_w; d++) {
+                if (w + d < W)
+                    f = cz_pool_fold(op, f, row[w + d]);
+                if (w - d >= 0)
+                    f = cz_pool_fold(op, f, row[w - d]);
+            }
+            y[(size_t)h * W + w] = f;
+        }
+}
+
 /* A square value (kernel, stride, padding) stands where the _h/_w value is
  * 0; stride 0 means "the kernel", as PyTorch's stride=None. */
 static inline cz_attrs cz_pool_attrs(cz_pool_args a)

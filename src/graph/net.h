@@ -192,8 +192,8 @@ void *cz_node_saved(cz_node *node, size_t bytes);
  * layers, parameter counts and MACs cost no memory (see cz_model_describe). */
 void cz_net_set_shapes_only(bool on);
 
-/* Gives the node `bytes` of cache (see cz_node.cache), keeping the old
- * contents when big enough; NULL when out of memory. */
+/* Gives the node `bytes` of cache (see cz_node.cache), 64-byte aligned,
+ * keeping the old contents when big enough; NULL when out of memory. */
 void *cz_node_cache(cz_node *node, size_t bytes);
 
 /* An eval-mode BatchNorm as y = (x - mean[c]) scale[c] + bias[c], with

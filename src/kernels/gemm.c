@@ -536,14 +536,22 @@ size_t cz_gemm_pack_size(int M, int K)
     return rows * (size_t)K;
 }
 
+cz_packed_a cz_gemm_packed_view(int M, int K, const float *data)
+{
+    const cz_gemm_kernel *uk = current_kernel();
+    int mr = uk ? uk->mr : 1;
+    return (cz_packed_a){.data = uk ? (float *)data : NULL, .M = M, .K = K, .trans = false,
+                         .path = cz_kernels_current(), .rows = (M + mr - 1) / mr * mr};
+}
+
 bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *data,
                     cz_packed_a *pa)
 {
     const cz_gemm_kernel *uk = current_kernel();
     if (!uk || M <= 0 || K <= 0)
         return false;
-    *pa = (cz_packed_a){.data = data, .M = M, .K = K, .trans = trans_a,
-                        .path = cz_kernels_current(), .rows = (M + uk->mr - 1) / uk->mr * uk->mr};
+    *pa = cz_gemm_packed_view(M, K, data);
+    pa->trans = trans_a;
     int kc_full = kc_for(K);
     for (int pc = 0; pc < K; pc += kc_full) {
         int kc = K - pc < kc_full ? K - pc : kc_full;
@@ -553,11 +561,13 @@ bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *
 }
 
 /* The packed product on one thread, or on `unpacked` A through the
- * current path when pa does not fit it (another path, a thin shape). */
-static bool packed_usable(const cz_packed_a *pa, int M, int N, int K)
+ * current path when pa does not fit it (another path, a thin shape, which
+ * the plain product computes in another order). With no A (a caller that
+ * kept only the packed data), a thin shape takes the packed one too. */
+static bool packed_usable(const cz_packed_a *pa, const float *A, int M, int N, int K)
 {
     return pa && pa->data && pa->path == cz_kernels_current() && pa->M == M && pa->K == K &&
-           !is_thin(M, N) && current_kernel();
+           (!is_thin(M, N) || !A) && current_kernel();
 }
 
 void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
@@ -565,7 +575,7 @@ void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N
                     const cz_gemm_epilogue *ep)
 {
     bool trans_a = pa && pa->trans;
-    if (!packed_usable(pa, M, N, K)) {
+    if (!packed_usable(pa, A, M, N, K)) {
         const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
         if (uk)
             cz_gemm_blocked_packed(uk, NULL, 0, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb,
@@ -592,7 +602,7 @@ void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int
         return;
     }
     bool trans_a = pa && pa->trans;
-    if (!packed_usable(pa, M, N, K))
+    if (!packed_usable(pa, A, M, N, K))
         pa = NULL;
     split_over_threads(uk, pa, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, ep, T);
 }

@@ -80,6 +80,9 @@ typedef struct cz_packed_a {
 /* Floats cz_gemm_pack_a needs for M x K on the current path (0: the path
  * packs nothing, as the reference). */
 size_t cz_gemm_pack_size(int M, int K);
+/* The handle of M x K data that cz_gemm_pack_a (not transposed) packed on
+ * the current path, for a caller that kept the data but not the handle. */
+cz_packed_a cz_gemm_packed_view(int M, int K, const float *data);
 /* Packs op(A) (row stride lda; A stored K x M when trans_a) into data;
  * false (pa untouched) on the reference path. */
 bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *data,
@@ -94,8 +97,11 @@ typedef struct cz_gemm_epilogue {
 /* C (M x N) = op(A) B + beta C with op(A) from pa, the same bits as
  * cz_gemm on A (the pack is the one cz_gemm makes per call); when pa does
  * not fit (NULL, another path, a shape cz_gemm sends to the reference) it
- * runs cz_gemm on A, transposed as pa says (not, when pa is NULL). Then ep (NULL: none) on every block of C, each once, as soon as
- * the block is final. The _parallel form is cz_gemm_parallel's split. */
+ * runs cz_gemm on A, transposed as pa says (not, when pa is NULL). A may
+ * be NULL when pa was packed on the current path: a thin shape then runs
+ * on pa as well. Then ep (NULL: none) on every block of C, each once, as
+ * soon as the block is final. The _parallel form is cz_gemm_parallel's
+ * split. */
 void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                     const float *B, int ldb, float beta, float *C, int ldc,
                     const cz_gemm_epilogue *ep);
@@ -140,10 +146,12 @@ bool cz_winograd_fits(const cz_conv_geom *g, int groups);
 /* Floats of scratch cz_winograd_conv needs for `threads` threads. */
 size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads);
 /* The transformed weights U = G w G^T: 36 matrices (OC x C) from weight
- * (OC, C, 3, 3). They depend on the weights alone, so a caller running
- * the same layer again keeps them (cz_winograd_weights_size floats). */
+ * (OC, C, 3, 3), packed for the current path's GEMM. They depend on the
+ * weights and the path alone, so a caller running the same layer again
+ * on the same path keeps them (cz_winograd_weights_size floats). false:
+ * out of memory for the transform. */
 size_t cz_winograd_weights_size(int out_channels, int channels);
-void cz_winograd_weights(int out_channels, int channels, const float *weight, float *U,
+bool cz_winograd_weights(int out_channels, int channels, const float *weight, float *U,
                          int threads);
 /* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the weights
  * transformed into U, plus bias (NULL: none), on `threads` OpenMP threads;

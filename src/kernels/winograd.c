@@ -22,6 +22,7 @@
  * only, where the models stay within 1e-4 of PyTorch.
  */
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -292,17 +293,38 @@ const char *cz_winograd_name(void)
     return names[cz_kernels_current()];
 }
 
-size_t cz_winograd_weights_size(int out_channels, int channels)
+/* Floats of one U[xi]: packed for the current path's GEMM (so the 36
+ * products do not pack them again on every call), or plain where the
+ * path packs nothing. */
+static size_t u_stride(int OC, int C)
 {
-    return (size_t)36 * out_channels * channels;
+    size_t packed = cz_gemm_pack_size(OC, C);
+    return packed ? packed : (size_t)OC * C;
 }
 
-void cz_winograd_weights(int OC, int C, const float *weight, float *U, int threads)
+size_t cz_winograd_weights_size(int out_channels, int channels)
 {
-    size_t us = (size_t)OC * C;
+    return 36 * u_stride(out_channels, channels);
+}
+
+bool cz_winograd_weights(int OC, int C, const float *weight, float *U, int threads)
+{
+    size_t us = (size_t)OC * C, stride = u_stride(OC, C);
+    bool pack = cz_gemm_pack_size(OC, C) > 0;
+    float *plain = pack ? malloc(sizeof(float) * 36 * us) : U;
+    if (!plain)
+        return false;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (long i = 0; i < (long)us; i++)
-        weight_tile(weight + (size_t)i * 9, U + i, us);
+        weight_tile(weight + (size_t)i * 9, plain + i, us);
+    if (pack) {
+        cz_packed_a pa;
+#pragma omp parallel for schedule(static) num_threads(threads) private(pa)
+        for (int xi = 0; xi < 36; xi++)
+            cz_gemm_pack_a(false, OC, C, plain + xi * us, C, U + xi * stride, &pa);
+        free(plain);
+    }
+    return true;
 }
 
 void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float *bias, int N,
@@ -312,7 +334,8 @@ void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float
     wino_scratch w = carve(g, OC, scratch);
     int C = g->channels;
     size_t in_plane = (size_t)g->height * g->width, out_plane = (size_t)g->out_h * g->out_w;
-    size_t vs = (size_t)C * s.Tp, ms = (size_t)OC * s.Tp, us = (size_t)OC * C;
+    size_t vs = (size_t)C * s.Tp, ms = (size_t)OC * s.Tp, us = u_stride(OC, C);
+    bool packed = cz_gemm_pack_size(OC, C) > 0;
     input_plane_fn input_plane;
     output_plane_fn output_plane;
     pick_passes(&input_plane, &output_plane);
@@ -330,9 +353,16 @@ void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float
             for (int c = 0; c < C; c++)
                 input_plane(g, &s, x + ((size_t)n * C + c) * in_plane, pad, w.in_off, w.V + c * s.Tp);
 #pragma omp for schedule(static)
-            for (int xi = 0; xi < 36; xi++)
-                cz_gemm(false, false, OC, s.T, C, 1.0f, U + xi * us, C, w.V + xi * vs, s.Tp,
-                        0.0f, w.M + xi * ms, s.Tp);
+            for (int xi = 0; xi < 36; xi++) {
+                if (!packed) {
+                    cz_gemm(false, false, OC, s.T, C, 1.0f, U + xi * us, C, w.V + xi * vs, s.Tp,
+                            0.0f, w.M + xi * ms, s.Tp);
+                    continue;
+                }
+                cz_packed_a pa = cz_gemm_packed_view(OC, C, U + xi * us);
+                cz_gemm_packed(&pa, NULL, C, OC, s.T, C, w.V + xi * vs, s.Tp, 0.0f,
+                               w.M + xi * ms, s.Tp, NULL);
+            }
 #pragma omp for schedule(static)
             for (int oc = 0; oc < OC; oc++)
                 output_plane(g, &s, w.M + (size_t)oc * s.Tp, ms, ext, w.out_off,

@@ -537,7 +537,8 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
         return CZ_ERR_NOMEM;
     uint64_t key = cache_key(net, CACHE_WINOGRAD);
     if (node->cache_key != key) {
-        cz_winograd_weights(OC, C, weight, U, threads);
+        if (!cz_winograd_weights(OC, C, weight, U, threads))
+            return CZ_ERR_NOMEM;
         node->cache_key = key;
     }
     node->kernel = cz_winograd_name();

@@ -116,34 +116,56 @@ static bn_dims dims_of(const cz_net *net, const cz_node *node)
     return d;
 }
 
-/* Per channel, the sum of x over the batch: s->mean holds it on return. */
-static void channel_sums(const float *x, bn_dims d, double *sum)
+/* The per-channel sums below run in double over LANES interleaved
+ * partial sums, added pairwise at the end: the order is the code's, not
+ * the compiler's or the thread count's, and the lanes vectorise (a single
+ * double accumulator is one add per 4 cycles: resnet50's batch-8 step
+ * spent 240 ms in these loops). */
+enum { LANES = 16 };
+
+static double lanes_total(double part[LANES])
 {
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < d.C; c++) {
-        double acc = 0.0;
-        for (int n = 0; n < d.N; n++) {
-            const float *xc = x + ((size_t)n * d.C + c) * d.M;
-            for (size_t i = 0; i < d.M; i++)
-                acc += xc[i];
-        }
-        sum[c] = acc;
-    }
+    for (int w = LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            part[l] += part[l + w];
+    return part[0];
 }
 
-/* Per channel, the sum of (x - mean)^2: a second pass on the centred
- * values, so no cancellation. */
-static void centred_squares(const float *x, bn_dims d, const double *mean, double *sq)
+/* part[l] += x[i] for i = l (mod LANES): sums of x, or (centred) of
+ * (x - mean)^2. */
+CZ_ELEMENTWISE static void add_plane(const float *x, size_t n, bool squares, double mean,
+                                     double out[LANES])
+{
+    double part[LANES];
+    for (int l = 0; l < LANES; l++)
+        part[l] = out[l];
+    size_t full = n / LANES * LANES;
+    for (size_t i = 0; i < full; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            double v = squares ? ((double)x[i + l] - mean) * ((double)x[i + l] - mean) : x[i + l];
+            part[l] += v;
+        }
+    for (size_t i = full; i < n; i++) {
+        double v = squares ? ((double)x[i] - mean) * ((double)x[i] - mean) : x[i];
+        part[i - full] += v;
+    }
+    for (int l = 0; l < LANES; l++)
+        out[l] = part[l];
+}
+
+/* Per channel, the sum of x over the batch (squares false), or of
+ * (x - mean)^2 (squares true: a second pass on the centred values, so no
+ * cancellation). */
+static void channel_sums(const float *x, bn_dims d, bool squares, const double *mean,
+                         double *sum)
 {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < d.C; c++) {
-        double acc = 0.0;
-        for (int n = 0; n < d.N; n++) {
-            const float *xc = x + ((size_t)n * d.C + c) * d.M;
-            for (size_t i = 0; i < d.M; i++)
-                acc += ((double)xc[i] - mean[c]) * ((double)xc[i] - mean[c]);
-        }
-        sq[c] = acc;
+        double part[LANES] = {0};
+        for (int n = 0; n < d.N; n++)
+            add_plane(x + ((size_t)n * d.C + c) * d.M, d.M, squares, squares ? mean[c] : 0.0,
+                      part);
+        sum[c] = lanes_total(part);
     }
 }
 
@@ -160,14 +182,14 @@ static cz_status batch_statistics(cz_net *net, cz_node *node, const float *x, bn
                             "variance; got batch %d of %zu values per channel",
                             d.N, d.M);
     if (st == CZ_OK) {
-        channel_sums(x, d, s->mean);
+        channel_sums(x, d, false, NULL, s->mean);
         st = replica_sum(net, node, s->mean, d.C);
     }
     if (st != CZ_OK)
         return st;
     for (int c = 0; c < d.C; c++)
         s->mean[c] /= count;
-    centred_squares(x, d, s->mean, s->invstd);
+    channel_sums(x, d, true, s->mean, s->invstd);
     if ((st = replica_sum(net, node, s->invstd, d.C)) != CZ_OK)
         return st;
     float *running_mean = cz_node_param(net, node, BN_RUNNING_MEAN)->value.data;
@@ -245,6 +267,40 @@ void cz_batchnorm_eval_affine(cz_net *net, const cz_node *node, float *mean, flo
     *bias = cz_node_param(net, node, BN_BIAS)->value.data;
 }
 
+/* The lanes' sums of dy and of dy xhat over one plane, xhat = (x - mean)
+ * invstd. */
+CZ_ELEMENTWISE static void dy_sums_plane(const float *x, const float *dy, size_t n, double mean,
+                                         double invstd, double dy_out[LANES],
+                                         double dy_xhat_out[LANES])
+{
+    double a[LANES], b[LANES];
+    for (int l = 0; l < LANES; l++)
+        a[l] = dy_out[l], b[l] = dy_xhat_out[l];
+    size_t full = n / LANES * LANES;
+    for (size_t i = 0; i < full; i += LANES)
+        for (int l = 0; l < LANES; l++) {
+            a[l] += dy[i + l];
+            b[l] += dy[i + l] * ((x[i + l] - mean) * invstd);
+        }
+    for (size_t i = full; i < n; i++) {
+        a[i - full] += dy[i];
+        b[i - full] += dy[i] * ((x[i] - mean) * invstd);
+    }
+    for (int l = 0; l < LANES; l++)
+        dy_out[l] = a[l], dy_xhat_out[l] = b[l];
+}
+
+/* dx += k (dy - mean_dy - xhat mean_dy_xhat) over one plane. */
+CZ_ELEMENTWISE static void dx_plane(const float *x, const float *dy, float *dx, size_t n,
+                                    double mean, double invstd, double k, double mean_dy,
+                                    double mean_dy_xhat)
+{
+    for (size_t i = 0; i < n; i++) {
+        double xhat = (x[i] - mean) * invstd;
+        dx[i] += (float)(k * (dy[i] - mean_dy - xhat * mean_dy_xhat));
+    }
+}
+
 /* dy (N, C, M) -> dx (N, C, M), dweight (C), dbias (C), all accumulated.
  * With batch statistics (xhat = (x - mean) invstd, m values per channel in
  * the global batch):
@@ -266,16 +322,11 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
 
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
-        double mean = s->mean[c], invstd = s->invstd[c];
-        double sum_dy = 0.0, sum_dy_xhat = 0.0;
-        for (int n = 0; n < N; n++) {
-            const float *xc = x + ((size_t)n * C + c) * M;
-            const float *dyc = dy + ((size_t)n * C + c) * M;
-            for (size_t i = 0; i < M; i++) {
-                sum_dy += dyc[i];
-                sum_dy_xhat += dyc[i] * ((xc[i] - mean) * invstd);
-            }
-        }
+        double dy_part[LANES] = {0}, dy_xhat_part[LANES] = {0};
+        for (int n = 0; n < N; n++)
+            dy_sums_plane(x + ((size_t)n * C + c) * M, dy + ((size_t)n * C + c) * M, M,
+                          s->mean[c], s->invstd[c], dy_part, dy_xhat_part);
+        double sum_dy = lanes_total(dy_part), sum_dy_xhat = lanes_total(dy_xhat_part);
         dweight[c] += (float)sum_dy_xhat;
         dbias[c] += (float)sum_dy;
         s->sum_dy[c] = sum_dy;
@@ -297,13 +348,8 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
             mean_dy_xhat = s->sum_dy_xhat[c] / s->count;
         }
         for (int n = 0; n < N; n++) {
-            const float *xc = x + ((size_t)n * C + c) * M;
-            const float *dyc = dy + ((size_t)n * C + c) * M;
-            float *dxc = dx + ((size_t)n * C + c) * M;
-            for (size_t i = 0; i < M; i++) {
-                double xhat = (xc[i] - mean) * invstd;
-                dxc[i] += (float)(k * (dyc[i] - mean_dy - xhat * mean_dy_xhat));
-            }
+            size_t at = ((size_t)n * C + c) * M;
+            dx_plane(x + at, dy + at, dx + at, M, mean, invstd, k, mean_dy, mean_dy_xhat);
         }
     }
 }

@@ -6,6 +6,7 @@
  * against values PyTorch 1.13 gave; argument errors.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,66 @@ static void test_avgpool_forward(void **state)
         check_pool_case(&pool_cases[i], false, 200 + i);
 }
 
+/* dx of a maxpool net for x and dy, after a training forward (which
+ * keeps each maximum's index) or an eval one (backward searches the
+ * windows again), into dx. */
+static void maxpool_dx(cz_net *net, const cz_tensor *x, const cz_tensor *dy, bool training,
+                       float *dx)
+{
+    cz_net_set_training(net, training);
+    cz_net_set_input_grad(net, true);
+    const cz_tensor *y;
+    tu_check(cz_net_forward(net, x, &y));
+    tu_check(cz_net_backward(net, dy));
+    const cz_tensor *g = cz_net_input_grad(net);
+    memcpy(dx, g->data, sizeof(float) * cz_tensor_numel(g));
+}
+
+/* The training forward's indices are the window search's: on values with
+ * many ties (0, 1, 2) and some NaNs, dy (1, 2, 3 ...) lands on the same
+ * elements either way. */
+static void check_argmax(const pool_case *pc, uint64_t seed)
+{
+    cz_net *net = cz_net_create(pc->C, pc->H, pc->W, seed);
+    assert_non_null(net);
+    cz_pool_args args = {.kernel_h = pc->kh, .kernel_w = pc->kw, .stride_h = pc->sh,
+                         .stride_w = pc->sw, .padding_h = pc->ph, .padding_w = pc->pw,
+                         .ceil_mode = pc->ceil_mode};
+    int node = cz_maxpool(net, CZ_INPUT, "pool", args);
+    tu_check(cz_net_status(net));
+    int shape[3];
+    assert_int_equal(cz_net_node_shape(net, node, shape), 3);
+    cz_rng rng;
+    cz_rng_seed(&rng, seed);
+    cz_tensor x = {0}, dy = {0};
+    int xshape[4] = {pc->N, pc->C, pc->H, pc->W}, dshape[4] = {pc->N, shape[0], shape[1], shape[2]};
+    tu_check(cz_tensor_alloc(&x, 4, xshape));
+    tu_check(cz_tensor_alloc(&dy, 4, dshape));
+    for (size_t i = 0; i < cz_tensor_numel(&x); i++)
+        x.data[i] = cz_rng_below(&rng, 20) == 0 ? NAN : (float)cz_rng_below(&rng, 3);
+    for (size_t i = 0; i < cz_tensor_numel(&dy); i++)
+        dy.data[i] = (float)(i + 1);
+    size_t n = cz_tensor_numel(&x);
+    float *trained = malloc(sizeof(float) * n), *searched = malloc(sizeof(float) * n);
+    assert_true(trained && searched);
+    maxpool_dx(net, &x, &dy, true, trained);
+    maxpool_dx(net, &x, &dy, false, searched);
+    char what[96];
+    snprintf(what, sizeof what, "maxpool argmax %dx%d k%dx%d s%dx%d p%dx%d%s", pc->H, pc->W,
+             pc->kh, pc->kw, pc->sh, pc->sw, pc->ph, pc->pw, pc->ceil_mode ? " ceil" : "");
+    tu_expect_close_f(trained, searched, n, 0, 0, what);
+    free(trained), free(searched);
+    cz_tensor_free(&x), cz_tensor_free(&dy);
+    cz_net_free(net);
+}
+
+static void test_maxpool_argmax(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof pool_cases / sizeof *pool_cases; i++)
+        check_argmax(&pool_cases[i], 300 + i);
+}
+
 /* Random shapes and attributes within PyTorch's rules. */
 static void test_pool_random(void **state)
 {
@@ -203,6 +264,7 @@ static void test_pool_random(void **state)
             continue;
         check_pool_case(&pc, true, 1000 + t);
         check_pool_case(&pc, false, 2000 + t);
+        check_argmax(&pc, 3000 + t);
     }
 }
 
@@ -397,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_pool_random),
         cmocka_unit_test(test_pool_matches_pytorch),
         cmocka_unit_test(test_maxpool_ties_and_nan),
+        cmocka_unit_test(test_maxpool_argmax),
         cmocka_unit_test(test_adaptive_avgpool_forward),
         cmocka_unit_test(test_pool_errors),
     };

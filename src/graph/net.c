@@ -811,14 +811,26 @@ static cz_status propagate(cz_net *net, int last, bool *reached)
         if (!node->op->backward)
             return cz_fail(CZ_ERR_ARG, "backward: %s (%s) has no backward pass", node->name,
                            node->op->name);
-        /* An input's gradient is cleared just before its first (highest)
-         * reader adds to it, while it is about to be used. */
-        for (int k = 0; k < node->n_inputs; k++)
-            if (!reached[node->inputs[k]] && net->nodes[node->inputs[k]].dout.data)
-                zero_dout(&net->nodes[node->inputs[k]]);
+        /* An input's gradient is cleared by its first (highest) reader:
+         * by the op itself where it writes it (clears_grads), else just
+         * before. */
+        for (int k = 0; k < node->n_inputs; k++) {
+            cz_node *in = &net->nodes[node->inputs[k]];
+            if (!reached[node->inputs[k]] && in->dout.data) {
+                in->dout_fresh = node->op->clears_grads;
+                if (!in->dout_fresh)
+                    zero_dout(in);
+            }
+        }
         node->op->backward(net, node);
-        for (int k = 0; k < node->n_inputs; k++)
+        for (int k = 0; k < node->n_inputs; k++) {
+            cz_node *in = &net->nodes[node->inputs[k]];
+            if (in->dout_fresh) { /* not written (not wanted): later readers add */
+                zero_dout(in);
+                in->dout_fresh = false;
+            }
             reached[node->inputs[k]] = true;
+        }
         if (net->grad_ready_fn)
             net->grad_ready_fn(net->grad_ready_ctx, net, i);
     }

@@ -123,8 +123,9 @@ typedef struct cz_conv_geom {
 
 /* x (C, H, W) -> col (C*KH*KW, OH*OW); taps outside the input are 0. */
 void cz_im2col(const cz_conv_geom *g, const float *x, float *col);
-/* The adjoint of im2col: dx (C, H, W) += every tap of dcol. */
-void cz_col2im_add(const cz_conv_geom *g, const float *dcol, float *dx);
+/* The adjoint of im2col: dx (C, H, W) = every tap of dcol summed, plus dx
+ * itself when add (else dx's old contents are never read). */
+void cz_col2im(const cz_conv_geom *g, const float *dcol, float *dx, bool add);
 
 /* Floats of scratch cz_depthwise_plane needs for geometry g. */
 size_t cz_depthwise_scratch(const cz_conv_geom *g);

@@ -214,9 +214,12 @@ static void activation_backward(cz_net *net, cz_node *node)
     float *dx = in->dout.data;
     size_t n = cz_node_numel(node) * (size_t)net->batch;
     long chunks = (long)((n + CHUNK - 1) / CHUNK);
+    bool fresh = cz_grad_take_fresh(in);
 #pragma omp parallel for schedule(static)
     for (long c = 0; c < chunks; c++) {
         size_t lo = (size_t)c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+        if (fresh)
+            memset(dx + lo, 0, sizeof(float) * len);
         act_grad_add(node->attr.act.act, x + lo, dy + lo, dx + lo, len);
     }
 }
@@ -226,4 +229,5 @@ const cz_op cz_op_activation = {
     .infer = activation_infer,
     .forward = activation_forward,
     .backward = activation_backward,
+    .clears_grads = true,
 };

@@ -48,4 +48,5 @@ const cz_op cz_op_adaptive_maxpool = {
     .infer = adaptive_maxpool_infer,
     .forward = adaptive_maxpool_forward,
     .backward = adaptive_maxpool_backward,
+    .clears_grads = true, /* cz_max_window_backward */
 };

@@ -61,9 +61,10 @@ static void add_backward(cz_net *net, cz_node *node)
         if (!cz_wants_grad(net, in))
             continue;
         float *dx = in->dout.data;
+        bool fresh = cz_grad_take_fresh(in);
 #pragma omp parallel for schedule(static)
         for (long i = 0; i < n; i++)
-            dx[i] += dy[i];
+            dx[i] = fresh ? dy[i] : dx[i] + dy[i];
     }
 }
 
@@ -72,4 +73,5 @@ const cz_op cz_op_add = {
     .infer = add_infer,
     .forward = add_forward,
     .backward = add_backward,
+    .clears_grads = true,
 };

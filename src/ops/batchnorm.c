@@ -25,6 +25,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "graph/net.h"
 
@@ -338,6 +339,7 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
      * (MPI's default error handler aborts). */
     if (s->batch_stats)
         (void)replica_sum(net, node, s->sum_dy, 2 * C);
+    bool fresh = cz_grad_take_fresh(in);
 
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
@@ -349,6 +351,8 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
         }
         for (int n = 0; n < N; n++) {
             size_t at = ((size_t)n * C + c) * M;
+            if (fresh)
+                memset(dx + at, 0, sizeof(float) * M);
             dx_plane(x + at, dy + at, dx + at, M, mean, invstd, k, mean_dy, mean_dy_xhat);
         }
     }
@@ -359,4 +363,5 @@ const cz_op cz_op_batchnorm = {
     .infer = batchnorm_infer,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .clears_grads = true,
 };

@@ -675,7 +675,7 @@ static void bias_grad(const cz_node *node, const cz_conv_geom *g, const float *d
 /* One sample's share of backward: dweight/dbias partials, and dx. */
 static void backward_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
                             const cz_packed_a *wt, const float *x, const float *dy, float *dx,
-                            scratch s)
+                            bool fresh, scratch s)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
@@ -692,10 +692,11 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
                 s.dweight + (size_t)grp * OCg * K, K);
         if (dx) {
             /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
-             * pointwise conv's dcol is dx itself, so accumulate there. */
+             * pointwise conv's dcol is dx itself, so accumulate there
+             * (store, when dx is fresh). */
             float *dst = pointwise ? dx : s.dcol;
             const float *wg = weight + (size_t)grp * OCg * K;
-            float beta = pointwise ? 1.0f : 0.0f;
+            float beta = pointwise && !fresh ? 1.0f : 0.0f;
             if (wt)
                 cz_gemm_packed(&wt[grp], wg, K, K, P, OCg, dyg, P, beta, dst + (size_t)grp * K * P,
                                P, NULL);
@@ -705,7 +706,7 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
         }
     }
     if (dx && !pointwise)
-        cz_col2im_add(g, s.dcol, dx);
+        cz_col2im(g, s.dcol, dx, !fresh);
     bias_grad(node, g, dy, s);
 }
 
@@ -717,7 +718,7 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
  * products that read all the weights for a few columns each. */
 static void grads_batched(const cz_node *node, const cz_conv_geom *g, const float *weight,
                           const cz_packed_a *wt, const float *x, const float *dy, float *dx,
-                          int nb, size_t in_size, size_t out_size, scratch s)
+                          bool fresh, int nb, size_t in_size, size_t out_size, scratch s)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
@@ -749,7 +750,11 @@ static void grads_batched(const cz_node *node, const cz_conv_geom *g, const floa
          * one sample's dcol and col2im. */
         if (!is_pointwise(g)) {
             take_block(dcols, rows, P, W, j, s.dcol);
-            cz_col2im_add(g, s.dcol, dxj);
+            cz_col2im(g, s.dcol, dxj, !fresh);
+            continue;
+        }
+        if (fresh) {
+            take_block(dcols, rows, P, W, j, dxj);
             continue;
         }
         for (size_t k = 0; k < rows; k++) {
@@ -773,6 +778,7 @@ static void conv2d_backward(cz_net *net, cz_node *node)
     float *base = net->scratch;
     int N = net->batch, threads = saved->threads;
     const cz_packed_a *wt = want_dx ? packed_transposed(net, node) : NULL;
+    bool fresh = want_dx && cz_grad_take_fresh(in);
 
 #pragma omp parallel num_threads(threads)
     {
@@ -787,10 +793,11 @@ static void conv2d_backward(cz_net *net, cz_node *node)
             float *dx = want_dx ? in->dout.data + n * in_size : NULL;
             if (m > 1)
                 grads_batched(node, &g, weight->value.data, wt, in->out.data + n * in_size,
-                              node->dout.data + n * out_size, dx, m, in_size, out_size, s);
+                              node->dout.data + n * out_size, dx, fresh, m, in_size, out_size,
+                              s);
             else
                 backward_sample(node, &g, weight->value.data, wt, in->out.data + n * in_size,
-                                node->dout.data + n * out_size, dx, s);
+                                node->dout.data + n * out_size, dx, fresh, s);
         }
 #pragma omp barrier
         /* Sum the partials in thread order; each thread owns a slice of
@@ -821,5 +828,6 @@ const cz_op cz_op_conv2d = {
     .infer = conv2d_infer,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
+    .clears_grads = true,
     .cost = conv2d_cost,
 };

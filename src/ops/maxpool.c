@@ -16,6 +16,7 @@
 #include <omp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "graph/net.h"
 #include "kernels/kernels.h"
@@ -147,6 +148,7 @@ void cz_max_window_backward(cz_net *net, cz_node *node, cz_window_fn window)
     int planes = net->batch * in->shape[0];
     const cz_saved_argmax *saved = node->saved;
     bool have_argmax = saved && saved->batch == net->batch;
+    bool fresh = cz_grad_take_fresh(in);
 
     /* One plane per iteration: overlapping windows add into the same dx
      * element only from within the plane, so threads never collide. */
@@ -154,6 +156,8 @@ void cz_max_window_backward(cz_net *net, cz_node *node, cz_window_fn window)
     for (int p = 0; p < planes; p++) {
         const float *dy = node->dout.data + (size_t)p * out_plane;
         float *dx = in->dout.data + (size_t)p * H * W;
+        if (fresh)
+            memset(dx, 0, sizeof(float) * H * W);
         if (have_argmax) {
             const int32_t *am = saved->idx + (size_t)p * out_plane;
             for (size_t i = 0; i < out_plane; i++)
@@ -267,4 +271,5 @@ const cz_op cz_op_maxpool = {
     .infer = maxpool_infer,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .clears_grads = true,
 };

@@ -55,11 +55,13 @@ void cz_im2col(const cz_conv_geom *g, const float *x, float *col)
     }
 }
 
-void cz_col2im_add(const cz_conv_geom *g, const float *dcol, float *dx)
+void cz_col2im(const cz_conv_geom *g, const float *dcol, float *dx, bool add)
 {
     int OH = g->out_h, OW = g->out_w;
     for (int c = 0; c < g->channels; c++) {
         float *plane = dx + (size_t)c * g->height * g->width;
+        if (!add) /* cleared plane by plane, while it stays in cache for the sums */
+            memset(plane, 0, sizeof(float) * g->height * g->width);
         for (int kh = 0; kh < g->kernel_h; kh++) {
             int oh_lo, oh_hi;
             valid_range(g->height, OH, g->stride_h, g->pad_h, kh * g->dilation, &oh_lo, &oh_hi);

@@ -675,7 +675,7 @@ static void bias_grad(const cz_node *node, const cz_conv_geom *g, const float *d
 /* One sample's share of backward: dweight/dbias partials, and dx. */
 static void backward_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
                             const cz_packed_a *wt, const float *x, const float *dy, float *dx,
-                            bool fresh, scratch s)
+                            bool fresh, bool first, scratch s)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
@@ -687,9 +687,10 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
     }
     for (int grp = 0; grp < G; grp++) {
         const float *dyg = dy + (size_t)grp * OCg * P;
-        /* dweight[g] (OCg, K) += dy[g] (OCg, P) * col[g]^T (P, K) */
-        cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P, 1.0f,
-                s.dweight + (size_t)grp * OCg * K, K);
+        /* dweight[g] (OCg, K) += dy[g] (OCg, P) * col[g]^T (P, K); the
+         * thread's first sample stores it */
+        cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P,
+                first ? 0.0f : 1.0f, s.dweight + (size_t)grp * OCg * K, K);
         if (dx) {
             /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
              * pointwise conv's dcol is dx itself, so accumulate there
@@ -718,7 +719,8 @@ static void backward_sample(const cz_node *node, const cz_conv_geom *g, const fl
  * products that read all the weights for a few columns each. */
 static void grads_batched(const cz_node *node, const cz_conv_geom *g, const float *weight,
                           const cz_packed_a *wt, const float *x, const float *dy, float *dx,
-                          bool fresh, int nb, size_t in_size, size_t out_size, scratch s)
+                          bool fresh, bool first, int nb, size_t in_size, size_t out_size,
+                          scratch s)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
@@ -731,7 +733,8 @@ static void grads_batched(const cz_node *node, const cz_conv_geom *g, const floa
     }
     for (int grp = 0; grp < G; grp++)
         cz_gemm(false, true, OCg, K, (int)W, 1.0f, dys + (size_t)grp * OCg * W, (int)W,
-                cols + (size_t)grp * K * W, (int)W, 1.0f, s.dweight + (size_t)grp * OCg * K, K);
+                cols + (size_t)grp * K * W, (int)W, first ? 0.0f : 1.0f,
+                s.dweight + (size_t)grp * OCg * K, K);
     if (!dx)
         return;
     /* dcols[g] (K, W) = weight[g]^T dys[g], over the columns, now free. */
@@ -784,20 +787,24 @@ static void conv2d_backward(cz_net *net, cz_node *node)
     {
         int t = omp_get_thread_num(), T = omp_get_num_threads();
         scratch s = thread_scratch(base, t, full_stride(z), z);
-        memset(s.dweight, 0, sizeof(float) * (z.w + z.b));
+        /* The weights' partial is stored by the thread's first product
+         * (a 100 MB memset per resnet50 step otherwise), the bias's added. */
+        memset(s.dweight + z.w, 0, sizeof(float) * z.b);
         /* A fixed contiguous share of samples per thread. */
         int n0 = (int)((long)N * t / T), n1 = (int)((long)N * (t + 1) / T);
         int nb = z.cat ? cat_samples(&g) : 1;
+        if (n0 == n1)
+            memset(s.dweight, 0, sizeof(float) * z.w);
         for (int n = n0; n < n1; n += nb) {
             int m = n1 - n < nb ? n1 - n : nb;
             float *dx = want_dx ? in->dout.data + n * in_size : NULL;
             if (m > 1)
                 grads_batched(node, &g, weight->value.data, wt, in->out.data + n * in_size,
-                              node->dout.data + n * out_size, dx, fresh, m, in_size, out_size,
-                              s);
+                              node->dout.data + n * out_size, dx, fresh, n == n0, m, in_size,
+                              out_size, s);
             else
                 backward_sample(node, &g, weight->value.data, wt, in->out.data + n * in_size,
-                                node->dout.data + n * out_size, dx, fresh, s);
+                                node->dout.data + n * out_size, dx, fresh, n == n0, s);
         }
 #pragma omp barrier
         /* Sum the partials in thread order; each thread owns a slice of

@@ -56,6 +56,16 @@ static int32_t window_argmax(const float *x, int W, cz_window w)
     return best;
 }
 
+/* Outputs [ow0, ow1) of row oh, each by searching its window. */
+static void search_windows(const cz_node *node, const float *x, int H, int W, int oh, int ow0,
+                           int ow1, float *yo, int32_t *io)
+{
+    for (int ow = ow0; ow < ow1; ow++) {
+        io[ow] = window_argmax(x, W, strided_window(node, H, W, oh, ow));
+        yo[ow] = x[io[ow]];
+    }
+}
+
 /* MaxPool2d's training forward on one plane: y and each maximum's index.
  * The windows that the row does not clip run across the row, a tap at a
  * time over all their outputs (no chain through one running maximum: the
@@ -74,14 +84,8 @@ CZ_ELEMENTWISE static void maxpool_argmax_plane(const cz_node *node, const float
     for (int oh = 0; oh < OH; oh++) {
         float *yo = y + (size_t)oh * OW;
         int32_t *io = idx + (size_t)oh * OW;
-        for (int ow = 0; ow < OW; ow++) {
-            if (ow == lo && hi > lo)
-                ow = hi; /* the unclipped ones below */
-            if (ow >= OW)
-                break;
-            io[ow] = window_argmax(x, W, strided_window(node, H, W, oh, ow));
-            yo[ow] = x[io[ow]];
-        }
+        search_windows(node, x, H, W, oh, 0, lo, yo, io);
+        search_windows(node, x, H, W, oh, hi, OW, yo, io);
         cz_window w = strided_window(node, H, W, oh, lo);
         int32_t first = w.h0 * W - a->pad_w;
         for (int ow = lo; ow < hi; ow++) {
@@ -117,12 +121,14 @@ cz_status cz_max_window_forward(cz_net *net, cz_node *node, cz_window_fn window)
         ((cz_saved_argmax *)node->saved)->batch = 0;
     }
 
+    /* MaxPool2d's windows (not adaptive ones) in training: row sweeps. */
+    bool across_rows = window == strided_window;
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++) {
         const float *x = in->out.data + (size_t)p * H * W;
         float *y = node->out.data + (size_t)p * OH * OW;
         int32_t *argmax = saved ? saved->idx + (size_t)p * OH * OW : NULL;
-        if (argmax && window == strided_window) {
+        if (argmax && across_rows) {
             maxpool_argmax_plane(node, x, H, W, y, argmax, OH, OW);
             continue;
         }

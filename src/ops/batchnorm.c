@@ -25,7 +25,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "graph/net.h"
 
@@ -291,15 +290,23 @@ CZ_ELEMENTWISE static void dy_sums_plane(const float *x, const float *dy, size_t
         dy_out[l] = a[l], dy_xhat_out[l] = b[l];
 }
 
-/* dx += k (dy - mean_dy - xhat mean_dy_xhat) over one plane. */
+/* dx += k (dy - mean_dy - xhat mean_dy_xhat) over one plane; a fresh dx
+ * gets 0 + that, stored without clearing and reading it back first (the
+ * same bits; the clearing memsets were 1-2% of a resnet50 step). */
 CZ_ELEMENTWISE static void dx_plane(const float *x, const float *dy, float *dx, size_t n,
                                     double mean, double invstd, double k, double mean_dy,
-                                    double mean_dy_xhat)
+                                    double mean_dy_xhat, bool fresh)
 {
-    for (size_t i = 0; i < n; i++) {
-        double xhat = (x[i] - mean) * invstd;
-        dx[i] += (float)(k * (dy[i] - mean_dy - xhat * mean_dy_xhat));
-    }
+    if (fresh)
+        for (size_t i = 0; i < n; i++) {
+            double xhat = (x[i] - mean) * invstd;
+            dx[i] = 0.0f + (float)(k * (dy[i] - mean_dy - xhat * mean_dy_xhat));
+        }
+    else
+        for (size_t i = 0; i < n; i++) {
+            double xhat = (x[i] - mean) * invstd;
+            dx[i] += (float)(k * (dy[i] - mean_dy - xhat * mean_dy_xhat));
+        }
 }
 
 /* dy (N, C, M) -> dx (N, C, M), dweight (C), dbias (C), all accumulated.
@@ -351,9 +358,7 @@ static void batchnorm_backward(cz_net *net, cz_node *node)
         }
         for (int n = 0; n < N; n++) {
             size_t at = ((size_t)n * C + c) * M;
-            if (fresh)
-                memset(dx + at, 0, sizeof(float) * M);
-            dx_plane(x + at, dy + at, dx + at, M, mean, invstd, k, mean_dy, mean_dy_xhat);
+            dx_plane(x + at, dy + at, dx + at, M, mean, invstd, k, mean_dy, mean_dy_xhat, fresh);
         }
     }
 }

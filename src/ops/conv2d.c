@@ -361,10 +361,16 @@ static const cz_packed_a *packed_weights(cz_net *net, cz_node *node, const fwd_c
     uint64_t key = cache_key(net, train ? CACHE_PACKED_BOTH : CACHE_PACKED);
     if (node->cache_key != key) {
         float *data = (float *)(cache + head), *data_t = data + per * (size_t)f->G;
-        for (int grp = 0; grp < f->G; grp++) {
+        /* In training every step packs again: W and W^T side by side on
+         * the threads (serial, the packs were 2-3% of a resnet50 step with
+         * the other thread idle). */
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int job = 0; job < (train ? 2 : 1) * f->G; job++) {
+            int grp = job % f->G;
             const float *w = f->weight + (size_t)grp * f->OCg * f->K;
-            cz_gemm_pack_a(false, f->OCg, f->K, w, f->K, data + per * (size_t)grp, &pa[grp]);
-            if (train)
+            if (job < f->G)
+                cz_gemm_pack_a(false, f->OCg, f->K, w, f->K, data + per * (size_t)grp, &pa[grp]);
+            else
                 cz_gemm_pack_a(true, f->K, f->OCg, w, f->K, data_t + per_t * (size_t)grp,
                                &pa[f->G + grp]);
         }

@@ -78,9 +78,10 @@ static pack_buf *thread_buf(void)
 
 /* A's block rows [i0, i0 + m) x cols [p0, p0 + kc) of op(A), times alpha,
  * into mr-tall slivers: ap[s * kc * mr + k * mr + r]; rows past m are 0. */
-static void pack_a(bool trans_a, const float *A, int lda, int i0, int p0, int m, int kc, int mr,
-                   float alpha, float *ap)
+static void pack_a(const cz_gemm_kernel *uk, bool trans_a, const float *A, int lda, int i0,
+                   int p0, int m, int kc, float alpha, float *ap)
 {
+    int mr = uk->mr;
     for (int s = 0; s < m; s += mr) {
         int rows = m - s < mr ? m - s : mr;
         float *dst = ap + (size_t)s * kc;
@@ -96,6 +97,10 @@ static void pack_a(bool trans_a, const float *A, int lda, int i0, int p0, int m,
             }
             continue;
         }
+        if (uk->pack_rows) {
+            uk->pack_rows(A + (size_t)(i0 + s) * lda + p0, lda, rows, kc, alpha, dst);
+            continue;
+        }
         for (int r = 0; r < rows; r++) {
             const float *src = A + (size_t)(i0 + s + r) * lda + p0;
             for (int k = 0; k < kc; k++)
@@ -109,9 +114,10 @@ static void pack_a(bool trans_a, const float *A, int lda, int i0, int p0, int m,
 
 /* op(B)'s block rows [p0, p0 + kc) x cols [j0, j0 + n) into nr-wide
  * slivers: bp[s * kc * nr + k * nr + c]; columns past n are 0. */
-static void pack_b(bool trans_b, const float *B, int ldb, int p0, int j0, int kc, int n, int nr,
-                   float *bp)
+static void pack_b(const cz_gemm_kernel *uk, bool trans_b, const float *B, int ldb, int p0,
+                   int j0, int kc, int n, float *bp)
 {
+    int nr = uk->nr;
     for (int s = 0; s < n; s += nr) {
         int cols = n - s < nr ? n - s : nr;
         float *dst = bp + (size_t)s * kc;
@@ -126,6 +132,10 @@ static void pack_b(bool trans_b, const float *B, int ldb, int p0, int j0, int kc
             continue;
         }
         /* B stored N x K: column c of the sliver is a contiguous row of B. */
+        if (uk->pack_cols) {
+            uk->pack_cols(B + (size_t)(j0 + s) * ldb + p0, ldb, cols, kc, dst);
+            continue;
+        }
         for (int c = 0; c < cols; c++) {
             const float *src = B + (size_t)(j0 + s + c) * ldb + p0;
             for (int k = 0; k < kc; k++)
@@ -210,14 +220,14 @@ void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int
         int nc = N - jc < NC ? N - jc : NC;
         for (int pc = 0; pc < K; pc += kc_full) {
             int kc = K - pc < kc_full ? K - pc : kc_full;
-            pack_b(trans_b, B, ldb, pc, jc, kc, nc, uk->nr, pb->b);
+            pack_b(uk, trans_b, B, ldb, pc, jc, kc, nc, pb->b);
             /* The first K block applies the caller's beta; later ones add. */
             float beta_block = pc == 0 ? beta : 1.0f;
             for (int ic = 0; ic < M; ic += MC) {
                 int mc = M - ic < MC ? M - ic : MC;
                 const float *ap = pa ? packed_block(pa, row0, ic, pc, kc) : pb->a;
                 if (!pa)
-                    pack_a(trans_a, A, lda, ic, pc, mc, kc, uk->mr, alpha, pb->a);
+                    pack_a(uk, trans_a, A, lda, ic, pc, mc, kc, alpha, pb->a);
                 float *c = C + (size_t)ic * ldc + jc;
                 macro_kernel(uk, mc, nc, kc, ap, pb->b, beta_block, c, ldc);
                 if (ep && pc + kc >= K) /* the block's last K block: final */
@@ -555,7 +565,7 @@ bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *
     int kc_full = kc_for(K);
     for (int pc = 0; pc < K; pc += kc_full) {
         int kc = K - pc < kc_full ? K - pc : kc_full;
-        pack_a(trans_a, A, lda, 0, pc, M, kc, uk->mr, 1.0f, data + (size_t)pc * pa->rows);
+        pack_a(uk, trans_a, A, lda, 0, pc, M, kc, 1.0f, data + (size_t)pc * pa->rows);
     }
     return true;
 }

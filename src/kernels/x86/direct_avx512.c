@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernels/direct_impl.h"
+#include "kernels/x86/transpose_avx512.h"
 
 #define TARGET __attribute__((target("avx512f,fma")))
 
@@ -113,40 +114,6 @@ void cz_direct_tiles_avx512(const cz_direct_shape *s, const float *x, const floa
     }
 }
 
-/* r[i][j] -> r[j][i] for a 16 x 16 block of floats in 16 zmm: pairs of
- * rows interleaved by 32 bits, then by 64, then 128-bit lanes gathered in
- * two rounds. */
-TARGET static void transpose16(__m512 r[16])
-{
-    __m512 t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    /* u[4g + k], lane L: column 4L + k of rows 4g .. 4g + 3 */
-    __m512 u[16];
-    for (int g = 0; g < 16; g += 4) {
-        __m512d a = _mm512_castps_pd(t[g]), b = _mm512_castps_pd(t[g + 1]);
-        __m512d c = _mm512_castps_pd(t[g + 2]), d = _mm512_castps_pd(t[g + 3]);
-        u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int k = 0; k < 4; k++) {
-        __m512 a = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);  /* k, 8+k of rows 0-7 */
-        __m512 b = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
-        __m512 c = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);  /* 4+k, 12+k */
-        __m512 d = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
-        r[k] = _mm512_shuffle_f32x4(a, b, 0x88);
-        r[8 + k] = _mm512_shuffle_f32x4(a, b, 0xDD);
-        r[4 + k] = _mm512_shuffle_f32x4(c, d, 0x88);
-        r[12 + k] = _mm512_shuffle_f32x4(c, d, 0xDD);
-    }
-}
-
-static __mmask16 first_lanes(int n) { return n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1); }
-
 TARGET void cz_direct_to_blocks_avx512(const cz_conv_geom *g, int cs, const float *x, int cb,
                                        int h, float *dst)
 {
@@ -167,11 +134,11 @@ TARGET void cz_direct_to_blocks_avx512(const cz_conv_geom *g, int cs, const floa
         int n = g->width - w0 < CZ_BLOCK ? g->width - w0 : CZ_BLOCK;
         __m512 r[16];
         for (int l = 0; l < CZ_BLOCK; l++)
-            r[l] = l < lanes ? _mm512_maskz_loadu_ps(first_lanes(n), xh + l * plane + w0)
+            r[l] = l < lanes ? _mm512_maskz_loadu_ps(cz_first_lanes(n), xh + l * plane + w0)
                              : _mm512_setzero_ps();
-        transpose16(r);
+        cz_transpose16(r);
         for (int i = 0; i < n; i++)
-            _mm512_mask_storeu_ps(row + (size_t)(w0 + i) * cs, first_lanes(cs), r[i]);
+            _mm512_mask_storeu_ps(row + (size_t)(w0 + i) * cs, cz_first_lanes(cs), r[i]);
     }
 }
 
@@ -182,8 +149,8 @@ TARGET void cz_direct_from_blocks_avx512(const float *src, int rows, int len, fl
         __m512 r[16];
         for (int i = 0; i < CZ_BLOCK; i++)
             r[i] = i < n ? _mm512_load_ps(src + (size_t)(p0 + i) * CZ_BLOCK) : _mm512_setzero_ps();
-        transpose16(r);
+        cz_transpose16(r);
         for (int l = 0; l < rows; l++)
-            _mm512_mask_storeu_ps(y + (size_t)l * ldy + p0, first_lanes(n), r[l]);
+            _mm512_mask_storeu_ps(y + (size_t)l * ldy + p0, cz_first_lanes(n), r[l]);
     }
 }

@@ -678,43 +678,47 @@ static void bias_grad(const cz_node *node, const cz_conv_geom *g, const float *d
             dbias[oc] += dy[(size_t)oc * P + p];
 }
 
-/* One sample's share of backward: dweight/dbias partials, and dx. */
-static void backward_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
-                            const cz_packed_a *wt, const float *x, const float *dy, float *dx,
-                            bool fresh, bool first, scratch s)
+/* One sample's weight gradient: its dweight/dbias partials (stored by the
+ * thread's first sample, added by the others). */
+static void weight_grad_sample(const cz_node *node, const cz_conv_geom *g, const float *x,
+                               const float *dy, bool first, scratch s)
+{
+    int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
+    int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
+    const float *col = sample_columns(g, x, s.col);
+    for (int grp = 0; grp < G; grp++)
+        /* dweight[g] (OCg, K) += dy[g] (OCg, P) * col[g]^T (P, K) */
+        cz_gemm(false, true, OCg, K, P, 1.0f, dy + (size_t)grp * OCg * P, P,
+                col + (size_t)grp * K * P, P, first ? 0.0f : 1.0f,
+                s.dweight + (size_t)grp * OCg * K, K);
+    bias_grad(node, g, dy, s);
+}
+
+/* One sample's input gradient dx (stored when fresh, else added). */
+static void input_grad_sample(const cz_node *node, const cz_conv_geom *g, const float *weight,
+                              const cz_packed_a *wt, const float *dy, float *dx, bool fresh,
+                              scratch s)
 {
     int G = node->attr.conv.groups, OC = node->shape[0], OCg = OC / G;
     int K = g->channels / G * g->kernel_h * g->kernel_w, P = g->out_h * g->out_w;
     bool pointwise = is_pointwise(g);
-    const float *col = x;
-    if (!pointwise) {
-        cz_im2col(g, x, s.col);
-        col = s.col;
-    }
     for (int grp = 0; grp < G; grp++) {
         const float *dyg = dy + (size_t)grp * OCg * P;
-        /* dweight[g] (OCg, K) += dy[g] (OCg, P) * col[g]^T (P, K); the
-         * thread's first sample stores it */
-        cz_gemm(false, true, OCg, K, P, 1.0f, dyg, P, col + (size_t)grp * K * P, P,
-                first ? 0.0f : 1.0f, s.dweight + (size_t)grp * OCg * K, K);
-        if (dx) {
-            /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
-             * pointwise conv's dcol is dx itself, so accumulate there
-             * (store, when dx is fresh). */
-            float *dst = pointwise ? dx : s.dcol;
-            const float *wg = weight + (size_t)grp * OCg * K;
-            float beta = pointwise && !fresh ? 1.0f : 0.0f;
-            if (wt)
-                cz_gemm_packed(&wt[grp], wg, K, K, P, OCg, dyg, P, beta, dst + (size_t)grp * K * P,
-                               P, NULL);
-            else
-                cz_gemm(true, false, K, P, OCg, 1.0f, wg, K, dyg, P, beta,
-                        dst + (size_t)grp * K * P, P);
-        }
+        /* dcol[g] (K, P) = weight[g]^T (K, OCg) * dy[g] (OCg, P); a
+         * pointwise conv's dcol is dx itself, so accumulate there (store,
+         * when dx is fresh). */
+        float *dst = pointwise ? dx : s.dcol;
+        const float *wg = weight + (size_t)grp * OCg * K;
+        float beta = pointwise && !fresh ? 1.0f : 0.0f;
+        if (wt)
+            cz_gemm_packed(&wt[grp], wg, K, K, P, OCg, dyg, P, beta, dst + (size_t)grp * K * P, P,
+                           NULL);
+        else
+            cz_gemm(true, false, K, P, OCg, 1.0f, wg, K, dyg, P, beta, dst + (size_t)grp * K * P,
+                    P);
     }
-    if (dx && !pointwise)
+    if (!pointwise)
         cz_col2im(g, s.dcol, dx, !fresh);
-    bias_grad(node, g, dy, s);
 }
 
 /* The gradients of nb samples (x, dy, dx: the first one's, samples
@@ -801,16 +805,35 @@ static void conv2d_backward(cz_net *net, cz_node *node)
         int nb = z.cat ? cat_samples(&g) : 1;
         if (n0 == n1)
             memset(s.dweight, 0, sizeof(float) * z.w);
-        for (int n = n0; n < n1; n += nb) {
-            int m = n1 - n < nb ? n1 - n : nb;
-            float *dx = want_dx ? in->dout.data + n * in_size : NULL;
-            if (m > 1)
-                grads_batched(node, &g, weight->value.data, wt, in->out.data + n * in_size,
-                              node->dout.data + n * out_size, dx, fresh, n == n0, m, in_size,
-                              out_size, s);
-            else
-                backward_sample(node, &g, weight->value.data, wt, in->out.data + n * in_size,
-                                node->dout.data + n * out_size, dx, fresh, n == n0, s);
+        if (nb > 1) {
+            for (int n = n0; n < n1; n += nb) {
+                int m = n1 - n < nb ? n1 - n : nb;
+                const float *x = in->out.data + n * in_size, *dy = node->dout.data + n * out_size;
+                float *dx = want_dx ? in->dout.data + n * in_size : NULL;
+                if (m > 1) {
+                    grads_batched(node, &g, weight->value.data, wt, x, dy, dx, fresh, n == n0, m,
+                                  in_size, out_size, s);
+                    continue;
+                }
+                weight_grad_sample(node, &g, x, dy, n == n0, s);
+                if (dx)
+                    input_grad_sample(node, &g, weight->value.data, wt, dy, dx, fresh, s);
+            }
+        } else {
+            for (int n = n0; n < n1; n++)
+                weight_grad_sample(node, &g, in->out.data + n * in_size,
+                                   node->dout.data + n * out_size, n == n0, s);
+            /* Each sample's dx is its own, the same whichever thread
+             * computes it: taken as threads come free, they absorb the
+             * weight gradients' uneven finish (each thread waited 8% of
+             * resnet50's conv backward at the barrier below). */
+            if (want_dx) {
+#pragma omp for schedule(dynamic, 1) nowait
+                for (int n = 0; n < N; n++)
+                    input_grad_sample(node, &g, weight->value.data, wt,
+                                      node->dout.data + n * out_size,
+                                      in->dout.data + n * in_size, fresh, s);
+            }
         }
 #pragma omp barrier
         /* Sum the partials in thread order; each thread owns a slice of

@@ -395,6 +395,84 @@ static void test_conv_thread_bits(void **state)
     cz_kernels_force(NULL);
 }
 
+/* One training step's gradients of a layer net: the input's and the
+ * weight's, copied out (dy: the same seeded values every time). */
+static void layer_grads(cz_net *net, const cz_tensor *x, float **dx, float **dw)
+{
+    const cz_tensor *y;
+    tu_check(cz_net_forward(net, x, &y));
+    cz_tensor dy = {0};
+    cz_rng rng;
+    cz_rng_seed(&rng, 5);
+    tu_tensor_random(&dy, &rng, y->shape[0], y->shape[1], y->shape[2], y->shape[3]);
+    cz_net_zero_grad(net);
+    tu_check(cz_net_backward(net, &dy));
+    const cz_tensor *g = cz_net_input_grad(net);
+    const cz_param *w = cz_net_find_param(net, "conv.weight");
+    size_t nx = cz_tensor_numel(g), nw = cz_tensor_numel(&w->grad);
+    *dx = malloc(sizeof(float) * nx);
+    *dw = malloc(sizeof(float) * nw);
+    assert_non_null(*dx);
+    assert_non_null(*dw);
+    memcpy(*dx, g->data, sizeof(float) * nx);
+    memcpy(*dw, w->grad.data, sizeof(float) * nw);
+    cz_tensor_free(&dy);
+}
+
+/* Backward at batch 5: each sample's input gradient is taken by whichever
+ * thread comes free, yet its bits repeat exactly, and on maps of more than
+ * 128 outputs (one sample at a time) they are the same on 1, 2 and 3
+ * threads; on smaller maps training puts each thread's samples side by
+ * side, so the products there depend on the split, as the weight
+ * gradient's per-thread partials do: both repeat at a given thread count. */
+static void test_conv_backward_bits(void **state)
+{
+    (void)state;
+    int saved = omp_get_max_threads();
+    static const char *const paths[] = {"ref", "portable", "avx2", "avx512"};
+    for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
+        const layer_case *lc = &layer_cases[i];
+        int node;
+        cz_tensor x = {0};
+        cz_net *net = layer_net(lc, 110 + i, &node, 5, 50 + i, &x);
+        cz_net_set_training(net, true);
+        cz_net_set_input_grad(net, true);
+        size_t nx = cz_tensor_numel(&x);
+        size_t nw = cz_tensor_numel(&cz_net_find_param(net, "conv.weight")->grad);
+        bool alone = out_size(lc->H, lc->k, lc->stride, lc->pad, lc->dilation) *
+                         out_size(lc->W, lc->k, lc->stride, lc->pad, lc->dilation) >
+                     128;
+        for (int p = 0; p < 4; p++) {
+            if (!cz_kernels_force(paths[p]))
+                continue;
+            cz_set_threads(1);
+            float *dx1, *dw1;
+            layer_grads(net, &x, &dx1, &dw1);
+            for (int t = 2; t <= 3; t++) {
+                cz_set_threads(t);
+                float *dx, *dw, *dx_again, *dw_again;
+                layer_grads(net, &x, &dx, &dw);
+                layer_grads(net, &x, &dx_again, &dw_again);
+                char what[96];
+                snprintf(what, sizeof what, "layer case %zu on %s, %d threads: dx", i, paths[p],
+                         t);
+                expect_same_bits(dx_again, dx, nx, what);
+                if (alone)
+                    expect_same_bits(dx, dx1, nx, what);
+                snprintf(what, sizeof what, "layer case %zu on %s, %d threads: dw", i, paths[p],
+                         t);
+                expect_same_bits(dw_again, dw, nw, what);
+                free(dx), free(dw), free(dx_again), free(dw_again);
+            }
+            free(dx1), free(dw1);
+        }
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_set_threads(saved);
+    cz_kernels_force(NULL);
+}
+
 /* The packed weights give the same bits in a forward that prepares for
  * backward (whose packs hold W^T too) as in inference, and the caches
  * follow the weights: written
@@ -606,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_direct_geometries),
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),
+        cmocka_unit_test(test_conv_backward_bits),
         cmocka_unit_test(test_fusion_bits),
         cmocka_unit_test(test_plan_buffers),
         cmocka_unit_test(test_weight_caches),

@@ -23,11 +23,12 @@
 typedef void (*cz_ukernel_fn)(int kc, const float *a, const float *b, float *c, int ldc, int m,
                               int n, float beta);
 
-/* The packs that transpose, for kernels that vectorise them (NULL: the
- * driver's plain loops, which give the same values). pack_rows: an A
- * sliver from `rows` (<= mr) rows of A stored along k, dst[k * mr + r] =
- * alpha A[r * lda + k]; pack_cols: a B sliver from `cols` (<= nr) rows of
- * B^T, dst[k * nr + c] = B[c * ldb + k]; both zero past rows / cols. */
+/* Packs in the kernel's own vector code (NULL: the driver's plain loops,
+ * which give the same values). pack_rows: an A sliver from `rows` (<= mr)
+ * rows of A stored along k, dst[k * mr + r] = alpha A[r * lda + k];
+ * pack_cols: a B sliver from `cols` (<= nr) rows of B^T, dst[k * nr + c] =
+ * B[c * ldb + k]; pack_plain: a B sliver from kc rows of B, dst[k * nr +
+ * c] = B[k * ldb + c]. All zero past rows / cols. */
 typedef void (*cz_pack_rows_fn)(const float *A, int lda, int rows, int kc, float alpha,
                                 float *dst);
 typedef void (*cz_pack_cols_fn)(const float *B, int ldb, int cols, int kc, float *dst);
@@ -36,7 +37,7 @@ typedef struct cz_gemm_kernel {
     int mr, nr;
     cz_ukernel_fn ukernel;
     cz_pack_rows_fn pack_rows;
-    cz_pack_cols_fn pack_cols;
+    cz_pack_cols_fn pack_cols, pack_plain;
 } cz_gemm_kernel;
 
 extern const cz_gemm_kernel cz_gemm_kernel_portable;

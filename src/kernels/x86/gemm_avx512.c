@@ -110,5 +110,23 @@ __attribute__((target("avx512f"))) static void pack_cols(const float *B, int ldb
     }
 }
 
-const cz_gemm_kernel cz_gemm_kernel_avx512 = {
-    .mr = MR, .nr = NR, .ukernel = ukernel_8x32, .pack_rows = pack_rows, .pack_cols = pack_cols};
+/* A B sliver straight from rows of B: two masked vector copies per k,
+ * rather than a memcpy call per 128 bytes (the calls were 2.5% of a
+ * resnet50 training step and 3.6% of its batch-1 inference). */
+__attribute__((target("avx512f"))) static void pack_plain(const float *B, int ldb, int cols,
+                                                          int kc, float *dst)
+{
+    __mmask16 m0 = cz_first_lanes(cols), m1 = cz_first_lanes(cols - 16);
+    for (int k = 0; k < kc; k++) {
+        const float *src = B + (size_t)k * ldb;
+        _mm512_storeu_ps(dst + (size_t)k * NR, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_storeu_ps(dst + (size_t)k * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+    }
+}
+
+const cz_gemm_kernel cz_gemm_kernel_avx512 = {.mr = MR,
+                                              .nr = NR,
+                                              .ukernel = ukernel_8x32,
+                                              .pack_rows = pack_rows,
+                                              .pack_cols = pack_cols,
+                                              .pack_plain = pack_plain};

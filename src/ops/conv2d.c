@@ -502,7 +502,7 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
     const cz_conv_geom *g = f->g;
     int mult = f->OC / g->channels;
     size_t in_plane = (size_t)g->height * g->width;
-#pragma omp parallel for schedule(static) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
     for (long i = 0; i < (long)N * f->OC; i++) {
         int n = (int)(i / f->OC), oc = (int)(i % f->OC);
         const float *xp = x + ((size_t)n * g->channels + (size_t)(oc / mult)) * in_plane;

@@ -18,6 +18,26 @@ static cz_status adaptive_avgpool_infer(cz_net *net, cz_node *node)
     return cz_adaptive_infer(net, node);
 }
 
+/* The sum of a plane of n floats in 16 interleaved partial sums, added
+ * pairwise at the end: the order is the code's, and the lanes vectorise (a
+ * single running sum is one add per 4 cycles: global pooling, the SE
+ * blocks' squeeze, took 9% of efficientnet_b0's time on one thread). */
+CZ_ELEMENTWISE static float plane_sum(const float *x, size_t n)
+{
+    enum { LANES = 16 };
+    float part[LANES] = {0};
+    size_t full = n / LANES * LANES;
+    for (size_t i = 0; i < full; i += LANES)
+        for (int l = 0; l < LANES; l++)
+            part[l] += x[i + l];
+    for (size_t i = full; i < n; i++)
+        part[i - full] += x[i];
+    for (int w = LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            part[l] += part[l + w];
+    return part[0];
+}
+
 /* x (N, C, H, W) -> y (N, C, OH, OW) */
 static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
 {
@@ -25,6 +45,13 @@ static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
     int planes = net->batch * in->shape[0];
 
+    if (OH == 1 && OW == 1) {
+#pragma omp parallel for schedule(static)
+        for (int p = 0; p < planes; p++)
+            node->out.data[p] = plane_sum(in->out.data + (size_t)p * H * W, (size_t)H * W) /
+                                (float)(H * W);
+        return CZ_OK;
+    }
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++) {
         const float *x = in->out.data + (size_t)p * H * W;

@@ -121,11 +121,11 @@ static void pack_b(const cz_gemm_kernel *uk, bool trans_b, const float *B, int l
     for (int s = 0; s < n; s += nr) {
         int cols = n - s < nr ? n - s : nr;
         float *dst = bp + (size_t)s * kc;
-        if (!trans_b && uk->pack_plain) {
-            uk->pack_plain(B + (size_t)p0 * ldb + j0 + s, ldb, cols, kc, dst);
-            continue;
-        }
         if (!trans_b) {
+            if (uk->pack_plain) {
+                uk->pack_plain(B + (size_t)p0 * ldb + j0 + s, ldb, cols, kc, dst);
+                continue;
+            }
             for (int k = 0; k < kc; k++) {
                 const float *src = B + (size_t)(p0 + k) * ldb + j0 + s;
                 float *d = dst + (size_t)k * nr;

@@ -41,8 +41,7 @@ typedef struct cz_gemm_kernel {
 } cz_gemm_kernel;
 
 extern const cz_gemm_kernel cz_gemm_kernel_portable;
-#if defined(__x86_64__) || defined(__i386__)
-#define CZ_HAVE_X86 1
+#ifdef CZ_HAVE_X86
 extern const cz_gemm_kernel cz_gemm_kernel_avx2, cz_gemm_kernel_avx512;
 #endif
 

@@ -20,6 +20,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The AVX2 and AVX-512 paths exist in x86 builds only. */
+#if defined(__x86_64__) || defined(__i386__)
+#define CZ_HAVE_X86 1
+#endif
+
 /* n floats rounded up to whole 64-byte cache lines. Threads' parts of a
  * scratch buffer (64-byte aligned, as cz_net_scratch's is) placed this
  * many floats apart never share a line: two threads writing one line

@@ -5,9 +5,11 @@
  * DW_ADD, DW_STORE and DW_STORE_N defined; it undefines them at the end.
  *
  * The padded copy is made with the path's vectors too: through memset and
- * memcpy, a 56x56 plane's 170 small calls took longer than its 9 taps. Every output sums its taps row by
- * row, then column, then adds the bias, as the reference does (only FMA
- * rounding differs).
+ * memcpy, a 56x56 plane's 170 small calls took longer than its 9 taps.
+ * The side borders stay plain stores (CMakeLists.txt keeps GCC from
+ * making them memset calls; as vector stores, masked or overlapping, they
+ * were slower). Every output sums its taps row by row, then column, then
+ * adds the bias, as the reference does (only FMA rounding differs).
  */
 #define DW_CAT2(a, b) a##_##b
 #define DW_CAT(a, b) DW_CAT2(a, b)

@@ -507,17 +507,30 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
                               size_t stride, int threads)
 {
     const cz_conv_geom *g = f->g;
-    int mult = f->OC / g->channels;
+    int mult = f->OC / g->channels, taps = g->kernel_h * g->kernel_w;
     size_t in_plane = (size_t)g->height * g->width;
+    /* Each sample's channels in blocks of 16 (cz_depthwise_planes16 where
+     * it takes them), then the rest one by one. */
+    int blocks = mult == 1 ? f->OC / 16 : 0, per_sample = blocks + f->OC - 16 * blocks;
+    epilogue rest = after_bias(f->ep);
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (long i = 0; i < (long)N * f->OC; i++) {
-        int n = (int)(i / f->OC), oc = (int)(i % f->OC);
-        const float *xp = x + ((size_t)n * g->channels + (size_t)(oc / mult)) * in_plane;
+    for (long i = 0; i < (long)N * per_sample; i++) {
+        int n = (int)(i / per_sample), j = (int)(i % per_sample);
+        int oc0 = j < blocks ? 16 * j : 16 * blocks + (j - blocks);
+        int count = j < blocks ? 16 : 1;
         float *scratch = base + (size_t)omp_get_thread_num() * stride;
-        cz_depthwise_plane(g, xp, f->weight + (size_t)oc * g->kernel_h * g->kernel_w,
-                           f->ep.bias ? f->ep.bias[oc] : 0.0f, y + (size_t)i * f->P, scratch);
-        epilogue rest = after_bias(f->ep);
-        apply_epilogue(&rest, y + (size_t)n * f->OC * f->P, oc, oc + 1, f->P);
+        float *yn = y + (size_t)n * f->OC * f->P;
+        const float *bias = f->ep.bias ? f->ep.bias + oc0 : NULL;
+        if (count == 1 || !cz_depthwise_planes16(g, x + ((size_t)n * g->channels + oc0) * in_plane,
+                                                  f->weight + (size_t)oc0 * taps, bias,
+                                                  yn + (size_t)oc0 * f->P, scratch))
+            for (int oc = oc0; oc < oc0 + count; oc++)
+                cz_depthwise_plane(g,
+                                   x + ((size_t)n * g->channels + (size_t)(oc / mult)) * in_plane,
+                                   f->weight + (size_t)oc * taps,
+                                   f->ep.bias ? f->ep.bias[oc] : 0.0f, yn + (size_t)oc * f->P,
+                                   scratch);
+        apply_epilogue(&rest, yn, oc0, oc0 + count, f->P);
     }
 }
 

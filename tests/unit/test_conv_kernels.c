@@ -86,6 +86,14 @@ static void check_depthwise(const cz_conv_geom *g, cz_rng *rng, const char *path
     free(x), free(w), free(want), free(got), free(scratch);
 }
 
+static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
+                     (double)b[i]);
+}
+
 static void test_depthwise_planes(void **state)
 {
     (void)state;
@@ -121,13 +129,77 @@ static void test_depthwise_planes(void **state)
     cz_kernels_force(NULL);
 }
 
-static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
+/* 16 planes at once (channels in the lanes, small planes) against 16
+ * calls of the plane kernel: the same bits, on the sizes it takes (up to
+ * 28 wide, column strides 1-2: kernels 1-5, dilation, padding, ragged
+ * last vectors); on every path it declines (returning false) or agrees.
+ * True when it took the planes. */
+static bool check_planes16(const cz_conv_geom *g, cz_rng *rng)
 {
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
-            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
-                     (double)b[i]);
+    size_t in = (size_t)g->height * g->width, out = (size_t)g->out_h * g->out_w;
+    size_t taps = (size_t)g->kernel_h * g->kernel_w;
+    float *x = malloc(sizeof(float) * in * 16), *w = malloc(sizeof(float) * taps * 16);
+    float *want = malloc(sizeof(float) * out * 16), *got = malloc(sizeof(float) * out * 16);
+    float *scratch = malloc(sizeof(float) * cz_depthwise_scratch(g));
+    float bias[16];
+    assert_true(x && w && want && got && scratch);
+    tu_fill_uniform(rng, x, in * 16, -1.0f, 1.0f);
+    tu_fill_uniform(rng, w, taps * 16, -1.0f, 1.0f);
+    tu_fill_uniform(rng, bias, 16, -0.5f, 0.5f);
+    for (int c = 0; c < 16; c++)
+        cz_depthwise_plane(g, x + c * in, w + c * taps, bias[c], want + c * out, scratch);
+    for (size_t i = 0; i < out * 16; i++)
+        got[i] = NAN;
+    bool taken = cz_depthwise_planes16(g, x, w, bias, got, scratch);
+    if (taken) {
+        char what[160];
+        snprintf(what, sizeof what, "depthwise x16 %s %dx%d k%dx%d s%dx%d p%dx%d d%d",
+                 cz_kernels_path(), g->height, g->width, g->kernel_h, g->kernel_w, g->stride_h,
+                 g->stride_w, g->pad_h, g->pad_w, g->dilation);
+        expect_same_bits(got, want, out * 16, what);
+    }
+    free(x), free(w), free(want), free(got), free(scratch);
+    return taken;
 }
+
+static void test_depthwise_planes16(void **state)
+{
+    (void)state;
+    static const int fixed[][6] = {
+        /* H  W  k  s  p  d */
+        {7, 7, 3, 1, 1, 1},   {7, 7, 5, 1, 2, 1},   {14, 14, 3, 1, 1, 1}, {14, 14, 5, 2, 2, 1},
+        {28, 28, 3, 2, 1, 1}, {28, 28, 5, 1, 2, 1}, {1, 1, 3, 1, 1, 1},   {9, 16, 3, 1, 2, 2},
+        {17, 5, 1, 1, 0, 1},  {13, 21, 3, 2, 0, 1},
+    };
+    cz_rng rng;
+    cz_rng_seed(&rng, 19);
+    bool avx512 = false;
+    for (int p = 0; p < N_FAST; p++) {
+        if (!cz_kernels_force(fast_paths[p]))
+            continue;
+        bool here = strcmp(fast_paths[p], "avx512") == 0;
+        avx512 |= here;
+        for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+            const int *f = fixed[i];
+            cz_conv_geom g = {.channels = 1, .height = f[0], .width = f[1], .kernel_h = f[2],
+                              .kernel_w = f[2], .stride_h = f[3], .stride_w = f[3],
+                              .pad_h = f[4], .pad_w = f[4], .dilation = f[5]};
+            g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
+            g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+            /* On AVX-512 every one of these is taken; elsewhere none. */
+            assert_true(check_planes16(&g, &rng) == here);
+        }
+        for (int t = 0; t < 60; t++) {
+            cz_conv_geom g;
+            if (random_geom(&rng, 1, (geom_limits){.h = 30, .w = 28, .stride = 3, .pad = 3}, &g))
+                check_planes16(&g, &rng);
+        }
+    }
+    if (!avx512)
+        print_message("[  SKIPPED ] depthwise x16: AVX-512 not supported\n");
+    cz_kernels_force(NULL);
+}
+
 
 /* The epilogue check: adds each row's channel number, so a block run
  * twice, skipped or given the wrong rows shows in the result. */
@@ -681,6 +753,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depthwise_planes),
+        cmocka_unit_test(test_depthwise_planes16),
         cmocka_unit_test(test_direct_geometries),
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),

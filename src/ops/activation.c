@@ -178,7 +178,9 @@ static cz_status activation_forward(cz_net *net, cz_node *node)
     float *y = node->out.data;
     size_t n = cz_node_numel(node) * (size_t)net->batch;
     long chunks = (long)((n + CHUNK - 1) / CHUNK);
-#pragma omp parallel for schedule(static)
+    /* One chunk (an SE block's 1x1 maps) on this thread: a fork and join
+     * costs more than the chunk. */
+#pragma omp parallel for schedule(static) if (chunks > 1)
     for (long c = 0; c < chunks; c++) {
         size_t lo = (size_t)c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
         cz_act act = node->attr.act.act;

@@ -43,7 +43,7 @@ static cz_status add_forward(cz_net *net, cz_node *node)
 
     enum { CHUNK = 4096 };
     long chunks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (chunks > 1)
     for (long c = 0; c < chunks; c++) {
         long lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
         add_arrays(a + lo, b + lo, y + lo, (size_t)len);

@@ -48,19 +48,33 @@ static size_t plane_size(const cz_node *node)
     return node->ndim == 3 ? (size_t)node->shape[1] * node->shape[2] : 1;
 }
 
-/* x_i (N, C_i, H, W) -> y (N, sum C_i, H, W) */
+/* x_i (N, C_i, H, W) -> y (N, sum C_i, H, W), in chunks of the output
+ * over the threads: by samples, batch 1 (DenseNet's growing maps, 1.3 ms
+ * of densenet121) copied on one thread. */
 static cz_status concat_forward(cz_net *net, cz_node *node)
 {
+    enum { CHUNK = 16384 };
     size_t plane = plane_size(node), out_sample = cz_node_numel(node);
-
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < net->batch; n++) {
-        float *y = node->out.data + (size_t)n * out_sample;
-        for (int i = 0; i < node->n_inputs; i++) {
-            const cz_node *in = cz_node_in(net, node, i);
-            size_t size = (size_t)in->shape[0] * plane;
-            memcpy(y, in->out.data + (size_t)n * size, size * sizeof(float));
-            y += size;
+    size_t total = out_sample * (size_t)net->batch;
+    long chunks = (long)((total + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (long c = 0; c < chunks; c++) {
+        size_t lo = (size_t)c * CHUNK, hi = total - lo < CHUNK ? total : lo + CHUNK;
+        /* Output range [lo, hi): the input pieces it spans. */
+        while (lo < hi) {
+            size_t n = lo / out_sample, at = lo % out_sample, start = 0;
+            for (int i = 0; i < node->n_inputs; i++) {
+                const cz_node *in = cz_node_in(net, node, i);
+                size_t size = (size_t)in->shape[0] * plane;
+                if (at < start + size) {
+                    size_t len = start + size - at < hi - lo ? start + size - at : hi - lo;
+                    memcpy(node->out.data + lo, in->out.data + n * size + (at - start),
+                           len * sizeof(float));
+                    lo += len;
+                    break;
+                }
+                start += size;
+            }
         }
     }
     return CZ_OK;

@@ -19,10 +19,10 @@ static cz_tensor random_input(int N, int C, int H, int W, uint64_t seed)
     return x;
 }
 
-static void test_concat_channels(void **state)
+/* Small maps, and maps large enough that the copy's chunks (16384
+ * floats) start and end inside inputs and samples. */
+static void check_concat_channels(int N, int C, int H, int W)
 {
-    (void)state;
-    int N = 2, C = 3, H = 4, W = 5;
     cz_net *net = cz_net_create(C, H, W, 1);
     int t = cz_activation(net, CZ_INPUT, "t", CZ_ACT_TANH);
     int a = cz_concat(net, (int[]){CZ_INPUT, t}, 2, "a");
@@ -49,6 +49,14 @@ static void test_concat_channels(void **state)
     free(want);
     cz_tensor_free(&x);
     cz_net_free(net);
+}
+
+static void test_concat_channels(void **state)
+{
+    (void)state;
+    check_concat_channels(2, 3, 4, 5);
+    check_concat_channels(3, 3, 67, 61);
+    check_concat_channels(1, 5, 29, 31);
 }
 
 static void test_concat_features(void **state)

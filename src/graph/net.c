@@ -606,7 +606,8 @@ static void unbind_outputs(cz_net *net)
 
 /* The inference plan: conv -> BatchNorm -> residual add -> activation
  * chains (each part optional), where each link is the previous one's only
- * reader, become one conv whose epilogue applies the rest (see conv2d.c).
+ * reader, become one conv whose epilogue applies the rest (see conv2d.c);
+ * a BatchNorm -> activation pair left over becomes one BatchNorm pass.
  * The add's other operand must come from an earlier node, so that it is
  * ready when the conv runs (ResNet's identity shortcut). Only when no
  * backward follows: the fused nodes' own outputs are not written. The
@@ -661,6 +662,19 @@ static cz_status plan_fusion(cz_net *net)
             net->nodes[conv->fuse_add].fused = true;
         if (conv->fuse_act >= 0)
             net->nodes[conv->fuse_act].fused = true;
+    }
+    /* A BatchNorm that no conv took, read only by an activation
+     * (DenseNet's and pre-activation ResNets' BN-ReLU-conv): one pass
+     * that writes the activation's output. */
+    for (int i = 0; i < net->n_nodes; i++) {
+        cz_node *bn = &net->nodes[i];
+        if (bn->op != &cz_op_batchnorm || bn->fused || (bn->train_only && !net->training))
+            continue;
+        int next = sole_reader(net, readers, reader, i);
+        if (next < 0 || net->nodes[next].op != &cz_op_activation)
+            continue;
+        bn->fuse_act = bn->fuse_dst = next;
+        net->nodes[next].fused = true;
     }
     free(readers);
     cz_status st = plan_buffers(net);

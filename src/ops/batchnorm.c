@@ -219,7 +219,10 @@ static cz_status batchnorm_forward(cz_net *net, cz_node *node)
     const cz_node *in = cz_node_in(net, node, 0);
     bn_dims d = dims_of(net, node);
     const float *x = in->out.data;
-    float *y = node->out.data;
+    /* The inference plan may fuse the activation after it: y is then the
+     * activation's output, each plane mapped while it is in cache. */
+    float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
+    int act = node->fuse_act >= 0 ? (int)net->nodes[node->fuse_act].attr.act.act : -1;
     const float *weight = cz_node_param(net, node, BN_WEIGHT)->value.data;
     const float *bias = cz_node_param(net, node, BN_BIAS)->value.data;
     const float *running_mean = cz_node_param(net, node, BN_RUNNING_MEAN)->value.data;
@@ -246,9 +249,12 @@ static cz_status batchnorm_forward(cz_net *net, cz_node *node)
          * precision that x scale + shift would lose when |mean| >> std.
          * (cz_batchnorm_eval_affine gives a fused conv the same numbers.) */
         float mean_f = (float)s->mean[c], scale = (float)(s->invstd[c] * weight[c]);
-        for (int n = 0; n < d.N; n++)
-            normalise_plane(x + ((size_t)n * d.C + c) * d.M, y + ((size_t)n * d.C + c) * d.M,
-                            d.M, mean_f, scale, bias[c]);
+        for (int n = 0; n < d.N; n++) {
+            float *yp = y + ((size_t)n * d.C + c) * d.M;
+            normalise_plane(x + ((size_t)n * d.C + c) * d.M, yp, d.M, mean_f, scale, bias[c]);
+            if (act >= 0)
+                cz_act_map((cz_act)act, yp, yp, d.M);
+        }
     }
     return CZ_OK;
 }

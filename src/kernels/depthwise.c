@@ -20,13 +20,12 @@
  * a struct the compiler vectorises where it can). Column strides above 2
  * (none in the zoo) run on the reference kernel.
  */
-#include <stdint.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include "kernels/x86/transpose_avx512.h"
+#include <immintrin.h>
 #endif
 
 /* Output rows summed together, and the widest vector of any path. */
@@ -50,19 +49,11 @@ static dw_layout layout(const cz_conv_geom *g)
     return l;
 }
 
-#ifdef CZ_HAVE_X86
-static size_t blocked_size(const cz_conv_geom *g);
-#endif
-
 size_t cz_depthwise_scratch(const cz_conv_geom *g)
 {
-    size_t size = layout(g).size;
-#ifdef CZ_HAVE_X86
-    /* Room for cz_depthwise_planes16's buffer, 64-byte aligned within. */
-    if (blocked_size(g) + 16 > size)
-        size = blocked_size(g) + 16;
-#endif
-    return size;
+    /* Room for cz_depthwise_planes16's buffer too. */
+    size_t size = layout(g).size, blocked = cz_planes16_scratch(g);
+    return blocked > size ? blocked : size;
 }
 
 /* ------------------------------------------------------------- portable */
@@ -189,114 +180,6 @@ static inline void port_store_n(float *p, port_vec a, int n)
 #define DW_STORE_N(p, a, n) _mm512_mask_storeu_ps(p, AVX512_MASK(n), a)
 #include "kernels/depthwise_body.h"
 
-/* ------------------------------------------ AVX-512, 16 planes at once */
-
-/* Small planes (EfficientNet's and the MobileNets' 14x14 and 7x7 layers,
- * hundreds of channels each) leave most of a plane-wide vector empty and
- * spend more on each plane's set-up than on its taps: against ONNX
- * Runtime's blocked layout they took 2-3.7x the time. Here 16 channels
- * share the lanes: the 16 planes are transposed, 16 x 16 at a time, into
- * a zero-padded buffer of (PH x PW) positions of 16 channels, each output
- * position is a sum of KH x KW full-vector FMAs, and 16 positions are
- * transposed back into the 16 output planes. Each output adds its taps in
- * the plane kernel's order (row by row, then column, from zero, then the
- * bias), so the bits are the same. */
-
-#define BLOCK_MAX_W 28 /* widest plane taken 16 at a time (at 32, no faster) */
-
-static size_t blocked_size(const cz_conv_geom *g)
-{
-    return (size_t)(g->height + 2 * g->pad_h) * (size_t)(g->width + 2 * g->pad_w) * 16;
-}
-
-static bool blocks_fit(const cz_conv_geom *g)
-{
-    /* Column strides above 2 run on the reference plane kernel, whose
-     * rounding this would not match. */
-    return cz_kernels_current() == CZ_KPATH_AVX512 && g->width <= BLOCK_MAX_W &&
-           g->out_w <= BLOCK_MAX_W && g->stride_w <= 2;
-}
-
-/* The 16 planes x (H x W, one after another) into blk, zero-padded. */
-__attribute__((target("avx512f"))) static void fill_blocks(const cz_conv_geom *g, const float *x,
-                                                           float *blk)
-{
-    int H = g->height, W = g->width, PW = W + 2 * g->pad_w;
-    size_t HW = (size_t)H * W, positions = (size_t)(H + 2 * g->pad_h) * PW;
-    for (size_t i = 0; i < positions; i++)
-        _mm512_store_ps(blk + i * 16, _mm512_setzero_ps());
-    for (int h = 0; h < H; h++)
-        for (int c0 = 0; c0 < W; c0 += 16) {
-            int n = W - c0 < 16 ? W - c0 : 16;
-            __m512 r[16];
-            for (int c = 0; c < 16; c++)
-                r[c] = _mm512_maskz_loadu_ps(cz_first_lanes(n), x + c * HW + (size_t)h * W + c0);
-            cz_transpose16(r);
-            float *dst = blk + ((size_t)(h + g->pad_h) * PW + g->pad_w + c0) * 16;
-            for (int j = 0; j < n; j++)
-                _mm512_store_ps(dst + (size_t)j * 16, r[j]);
-        }
-}
-
-/* 16 output positions p0 .. p0 + 15 of the 16 planes (n of them real; the
- * rest repeat the last and are not stored). */
-__attribute__((target("avx512f,fma"))) static void
-block_outputs(const cz_conv_geom *g, const float *blk, const __m512 *wv, const int *off,
-              __m512 bias, int p0, int n, float *y)
-{
-    int OW = g->out_w, P = g->out_h * OW, PW = g->width + 2 * g->pad_w;
-    int taps = g->kernel_h * g->kernel_w;
-    const float *base[16];
-    for (int q = 0; q < 16; q++) {
-        int p = p0 + (q < n ? q : n - 1), oh = p / OW, ow = p % OW;
-        base[q] = blk + ((size_t)oh * g->stride_h * PW + (size_t)ow * g->stride_w) * 16;
-    }
-    __m512 acc[16];
-#pragma GCC unroll 16
-    for (int q = 0; q < 16; q++)
-        acc[q] = _mm512_setzero_ps();
-    for (int t = 0; t < taps; t++) {
-        __m512 w = wv[t];
-#pragma GCC unroll 16
-        for (int q = 0; q < 16; q++)
-            acc[q] = _mm512_fmadd_ps(_mm512_load_ps(base[q] + off[t]), w, acc[q]);
-    }
-#pragma GCC unroll 16
-    for (int q = 0; q < 16; q++)
-        acc[q] = _mm512_add_ps(acc[q], bias);
-    cz_transpose16(acc);
-    __mmask16 mask = cz_first_lanes(n);
-#pragma GCC unroll 16
-    for (int c = 0; c < 16; c++)
-        _mm512_mask_storeu_ps(y + (size_t)c * P + p0, mask, acc[c]);
-}
-
-__attribute__((target("avx512f"))) static void planes16_avx512(const cz_conv_geom *g,
-                                                               const float *x, const float *w,
-                                                               const float *bias, float *y,
-                                                               float *blk)
-{
-    enum { MAX_TAPS = 64 };
-    int KH = g->kernel_h, KW = g->kernel_w, taps = KH * KW, PW = g->width + 2 * g->pad_w;
-    __m512 wv[MAX_TAPS];
-    int off[MAX_TAPS];
-    for (int i = 0; i < KH; i++)
-        for (int j = 0; j < KW; j++) {
-            int t = i * KW + j;
-            float lanes[16];
-            for (int c = 0; c < 16; c++)
-                lanes[c] = w[c * taps + t];
-            wv[t] = _mm512_loadu_ps(lanes);
-            off[t] = (i * g->dilation * PW + j * g->dilation) * 16;
-        }
-    float b[16];
-    for (int c = 0; c < 16; c++)
-        b[c] = bias ? bias[c] : 0.0f;
-    fill_blocks(g, x, blk);
-    int P = g->out_h * g->out_w;
-    for (int p0 = 0; p0 < P; p0 += 16)
-        block_outputs(g, blk, wv, off, _mm512_loadu_ps(b), p0, P - p0 < 16 ? P - p0 : 16, y);
-}
 #endif
 
 void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, float bias,
@@ -320,21 +203,6 @@ void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, f
     default:
         dw_plane_portable(g, &l, x, w, bias, y, scratch);
     }
-}
-
-bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
-                           const float *bias, float *y, float *scratch)
-{
-#ifdef CZ_HAVE_X86
-    if (!blocks_fit(g) || g->kernel_h * g->kernel_w > 64)
-        return false;
-    float *blk = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    planes16_avx512(g, x, w, bias, y, blk);
-    return true;
-#else
-    (void)g, (void)x, (void)w, (void)bias, (void)y, (void)scratch;
-    return false;
-#endif
 }
 
 const char *cz_depthwise_name(void)

@@ -139,14 +139,20 @@ size_t cz_depthwise_scratch(const cz_conv_geom *g);
  * holds cz_depthwise_scratch(g) floats (a zero-padded copy of x). */
 void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, float bias,
                         float *y, float *scratch);
-/* 16 planes of a depthwise conv at once, the channels in the vector
- * lanes: for small planes (14x14, 7x7), where one plane is too little
- * work for a plane-wide vector. x holds 16 input planes one after another,
- * w their 16 filters (KH x KW each), bias 16 values or NULL, y the 16
- * output planes; the bits are cz_depthwise_plane's. False (nothing done)
- * where the path or the geometry does not take it. */
+/* Window ops on 16 planes at once, the channels in the vector lanes
+ * (planes16.c): for small planes (28x28 down to 7x7), where one plane is
+ * too little work for a plane-wide vector. x holds 16 input planes one
+ * after another (g->channels is ignored), y the 16 output planes;
+ * `scratch` holds cz_planes16_scratch(g) floats. False (nothing done)
+ * where the path or the geometry does not take them. */
+size_t cz_planes16_scratch(const cz_conv_geom *g);
+/* Depthwise: w holds the 16 filters (KH x KW each), bias 16 values or
+ * NULL; the bits are cz_depthwise_plane's. */
 bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
                            const float *bias, float *y, float *scratch);
+/* Max pool (the geometry's kernel, stride and padding; padding never
+ * wins, a NaN in a window gives NaN). */
+bool cz_maxpool_planes16(const cz_conv_geom *g, const float *x, float *y, float *scratch);
 /* The reference: the same sum, tap by tap, in plain C. */
 void cz_depthwise_plane_ref(const cz_conv_geom *g, const float *x, const float *w, float bias,
                             float *y);

@@ -250,19 +250,36 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
     int threads = omp_get_max_threads();
     const cz_pool_attr *a = &node->attr.pool;
     bool same = cz_pool_same_size(a);
+    cz_conv_geom g = {.channels = 1, .height = H, .width = W, .kernel_h = a->kernel_h,
+                      .kernel_w = a->kernel_w, .stride_h = a->stride_h, .stride_w = a->stride_w,
+                      .pad_h = a->pad_h, .pad_w = a->pad_w, .dilation = 1, .out_h = OH,
+                      .out_w = OW};
     size_t width = same ? cz_line_floats((size_t)H * W) : row_floats(a, W, OW);
+    if (cz_line_floats(cz_planes16_scratch(&g)) > width)
+        width = cz_line_floats(cz_planes16_scratch(&g));
     float *rows = cz_net_scratch(net, sizeof(float) * width * (size_t)threads);
     if (!rows)
         return CZ_ERR_NOMEM;
+    /* Blocks of 16 planes (cz_maxpool_planes16, where it takes them: the
+     * row sweeps of small planes were mostly their loops' remainders),
+     * then the rest one by one. */
+    int blocks = planes / 16;
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (int p = 0; p < planes; p++) {
-        const float *x = in->out.data + (size_t)p * H * W;
-        float *y = node->out.data + (size_t)p * OH * OW;
+    for (int i = 0; i < blocks + planes % 16; i++) {
+        int p0 = i < blocks ? 16 * i : 16 * blocks + (i - blocks), count = i < blocks ? 16 : 1;
+        const float *x = in->out.data + (size_t)p0 * H * W;
+        float *y = node->out.data + (size_t)p0 * OH * OW;
         float *own = rows + (size_t)omp_get_thread_num() * width;
-        if (same)
-            maxpool_plane_same(a, x, H, W, y, own);
-        else
-            maxpool_plane(a, x, H, W, y, OH, OW, own);
+        if (count == 16 && cz_maxpool_planes16(&g, x, y, own))
+            continue;
+        for (int p = 0; p < count; p++) {
+            const float *xp = x + (size_t)p * H * W;
+            float *yp = y + (size_t)p * OH * OW;
+            if (same)
+                maxpool_plane_same(a, xp, H, W, yp, own);
+            else
+                maxpool_plane(a, xp, H, W, yp, OH, OW, own);
+        }
     }
     return CZ_OK;
 }

@@ -615,6 +615,68 @@ static void randomise_batchnorm(cz_net *net, cz_rng *rng)
     }
 }
 
+/* Max pooling 16 planes at once against a window search: the same
+ * maxima (random values, no ties), NaN wherever a window holds one, on
+ * small planes with strides 1-2, kernels 2-5, padding, and ceil_mode's
+ * windows that run past the padding. */
+static void test_maxpool_planes16(void **state)
+{
+    (void)state;
+    static const int cases[][6] = {
+        /* H  W  k  s  p  ceil */
+        {28, 28, 3, 2, 0, 1}, {14, 14, 2, 2, 0, 1}, {14, 14, 3, 1, 1, 0}, {7, 7, 3, 1, 1, 0},
+        {28, 28, 3, 1, 1, 0}, {13, 9, 3, 2, 1, 1},  {5, 17, 5, 2, 2, 0},  {1, 1, 1, 1, 0, 0},
+    };
+    cz_rng rng;
+    cz_rng_seed(&rng, 23);
+    bool ran = false;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const int *c = cases[i];
+        int H = c[0], W = c[1], k = c[2], s = c[3], pad = c[4];
+        int span_h = H + 2 * pad - k, span_w = W + 2 * pad - k;
+        int OH = (c[5] ? span_h + s - 1 : span_h) / s + 1, OW = (c[5] ? span_w + s - 1 : span_w) / s + 1;
+        /* PyTorch's ceil_mode rule: the last window starts inside. */
+        if (c[5] && (OH - 1) * s >= H + pad)
+            OH--;
+        if (c[5] && (OW - 1) * s >= W + pad)
+            OW--;
+        cz_conv_geom g = {.channels = 1, .height = H, .width = W, .kernel_h = k, .kernel_w = k,
+                          .stride_h = s, .stride_w = s, .pad_h = pad, .pad_w = pad,
+                          .dilation = 1, .out_h = OH, .out_w = OW};
+        size_t in = (size_t)H * W, out = (size_t)OH * OW;
+        float *x = malloc(sizeof(float) * in * 16), *y = malloc(sizeof(float) * out * 16);
+        float *scratch = malloc(sizeof(float) * cz_planes16_scratch(&g));
+        assert_true(x && y && scratch);
+        tu_fill_uniform(&rng, x, in * 16, -1.0f, 1.0f);
+        x[in * 3 + in / 2] = NAN;
+        if (!cz_maxpool_planes16(&g, x, y, scratch)) {
+            free(x), free(y), free(scratch);
+            continue;
+        }
+        ran = true;
+        for (int pl = 0; pl < 16; pl++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    float want = -INFINITY;
+                    bool nan = false;
+                    for (int h = oh * s - pad; h < oh * s - pad + k; h++)
+                        for (int w = ow * s - pad; w < ow * s - pad + k; w++)
+                            if (h >= 0 && h < H && w >= 0 && w < W) {
+                                float v = x[pl * in + (size_t)h * W + w];
+                                nan |= v != v;
+                                want = v > want ? v : want;
+                            }
+                    float got = y[pl * out + (size_t)oh * OW + ow];
+                    if (nan ? !isnan(got) : got != want)
+                        fail_msg("maxpool x16 %dx%d k%d s%d p%d: plane %d (%d, %d) is %g, want %g",
+                                 H, W, k, s, pad, pl, oh, ow, got, nan ? NAN : want);
+                }
+        free(x), free(y), free(scratch);
+    }
+    if (!ran)
+        print_message("[  SKIPPED ] maxpool x16: AVX-512 not on this path\n");
+}
+
 /* The inference plan folds conv -> BatchNorm -> activation into one pass
  * with the separate ops' arithmetic: the logits are the same bits with
  * fusion on and off, on every path (ReLU, ReLU6, SiLU, Hardswish;
@@ -754,6 +816,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depthwise_planes),
         cmocka_unit_test(test_depthwise_planes16),
+        cmocka_unit_test(test_maxpool_planes16),
         cmocka_unit_test(test_direct_geometries),
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),

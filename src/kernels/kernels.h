@@ -153,6 +153,11 @@ bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w
 /* Max pool (the geometry's kernel, stride and padding; padding never
  * wins, a NaN in a window gives NaN). */
 bool cz_maxpool_planes16(const cz_conv_geom *g, const float *x, float *y, float *scratch);
+/* Average pool: each output's window summed row by row (padding adds
+ * nothing), divided by divisors[p] for output position p: the window
+ * search's bits. */
+bool cz_avgpool_planes16(const cz_conv_geom *g, const float *divisors, const float *x, float *y,
+                         float *scratch);
 /* The reference: the same sum, tap by tap, in plain C. */
 void cz_depthwise_plane_ref(const cz_conv_geom *g, const float *x, const float *w, float bias,
                             float *y);

@@ -1,6 +1,6 @@
 /*
  * planes16.c - window ops on 16 small planes at once, the channels in the
- * AVX-512 lanes: depthwise convolution and max pooling.
+ * AVX-512 lanes: depthwise convolution, max and average pooling.
  *
  * Small planes (EfficientNet's and the MobileNets' 14x14 and 7x7 layers,
  * GoogLeNet's pools, hundreds of channels each) leave most of a
@@ -14,7 +14,7 @@
  *
  * Only on the AVX-512 path, for planes at most BLOCK_MAX_W wide for the
  * depthwise conv (at 32 no faster than a plane at a time) and
- * MAXPOOL_MAX_W for the max pool (googlenet's 56-wide pool 0.17-0.23 ->
+ * POOL_MAX_W for the pools (googlenet's 56-wide max pool 0.17-0.23 ->
  * 0.13-0.17 ms, its 112-wide one slower); the entry points say false
  * otherwise.
  */
@@ -28,7 +28,7 @@
 #endif
 
 #define BLOCK_MAX_W 28
-#define MAXPOOL_MAX_W 64
+#define POOL_MAX_W 64
 
 /* The padded buffer: the input with its padding, grown to hold every
  * window (a ceil_mode pool's last one reads past the padding). */
@@ -208,6 +208,46 @@ __attribute__((target("avx512f"))) static void maxpool16(const cz_conv_geom *g, 
         max_positions(base, off, taps, P, p0, n, y);
     }
 }
+
+/* ---------------------------------------------------------- average pool */
+
+/* Each output sums its window's taps in row-major order from zero (the
+ * padding adds zeros), then divides by its divisor: the window search's
+ * operations, so its bits. */
+__attribute__((target("avx512f"))) static void sum_positions(const float *const base[16],
+                                                             const int *off, int taps,
+                                                             const float *divisors, int P,
+                                                             int p0, int n, float *y)
+{
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int q = 0; q < 16; q++)
+        acc[q] = _mm512_setzero_ps();
+    for (int t = 0; t < taps; t++)
+#pragma GCC unroll 16
+        for (int q = 0; q < 16; q++)
+            acc[q] = _mm512_add_ps(acc[q], _mm512_load_ps(base[q] + off[t]));
+#pragma GCC unroll 16
+    for (int q = 0; q < 16; q++)
+        acc[q] = _mm512_div_ps(acc[q], _mm512_set1_ps(divisors[p0 + (q < n ? q : n - 1)]));
+    store_positions(acc, P, p0, n, y);
+}
+
+__attribute__((target("avx512f"))) static void avgpool16(const cz_conv_geom *g,
+                                                         const float *divisors, const float *x,
+                                                         float *y, float *blk)
+{
+    blocked b = blocked_of(g);
+    int off[64], taps = tap_offsets(g, b, off);
+    fill_blocks(g, b, x, 0.0f, blk);
+    int P = g->out_h * g->out_w;
+    for (int p0 = 0; p0 < P; p0 += 16) {
+        const float *base[16];
+        int n = P - p0 < 16 ? P - p0 : 16;
+        window_bases(g, b, blk, p0, n, base);
+        sum_positions(base, off, taps, divisors, P, p0, n, y);
+    }
+}
 #endif
 
 bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
@@ -229,12 +269,26 @@ bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w
 bool cz_maxpool_planes16(const cz_conv_geom *g, const float *x, float *y, float *scratch)
 {
 #ifdef CZ_HAVE_X86
-    if (!planes16_fit(g, MAXPOOL_MAX_W))
+    if (!planes16_fit(g, POOL_MAX_W))
         return false;
     maxpool16(g, x, y, aligned_in(scratch));
     return true;
 #else
     (void)g, (void)x, (void)y, (void)scratch;
+    return false;
+#endif
+}
+
+bool cz_avgpool_planes16(const cz_conv_geom *g, const float *divisors, const float *x, float *y,
+                         float *scratch)
+{
+#ifdef CZ_HAVE_X86
+    if (!planes16_fit(g, POOL_MAX_W))
+        return false;
+    avgpool16(g, divisors, x, y, aligned_in(scratch));
+    return true;
+#else
+    (void)g, (void)divisors, (void)x, (void)y, (void)scratch;
     return false;
 #endif
 }

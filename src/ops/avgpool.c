@@ -98,22 +98,47 @@ static cz_status avgpool_forward(cz_net *net, cz_node *node)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
-    int planes = net->batch * in->shape[0];
-    int threads = omp_get_max_threads();
+    int C = in->shape[0], threads = omp_get_max_threads();
     const cz_pool_attr *a = &node->attr.pool;
     bool same = cz_pool_same_size(a);
-    size_t width = same ? cz_line_floats((size_t)H * W) : 0;
-    float *sums = same ? cz_net_scratch(net, sizeof(float) * width * (size_t)threads) : NULL;
-    if (same && !sums)
+    cz_conv_geom g = {.channels = 1, .height = H, .width = W, .kernel_h = a->kernel_h,
+                      .kernel_w = a->kernel_w, .stride_h = a->stride_h, .stride_w = a->stride_w,
+                      .pad_h = a->pad_h, .pad_w = a->pad_w, .dilation = 1, .out_h = OH,
+                      .out_w = OW};
+    /* Per thread: the flat sums of a same-size pool or the blocked
+     * buffer; then every output position's divisor, for the blocks. */
+    size_t width = cz_line_floats(cz_planes16_scratch(&g)), P = (size_t)OH * OW;
+    if (same && cz_line_floats((size_t)H * W) > width)
+        width = cz_line_floats((size_t)H * W);
+    float *scratch = cz_net_scratch(net, sizeof(float) * (width * (size_t)threads + P));
+    if (!scratch)
         return CZ_ERR_NOMEM;
+    float *divisors = scratch + width * (size_t)threads;
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++)
+            divisors[(size_t)oh * OW + ow] = pool_window(node, H, W, oh, ow).divisor;
+    /* Each sample's channels in blocks of 16 (cz_avgpool_planes16, where
+     * it takes them), then the rest one by one: which way a channel goes
+     * does not depend on the batch. Same-size pools stay on their flat
+     * sweeps (blocked, Inception's were no faster); DenseNet's 2x2/2
+     * transitions went 0.99 -> 0.22-0.25 ms on one thread. */
+    int blocks = same ? 0 : C / 16, per_sample = blocks + C - 16 * blocks;
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (int p = 0; p < planes; p++) {
-        const float *x = in->out.data + (size_t)p * H * W;
-        float *y = node->out.data + (size_t)p * OH * OW;
-        if (same)
-            avgpool_plane_same(a, x, H, W, y, sums + (size_t)omp_get_thread_num() * width);
-        else
-            avgpool_plane(node, x, H, W, y, OH, OW);
+    for (int i = 0; i < net->batch * per_sample; i++) {
+        int n = i / per_sample, j = i % per_sample;
+        int c0 = j < blocks ? 16 * j : 16 * blocks + (j - blocks), count = j < blocks ? 16 : 1;
+        size_t p0 = (size_t)n * C + c0;
+        const float *x = in->out.data + p0 * H * W;
+        float *y = node->out.data + p0 * P;
+        float *own = scratch + (size_t)omp_get_thread_num() * width;
+        if (count == 16 && cz_avgpool_planes16(&g, divisors, x, y, own))
+            continue;
+        for (int p = 0; p < count; p++) {
+            if (same)
+                avgpool_plane_same(a, x + (size_t)p * H * W, H, W, y + p * P, own);
+            else
+                avgpool_plane(node, x + (size_t)p * H * W, H, W, y + p * P, OH, OW);
+        }
     }
     return CZ_OK;
 }

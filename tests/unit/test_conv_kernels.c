@@ -615,11 +615,50 @@ static void randomise_batchnorm(cz_net *net, cz_rng *rng)
     }
 }
 
+/* Average pooling 16 planes at once against a window search (summed row
+ * by row from zero, then divided): the same bits, with the divisors of
+ * count_include_pad and without. */
+static void check_avgpool_planes16(const cz_conv_geom *g, const float *x, float *y,
+                                   float *scratch)
+{
+    int H = g->height, W = g->width, OH = g->out_h, OW = g->out_w;
+    int k = g->kernel_h, s = g->stride_h, pad = g->pad_h;
+    size_t in = (size_t)H * W, out = (size_t)OH * OW;
+    float *divisors = malloc(sizeof(float) * out);
+    assert_non_null(divisors);
+    for (int include = 0; include < 2; include++) {
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) {
+                int h0 = oh * s - pad, w0 = ow * s - pad;
+                int h1 = h0 + k > H + pad ? H + pad : h0 + k, w1 = w0 + k > W + pad ? W + pad : w0 + k;
+                int real = ((h1 > H ? H : h1) - (h0 < 0 ? 0 : h0)) * ((w1 > W ? W : w1) - (w0 < 0 ? 0 : w0));
+                divisors[(size_t)oh * OW + ow] = (float)(include ? (h1 - h0) * (w1 - w0) : real);
+            }
+        assert_true(cz_avgpool_planes16(g, divisors, x, y, scratch));
+        for (int pl = 0; pl < 16; pl++)
+            for (int oh = 0; oh < OH; oh++)
+                for (int ow = 0; ow < OW; ow++) {
+                    float sum = 0.0f;
+                    for (int h = oh * s - pad; h < oh * s - pad + k; h++)
+                        for (int w = ow * s - pad; w < ow * s - pad + k; w++)
+                            if (h >= 0 && h < H && w >= 0 && w < W)
+                                sum += x[pl * in + (size_t)h * W + w];
+                    float want = sum / divisors[(size_t)oh * OW + ow];
+                    float got = y[pl * out + (size_t)oh * OW + ow];
+                    if (memcmp(&got, &want, sizeof got) != 0)
+                        fail_msg("avgpool x16 %dx%d k%d s%d p%d: plane %d (%d, %d) is %.9g, "
+                                 "want %.9g", H, W, k, s, pad, pl, oh, ow, got, want);
+                }
+    }
+    free(divisors);
+}
+
 /* Max pooling 16 planes at once against a window search: the same
  * maxima (random values, no ties), NaN wherever a window holds one, on
  * small planes with strides 1-2, kernels 2-5, padding, and ceil_mode's
- * windows that run past the padding. */
-static void test_maxpool_planes16(void **state)
+ * windows that run past the padding. Then average pooling (without the
+ * NaN). */
+static void test_pool_planes16(void **state)
 {
     (void)state;
     static const int cases[][6] = {
@@ -671,10 +710,12 @@ static void test_maxpool_planes16(void **state)
                         fail_msg("maxpool x16 %dx%d k%d s%d p%d: plane %d (%d, %d) is %g, want %g",
                                  H, W, k, s, pad, pl, oh, ow, got, nan ? NAN : want);
                 }
+        x[in * 3 + in / 2] = 0.25f;
+        check_avgpool_planes16(&g, x, y, scratch);
         free(x), free(y), free(scratch);
     }
     if (!ran)
-        print_message("[  SKIPPED ] maxpool x16: AVX-512 not on this path\n");
+        print_message("[  SKIPPED ] pools x16: AVX-512 not on this path\n");
 }
 
 /* The inference plan folds conv -> BatchNorm -> activation into one pass
@@ -816,7 +857,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depthwise_planes),
         cmocka_unit_test(test_depthwise_planes16),
-        cmocka_unit_test(test_maxpool_planes16),
+        cmocka_unit_test(test_pool_planes16),
         cmocka_unit_test(test_direct_geometries),
         cmocka_unit_test(test_conv_layers_per_path),
         cmocka_unit_test(test_conv_thread_bits),

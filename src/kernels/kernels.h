@@ -146,6 +146,15 @@ void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, f
  * `scratch` holds cz_planes16_scratch(g) floats. False (nothing done)
  * where the path or the geometry does not take them. */
 size_t cz_planes16_scratch(const cz_conv_geom *g);
+/* Work item j of C channels taken as C / 16 blocks of 16 (`blocks`), then
+ * one by one: its first channel, and in *count how many. Callers cut each
+ * sample's channels this way, so that which way a channel goes does not
+ * depend on the batch. */
+static inline int cz_planes16_item(int j, int blocks, int *count)
+{
+    *count = j < blocks ? 16 : 1;
+    return j < blocks ? 16 * j : 16 * blocks + (j - blocks);
+}
 /* Depthwise: w holds the 16 filters (KH x KW each), bias 16 values or
  * NULL; the bits are cz_depthwise_plane's. */
 bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,

@@ -101,10 +101,7 @@ static cz_status avgpool_forward(cz_net *net, cz_node *node)
     int C = in->shape[0], threads = omp_get_max_threads();
     const cz_pool_attr *a = &node->attr.pool;
     bool same = cz_pool_same_size(a);
-    cz_conv_geom g = {.channels = 1, .height = H, .width = W, .kernel_h = a->kernel_h,
-                      .kernel_w = a->kernel_w, .stride_h = a->stride_h, .stride_w = a->stride_w,
-                      .pad_h = a->pad_h, .pad_w = a->pad_w, .dilation = 1, .out_h = OH,
-                      .out_w = OW};
+    cz_conv_geom g = cz_pool_geom(a, H, W, OH, OW);
     /* Per thread: the flat sums of a same-size pool or the blocked
      * buffer; then every output position's divisor, for the blocks. */
     size_t width = cz_line_floats(cz_planes16_scratch(&g)), P = (size_t)OH * OW;
@@ -125,9 +122,8 @@ static cz_status avgpool_forward(cz_net *net, cz_node *node)
     int blocks = same ? 0 : C / 16, per_sample = blocks + C - 16 * blocks;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int i = 0; i < net->batch * per_sample; i++) {
-        int n = i / per_sample, j = i % per_sample;
-        int c0 = j < blocks ? 16 * j : 16 * blocks + (j - blocks), count = j < blocks ? 16 : 1;
-        size_t p0 = (size_t)n * C + c0;
+        int count;
+        size_t p0 = (size_t)(i / per_sample) * C + cz_planes16_item(i % per_sample, blocks, &count);
         const float *x = in->out.data + p0 * H * W;
         float *y = node->out.data + p0 * P;
         float *own = scratch + (size_t)omp_get_thread_num() * width;

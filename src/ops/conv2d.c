@@ -515,9 +515,8 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
     epilogue rest = after_bias(f->ep);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (long i = 0; i < (long)N * per_sample; i++) {
-        int n = (int)(i / per_sample), j = (int)(i % per_sample);
-        int oc0 = j < blocks ? 16 * j : 16 * blocks + (j - blocks);
-        int count = j < blocks ? 16 : 1;
+        int n = (int)(i / per_sample), count;
+        int oc0 = cz_planes16_item((int)(i % per_sample), blocks, &count);
         float *scratch = base + (size_t)omp_get_thread_num() * stride;
         float *yn = y + (size_t)n * f->OC * f->P;
         const float *bias = f->ep.bias ? f->ep.bias + oc0 : NULL;

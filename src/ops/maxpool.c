@@ -244,29 +244,25 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
         return cz_max_window_forward(net, node, strided_window);
     const cz_node *in = cz_node_in(net, node, 0);
     int H = in->shape[1], W = in->shape[2], OH = node->shape[1], OW = node->shape[2];
-    int planes = net->batch * in->shape[0];
     if (node->saved) /* no argmax from this forward */
         ((cz_saved_argmax *)node->saved)->batch = 0;
     int threads = omp_get_max_threads();
     const cz_pool_attr *a = &node->attr.pool;
     bool same = cz_pool_same_size(a);
-    cz_conv_geom g = {.channels = 1, .height = H, .width = W, .kernel_h = a->kernel_h,
-                      .kernel_w = a->kernel_w, .stride_h = a->stride_h, .stride_w = a->stride_w,
-                      .pad_h = a->pad_h, .pad_w = a->pad_w, .dilation = 1, .out_h = OH,
-                      .out_w = OW};
+    cz_conv_geom g = cz_pool_geom(a, H, W, OH, OW);
     size_t width = same ? cz_line_floats((size_t)H * W) : row_floats(a, W, OW);
     if (cz_line_floats(cz_planes16_scratch(&g)) > width)
         width = cz_line_floats(cz_planes16_scratch(&g));
     float *rows = cz_net_scratch(net, sizeof(float) * width * (size_t)threads);
     if (!rows)
         return CZ_ERR_NOMEM;
-    /* Blocks of 16 planes (cz_maxpool_planes16, where it takes them: the
-     * row sweeps of small planes were mostly their loops' remainders),
-     * then the rest one by one. */
-    int blocks = planes / 16;
+    /* Each sample's channels in blocks of 16 (cz_maxpool_planes16, where
+     * it takes them: the row sweeps of small planes were mostly their
+     * loops' remainders), then the rest one by one. */
+    int C = in->shape[0], blocks = C / 16, per_sample = blocks + C - 16 * blocks;
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (int i = 0; i < blocks + planes % 16; i++) {
-        int p0 = i < blocks ? 16 * i : 16 * blocks + (i - blocks), count = i < blocks ? 16 : 1;
+    for (int i = 0; i < net->batch * per_sample; i++) {
+        int count, p0 = i / per_sample * C + cz_planes16_item(i % per_sample, blocks, &count);
         const float *x = in->out.data + (size_t)p0 * H * W;
         float *y = node->out.data + (size_t)p0 * OH * OW;
         float *own = rows + (size_t)omp_get_thread_num() * width;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "graph/net.h"
+#include "kernels/kernels.h"
 
 static inline int cz_pool_pick(int specific, int square) { return specific ? specific : square; }
 
@@ -19,6 +20,15 @@ static inline bool cz_pool_same_size(const cz_pool_attr *a)
 {
     return a->stride_h == 1 && a->stride_w == 1 && a->kernel_h == 2 * a->pad_h + 1 &&
            a->kernel_w == 2 * a->pad_w + 1;
+}
+
+/* One plane's window geometry as the kernels take it (planes16.c). */
+static inline cz_conv_geom cz_pool_geom(const cz_pool_attr *a, int H, int W, int OH, int OW)
+{
+    return (cz_conv_geom){.channels = 1, .height = H, .width = W, .kernel_h = a->kernel_h,
+                          .kernel_w = a->kernel_w, .stride_h = a->stride_h,
+                          .stride_w = a->stride_w, .pad_h = a->pad_h, .pad_w = a->pad_w,
+                          .dilation = 1, .out_h = OH, .out_w = OW};
 }
 
 /* a or b, whichever is larger; a NaN wins (as the window search). Two

@@ -12,7 +12,7 @@
  * full-vector operations over the window's taps, and 16 positions are
  * transposed back into the 16 output planes.
  *
- * Only on the AVX-512 path, for planes at most BLOCK_MAX_W wide for the
+ * Only on the AVX-512 path, for planes at most DEPTHWISE_MAX_W wide for the
  * depthwise conv (at 32 no faster than a plane at a time) and
  * POOL_MAX_W for the pools (googlenet's 56-wide max pool 0.17-0.23 ->
  * 0.13-0.17 ms, its 112-wide one slower); the entry points say false
@@ -27,7 +27,7 @@
 #include "kernels/x86/transpose_avx512.h"
 #endif
 
-#define BLOCK_MAX_W 28
+#define DEPTHWISE_MAX_W 28
 #define POOL_MAX_W 64
 
 /* The padded buffer: the input with its padding, grown to hold every
@@ -48,6 +48,8 @@ static blocked blocked_of(const cz_conv_geom *g)
 
 size_t cz_planes16_scratch(const cz_conv_geom *g)
 {
+    if (g->width > POOL_MAX_W || g->out_w > POOL_MAX_W) /* too wide for any op here */
+        return 0;
     blocked b = blocked_of(g);
     return (size_t)b.PH * b.PW * 16 + 16; /* + 16: room to align to 64 bytes */
 }
@@ -256,7 +258,7 @@ bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w
 #ifdef CZ_HAVE_X86
     /* Column strides above 2 run on the reference plane kernel, whose
      * rounding this would not match. */
-    if (!planes16_fit(g, BLOCK_MAX_W) || g->stride_w > 2)
+    if (!planes16_fit(g, DEPTHWISE_MAX_W) || g->stride_w > 2)
         return false;
     depthwise16(g, x, w, bias, y, aligned_in(scratch));
     return true;

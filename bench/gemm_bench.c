@@ -64,6 +64,10 @@ static const shape shapes[] = {
     {"resnet 1x1 256->64 56x56", 64, 3136, 256},
     {"resnet 3x3 256ch 14x14", 256, 196, 2304},
     {"resnet 3x3 512ch 7x7", 512, 49, 4608},
+    {"mobilenet 1x1 24->144 56x56", 144, 3136, 24},
+    {"mobilenet 1x1 32->192 28x28", 192, 784, 32},
+    {"mobilenet 1x1 64->384 14x14", 384, 196, 64},
+    {"mobilenet 1x1 160->960 7x7", 960, 49, 160},
 };
 
 /* Median seconds of cz_gemm_parallel over runs filling about 0.4 s. */

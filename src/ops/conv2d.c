@@ -799,6 +799,27 @@ static void grads_batched(const cz_node *node, const cz_conv_geom *g, const floa
     }
 }
 
+/* dst[i] += the T threads' partials of element i (part[i], part[i +
+ * stride], ...) summed from zero in thread order, for i < n: in blocks
+ * across all partials, so that the sums vectorise (a scalar loop over the
+ * threads per element took 10% of a resnet18 training step). */
+CZ_ELEMENTWISE static void add_partials(float *dst, const float *part, size_t stride, int T,
+                                        size_t n)
+{
+    enum { BLOCK = 256 };
+    for (size_t b = 0; b < n; b += BLOCK) {
+        size_t len = n - b < BLOCK ? n - b : BLOCK;
+        float sum[BLOCK] = {0};
+        for (int u = 0; u < T; u++) {
+            const float *p = part + (size_t)u * stride + b;
+            for (size_t j = 0; j < len; j++)
+                sum[j] += p[j];
+        }
+        for (size_t j = 0; j < len; j++)
+            dst[b + j] += sum[j];
+    }
+}
+
 static void conv2d_backward(cz_net *net, cz_node *node)
 {
     cz_node *in = cz_node_in(net, node, 0);
@@ -861,15 +882,12 @@ static void conv2d_backward(cz_net *net, cz_node *node)
          * the gradient, so the sum is parallel and deterministic. */
         size_t total = z.w + z.b;
         size_t i0 = total * (size_t)t / (size_t)T, i1 = total * (size_t)(t + 1) / (size_t)T;
-        for (size_t i = i0; i < i1; i++) {
-            float sum = 0.0f;
-            for (int u = 0; u < T; u++)
-                sum += thread_scratch(base, u, full_stride(z), z).dweight[i];
-            if (i < z.w)
-                weight->grad.data[i] += sum;
-            else
-                dbias[i - z.w] += sum;
-        }
+        const float *part = thread_scratch(base, 0, full_stride(z), z).dweight;
+        size_t w1 = i1 < z.w ? i1 : z.w, b0 = i0 > z.w ? i0 : z.w;
+        if (i0 < w1)
+            add_partials(weight->grad.data + i0, part + i0, full_stride(z), T, w1 - i0);
+        if (b0 < i1)
+            add_partials(dbias + (b0 - z.w), part + b0, full_stride(z), T, i1 - b0);
     }
 }
 

@@ -126,8 +126,15 @@ typedef struct cz_conv_geom {
     int out_h, out_w;
 } cz_conv_geom;
 
-/* x (C, H, W) -> col (C*KH*KW, OH*OW); taps outside the input are 0. */
+/* x (C, H, W) -> col (C*KH*KW, OH*OW); taps outside the input are 0. On
+ * the AVX-512 path, for column strides 1 and 2 at dilation 1, by
+ * cz_im2col_avx512 (the same values). */
 void cz_im2col(const cz_conv_geom *g, const float *x, float *col);
+#ifdef CZ_HAVE_X86
+/* cz_im2col in masked vector loads; false (col untouched) for a geometry
+ * it does not take. Call only where cpuid says AVX-512F is there. */
+bool cz_im2col_avx512(const cz_conv_geom *g, const float *x, float *col);
+#endif
 /* The adjoint of im2col: dx (C, H, W) = every tap of dcol summed, plus dx
  * itself when add (else dx's old contents are never read). */
 void cz_col2im(const cz_conv_geom *g, const float *dcol, float *dx, bool add);

@@ -25,6 +25,10 @@ static void valid_range(int size, int out, int stride, int pad, int off, int *lo
 
 void cz_im2col(const cz_conv_geom *g, const float *x, float *col)
 {
+#ifdef CZ_HAVE_X86
+    if (cz_kernels_current() == CZ_KPATH_AVX512 && cz_im2col_avx512(g, x, col))
+        return;
+#endif
     int OH = g->out_h, OW = g->out_w;
     for (int c = 0; c < g->channels; c++) {
         const float *plane = x + (size_t)c * g->height * g->width;

@@ -162,11 +162,12 @@ static bool check_planes16(const cz_conv_geom *g, cz_rng *rng)
     return taken;
 }
 
-/* cz_im2col on the AVX-512 path (masked vector loads) against the
- * reference loops, bit for bit (both are copies): random geometries with
- * column strides 1 and 2, maps narrower and wider than a vector, pads up
- * to 3, kernels wider than the map's valid part; dilation 2 and stride 3
- * fall back to the reference and must still agree. */
+/* cz_im2col on the AVX-512 path against the reference loops, bit for bit
+ * (both are copies): random geometries with maps narrower and wider than
+ * a vector, pads up to 3, kernels wider than the map's valid part; half
+ * of them on planes of at most 6x5 (the permute per tap, any stride and
+ * dilation), half on larger ones (masked row loads for column strides 1
+ * and 2; dilation 2 and stride 3 fall back to the reference). */
 static void test_im2col_paths(void **state)
 {
     (void)state;
@@ -174,11 +175,12 @@ static void test_im2col_paths(void **state)
         skip();
     cz_rng rng;
     cz_rng_seed(&rng, 61);
-    geom_limits lim = {.h = 12, .w = 40, .stride = 3, .pad = 4};
-    int checked = 0;
-    for (int trial = 0; trial < 400; trial++) {
+    const geom_limits sizes[2] = {{.h = 6, .w = 5, .stride = 3, .pad = 3},
+                                  {.h = 12, .w = 40, .stride = 3, .pad = 4}};
+    int small = 0, rowwise = 0;
+    for (int trial = 0; trial < 800; trial++) {
         cz_conv_geom g;
-        if (!random_geom(&rng, 1 + (int)cz_rng_below(&rng, 3), lim, &g))
+        if (!random_geom(&rng, 1 + (int)cz_rng_below(&rng, 3), sizes[trial % 2], &g))
             continue;
         size_t in = (size_t)g.channels * g.height * g.width;
         size_t rows = (size_t)g.channels * g.kernel_h * g.kernel_w, P = (size_t)g.out_h * g.out_w;
@@ -197,11 +199,12 @@ static void test_im2col_paths(void **state)
                  g.height, g.width, g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.pad_h,
                  g.pad_w, g.dilation);
         expect_same_bits(got, want, rows * P, what);
-        checked += g.stride_w <= 2 && g.dilation == 1;
+        small += g.height * g.width <= 32 && g.out_h * g.out_w <= 16;
+        rowwise += g.height * g.width > 32 && g.stride_w <= 2 && g.dilation == 1;
         free(x), free(want), free(got);
     }
     cz_kernels_force(NULL);
-    assert_true(checked > 50); /* the vector path itself ran on many */
+    assert_true(small > 50 && rowwise > 50); /* both vector paths ran on many */
 }
 
 static void test_depthwise_planes16(void **state)

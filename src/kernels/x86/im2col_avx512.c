@@ -1,7 +1,9 @@
 /*
- * im2col_avx512.c - im2col for column strides 1 and 2 (dilation 1) on the
- * AVX-512 path: each output row of a tap is masked vector loads of the
- * input row, the masks zeroing the taps that fall in the padding.
+ * im2col_avx512.c - im2col on the AVX-512 path: for column strides 1 and 2
+ * (dilation 1), each output row of a tap is masked vector loads of the
+ * input row, the masks zeroing the taps that fall in the padding; planes
+ * of up to 32 floats with up to 16 outputs, any stride or dilation, a
+ * permute per tap (im2col_small).
  *
  * The reference (ref/im2col.c) copies each row in three loops: left
  * padding, the valid taps, right padding. On the small maps of a
@@ -52,9 +54,51 @@ __attribute__((target("avx512f"))) static void tap_row(const float *in, int W, i
     }
 }
 
+/* A plane of at most 32 floats and at most 16 outputs (resnet18's 4x4 to
+ * 1x1 maps at 32x32 input): each tap's whole column row is one permute of
+ * the plane in two registers, its index and zero mask made once for all
+ * channels, where row by row took a masked load and store per output row
+ * of 4 floats or fewer. */
+__attribute__((target("avx512f"))) static void im2col_small(const cz_conv_geom *g,
+                                                             const float *x, float *col)
+{
+    int H = g->height, W = g->width, OH = g->out_h, OW = g->out_w, HW = H * W;
+    int taps = g->kernel_h * g->kernel_w;
+    __mmask16 out_lanes = cz_first_lanes(OH * OW);
+    __m512i index[64];
+    __mmask16 valid[64];
+    for (int t = 0; t < taps; t++) {
+        int kh = t / g->kernel_w, kw = t % g->kernel_w, lanes[16] = {0};
+        valid[t] = 0;
+        for (int p = 0; p < OH * OW; p++) {
+            int ih = p / OW * g->stride_h - g->pad_h + kh * g->dilation;
+            int iw = p % OW * g->stride_w - g->pad_w + kw * g->dilation;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
+                lanes[p] = ih * W + iw;
+                valid[t] |= (__mmask16)(1u << p);
+            }
+        }
+        index[t] = _mm512_loadu_si512(lanes);
+    }
+    for (int c = 0; c < g->channels; c++) {
+        const float *plane = x + (size_t)c * HW;
+        __m512 lo = _mm512_maskz_loadu_ps(cz_first_lanes(HW), plane);
+        __m512 hi = _mm512_maskz_loadu_ps(cz_first_lanes(HW - 16), plane + 16);
+        float *rows = col + (size_t)c * taps * OH * OW;
+        for (int t = 0; t < taps; t++)
+            _mm512_mask_storeu_ps(rows + (size_t)t * OH * OW, out_lanes,
+                                  _mm512_maskz_permutex2var_ps(valid[t], lo, index[t], hi));
+    }
+}
+
 __attribute__((target("avx512f"))) bool cz_im2col_avx512(const cz_conv_geom *g, const float *x,
                                                        float *col)
 {
+    if (g->height * g->width <= 32 && g->out_h * g->out_w <= 16 &&
+        g->kernel_h * g->kernel_w <= 64) {
+        im2col_small(g, x, col);
+        return true;
+    }
     if (g->dilation != 1 || (g->stride_w != 1 && g->stride_w != 2))
         return false;
     int H = g->height, W = g->width, OH = g->out_h, OW = g->out_w;

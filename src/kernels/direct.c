@@ -104,6 +104,10 @@ static split split_of(const cz_conv_geom *g, int OCB, int N, int threads)
     int most = (P + 15) / 16;
     if (sp.chunks < want)
         sp.chunks = want < most ? want : most;
+    /* Whole rounds of items: an item left over makes one thread take a
+     * whole item more than the other (9 items on 2 threads: 5 and 4). */
+    while ((long)per_chunk * sp.chunks % threads != 0 && sp.chunks < most)
+        sp.chunks++;
     int per_block = 4 * g->kernel_h * g->kernel_w; /* KiB of a set's filters per input block */
     sp.pass = per_block >= 32 ? 1 : 32 / per_block;
     return sp;

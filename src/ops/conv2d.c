@@ -411,11 +411,16 @@ static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, 
         const cz_conv_geom *g = f->g;
         size_t plane = (size_t)g->height * g->width;
         size_t rows = (size_t)g->kernel_h * g->kernel_w * g->out_h * g->out_w;
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int c = 0; c < g->channels; c++) {
-            cz_conv_geom one = *g;
-            one.channels = 1;
-            cz_im2col(&one, x + (size_t)c * plane, col + (size_t)c * rows);
+        /* One call per thread on its contiguous channels: im2col sets up
+         * per call (the small-plane path its permute tables). */
+#pragma omp parallel num_threads(threads)
+        {
+            int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            int C = g->channels, c0 = (int)((long)C * t / nt), c1 = (int)((long)C * (t + 1) / nt);
+            cz_conv_geom part = *g;
+            part.channels = c1 - c0;
+            if (c1 > c0)
+                cz_im2col(&part, x + (size_t)c0 * plane, col + (size_t)c0 * rows);
         }
         cols = col;
     }

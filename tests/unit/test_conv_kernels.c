@@ -34,6 +34,23 @@ static int out_size(int size, int k, int s, int p, int d)
     return (size + 2 * p - d * (k - 1) - 1) / s + 1;
 }
 
+/* g with its output size filled in from the rest. */
+static cz_conv_geom sized(cz_conv_geom g)
+{
+    g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
+    g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+    return g;
+}
+
+/* One plane (h x w), kernel kh x kw, strides sh x sw, the same padding
+ * on both axes. */
+static cz_conv_geom plane_geom(int h, int w, int kh, int kw, int sh, int sw, int pad, int dil)
+{
+    return sized((cz_conv_geom){.channels = 1, .height = h, .width = w, .kernel_h = kh,
+                                .kernel_w = kw, .stride_h = sh, .stride_w = sw, .pad_h = pad,
+                                .pad_w = pad, .dilation = dil});
+}
+
 /* Bounds of random_geom's draws: sizes up to h x w, strides up to
  * `stride`, pads below `pad`. */
 typedef struct geom_limits {
@@ -57,8 +74,7 @@ static bool random_geom(cz_rng *rng, int channels, geom_limits lim, cz_conv_geom
     if (g->height + 2 * g->pad_h < g->dilation * (g->kernel_h - 1) + 1 ||
         g->width + 2 * g->pad_w < g->dilation * (g->kernel_w - 1) + 1)
         return false;
-    g->out_h = out_size(g->height, g->kernel_h, g->stride_h, g->pad_h, g->dilation);
-    g->out_w = out_size(g->width, g->kernel_w, g->stride_w, g->pad_w, g->dilation);
+    *g = sized(*g);
     return true;
 }
 
@@ -113,11 +129,7 @@ static void test_depthwise_planes(void **state)
         }
         for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
             const int *f = fixed[i];
-            cz_conv_geom g = {.channels = 1, .height = f[0], .width = f[1], .kernel_h = f[2],
-                              .kernel_w = f[6], .stride_h = f[3], .stride_w = f[7],
-                              .pad_h = f[4], .pad_w = f[4], .dilation = f[5]};
-            g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
-            g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+            cz_conv_geom g = plane_geom(f[0], f[1], f[2], f[6], f[3], f[7], f[4], f[5]);
             check_depthwise(&g, &rng, fast_paths[p]);
         }
         for (int t = 0; t < 60; t++) {
@@ -226,11 +238,7 @@ static void test_depthwise_planes16(void **state)
         avx512 |= here;
         for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
             const int *f = fixed[i];
-            cz_conv_geom g = {.channels = 1, .height = f[0], .width = f[1], .kernel_h = f[2],
-                              .kernel_w = f[2], .stride_h = f[3], .stride_w = f[3],
-                              .pad_h = f[4], .pad_w = f[4], .dilation = f[5]};
-            g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
-            g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+            cz_conv_geom g = plane_geom(f[0], f[1], f[2], f[2], f[3], f[3], f[4], f[5]);
             /* On AVX-512 every one of these is taken; elsewhere none. */
             assert_true(check_planes16(&g, &rng) == here);
         }
@@ -346,11 +354,10 @@ static void test_direct_geometries(void **state)
     cz_rng_seed(&rng, 23);
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
         const int *f = fixed[i];
-        cz_conv_geom g = {.channels = f[0], .height = f[1], .width = f[2], .kernel_h = f[4],
-                          .kernel_w = f[5], .stride_h = f[6], .stride_w = f[7], .pad_h = f[8],
-                          .pad_w = f[9], .dilation = f[10]};
-        g.out_h = out_size(g.height, g.kernel_h, g.stride_h, g.pad_h, g.dilation);
-        g.out_w = out_size(g.width, g.kernel_w, g.stride_w, g.pad_w, g.dilation);
+        cz_conv_geom g = sized((cz_conv_geom){.channels = f[0], .height = f[1], .width = f[2],
+                                              .kernel_h = f[4], .kernel_w = f[5],
+                                              .stride_h = f[6], .stride_w = f[7],
+                                              .pad_h = f[8], .pad_w = f[9], .dilation = f[10]});
         check_direct(&g, f[3], &rng);
     }
     static const int channels[] = {3, 8, 16, 24, 40, 72, 100, 144};
@@ -675,8 +682,10 @@ static void check_avgpool_planes16(const cz_conv_geom *g, const float *x, float 
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) {
                 int h0 = oh * s - pad, w0 = ow * s - pad;
-                int h1 = h0 + k > H + pad ? H + pad : h0 + k, w1 = w0 + k > W + pad ? W + pad : w0 + k;
-                int real = ((h1 > H ? H : h1) - (h0 < 0 ? 0 : h0)) * ((w1 > W ? W : w1) - (w0 < 0 ? 0 : w0));
+                int h1 = h0 + k > H + pad ? H + pad : h0 + k;
+                int w1 = w0 + k > W + pad ? W + pad : w0 + k;
+                int real = ((h1 > H ? H : h1) - (h0 < 0 ? 0 : h0)) *
+                           ((w1 > W ? W : w1) - (w0 < 0 ? 0 : w0));
                 divisors[(size_t)oh * OW + ow] = (float)(include ? (h1 - h0) * (w1 - w0) : real);
             }
         assert_true(cz_avgpool_planes16(g, divisors, x, y, scratch));
@@ -718,7 +727,8 @@ static void test_pool_planes16(void **state)
         const int *c = cases[i];
         int H = c[0], W = c[1], k = c[2], s = c[3], pad = c[4];
         int span_h = H + 2 * pad - k, span_w = W + 2 * pad - k;
-        int OH = (c[5] ? span_h + s - 1 : span_h) / s + 1, OW = (c[5] ? span_w + s - 1 : span_w) / s + 1;
+        int OH = (c[5] ? span_h + s - 1 : span_h) / s + 1;
+        int OW = (c[5] ? span_w + s - 1 : span_w) / s + 1;
         /* PyTorch's ceil_mode rule: the last window starts inside. */
         if (c[5] && (OH - 1) * s >= H + pad)
             OH--;

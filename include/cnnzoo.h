@@ -302,15 +302,17 @@ int cz_net_param_first_user(const cz_net *net, int param);
 /* Profiling: with seconds (cz_net_node_count entries) set, every forward
  * adds each node's wall time to seconds[node]; NULL stops it. */
 void cz_net_set_profile(cz_net *net, double *seconds);
-/* The inference plan: with fusion on, a forward that no backward follows
- * (eval mode, no input gradient) folds each BatchNorm that reads a conv
- * into the conv, and the residual add and activation after it, into one
- * pass over the conv's output: the same arithmetic, bit for bit, without
- * the extra passes over memory. Node outputs that are never needed at the
- * same time share memory, so only the net's output is kept after the
- * forward: cz_net_node_output of an inner node is then stale, or NULL for
- * the fused-away ones. Leave fusion off (the default) to read
- * intermediate feature maps. */
+/* The plans: with fusion on, a forward that no backward follows (eval
+ * mode, no input gradient) folds each BatchNorm that reads a conv into the
+ * conv, and the residual add and activation after it, into one pass over
+ * the conv's output: the same arithmetic, bit for bit, without the extra
+ * passes over memory. Node outputs that are never needed at the same time
+ * share memory, so only the net's output is kept after the forward:
+ * cz_net_node_output of an inner node is then stale, or NULL for the
+ * fused-away ones. In training, each BatchNorm and the add and activation
+ * after it run as one pass, forward and backward, with the same bits: the
+ * maps between them and their gradients are not kept (NULL). Leave fusion
+ * off (the default) to read intermediate feature maps and gradients. */
 void cz_net_set_fusion(cz_net *net, bool on);
 /* The kernel a node's last forward ran ("gemm-avx512", "winograd"...), or
  * its op's name when the op has a single kernel. */

@@ -77,7 +77,7 @@ int cz_cmd_forward(int argc, char **argv)
     const cz_tensor *y = NULL;
     if (rc == CZ_EXIT_OK) {
         cz_net_set_training(net, train);
-        cz_net_set_fusion(net, true); /* only in eval mode: see cz_net_set_fusion */
+        cz_net_set_fusion(net, true); /* the same outputs: see cz_net_set_fusion */
         if (cz_net_forward(net, &x, &y) != CZ_OK || cz_npy_write_tensor(output, y) != CZ_OK) {
             cz_cli_error("%s", cz_last_error());
             rc = CZ_EXIT_FAIL;

@@ -591,7 +591,7 @@ static void clear_fusion(cz_net *net)
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
         node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
-        node->fused = false;
+        node->fused = node->inner = false;
     }
 }
 
@@ -604,86 +604,103 @@ static void unbind_outputs(cz_net *net)
             net->nodes[i].out = (cz_tensor){0}, net->nodes[i].borrowed = false;
 }
 
+/* Ends the chain that starts at node h (a conv, or a BatchNorm) and whose
+ * output so far is node last's: a residual add, then an activation, each
+ * taken when it is the only reader of the chain's output. The add's other
+ * operand must come from an earlier node, so that it is ready when the
+ * chain runs (ResNet's identity shortcut), and must not be h's own input,
+ * whose gradient a training chain writes already. */
+static void end_chain(cz_net *net, const int *readers, const int *reader, int h, int last)
+{
+    cz_node *head = &net->nodes[h];
+    int next = sole_reader(net, readers, reader, last);
+    if (next >= 0 && net->nodes[next].op == &cz_op_add && !net->nodes[next].fused) {
+        const cz_node *add = &net->nodes[next];
+        int other = add->inputs[0] == last ? add->inputs[1] : add->inputs[0];
+        if (other < h && other != last && other != head->inputs[0]) {
+            head->fuse_add = last = next;
+            head->fuse_res = other;
+            next = sole_reader(net, readers, reader, next);
+        } else {
+            next = -1;
+        }
+    }
+    if (next >= 0 && net->nodes[next].op == &cz_op_activation)
+        head->fuse_act = last = next;
+    if (last == h)
+        return;
+    head->fuse_dst = last;
+    head->inner = true;
+    int members[3] = {head->fuse_bn, head->fuse_add, head->fuse_act};
+    for (int k = 0; k < 3; k++)
+        if (members[k] >= 0) {
+            net->nodes[members[k]].fused = true;
+            net->nodes[members[k]].inner = members[k] != last;
+        }
+}
+
+/* The plans (cz_net_set_fusion), by what the forward is for. */
+enum { PLAN_NONE, PLAN_INFERENCE, PLAN_TRAINING };
+
 /* The inference plan: conv -> BatchNorm -> residual add -> activation
  * chains (each part optional), where each link is the previous one's only
  * reader, become one conv whose epilogue applies the rest (see conv2d.c);
- * a BatchNorm -> activation pair left over becomes one BatchNorm pass.
- * The add's other operand must come from an earlier node, so that it is
- * ready when the conv runs (ResNet's identity shortcut). Only when no
- * backward follows: the fused nodes' own outputs are not written. The
- * plan depends on the graph and on that alone, so a forward makes it only
- * when it changes (net->planned). */
+ * a BatchNorm that no conv took becomes one BatchNorm pass with the add
+ * and activation after it. Only when no backward follows: the fused
+ * nodes' own outputs are not written.
+ *
+ * The training plan has the BatchNorm chains alone: their backward
+ * recomputes the add's and the activation's inputs from the BatchNorm's,
+ * so their maps and gradients are neither written nor kept, and a
+ * training step makes 5 passes over a BN -> ReLU chain's maps rather than
+ * 9. The convs' epilogues stay off: the GEMM's output must be kept for
+ * BatchNorm's backward anyway.
+ *
+ * A plan depends on the graph and on that alone, so a forward makes it
+ * only when it changes (net->planned). */
 static cz_status plan_fusion(cz_net *net)
 {
-    int want = net->fusion && !cz_net_wants_backward(net);
+    int want = !net->fusion                  ? PLAN_NONE
+               : !cz_net_wants_backward(net) ? PLAN_INFERENCE
+               : net->training               ? PLAN_TRAINING
+                                             : PLAN_NONE;
     if (net->planned == want)
         return CZ_OK;
     clear_fusion(net);
-    net->planned = 0;
-    if (!want)
+    net->planned = PLAN_NONE;
+    if (want == PLAN_NONE)
         return CZ_OK;
     size_t n = (size_t)(net->n_nodes > 0 ? net->n_nodes : 1);
     int *readers = calloc(2 * n, sizeof *readers), *reader = readers + n;
     if (!readers)
-        return cz_fail(CZ_ERR_NOMEM, "forward: no memory for the inference plan");
+        return cz_fail(CZ_ERR_NOMEM, "forward: no memory for the fusion plan");
     for (int j = 0; j < net->n_nodes; j++)
         for (int k = 0; k < net->nodes[j].n_inputs; k++) {
             readers[net->nodes[j].inputs[k]]++;
             reader[net->nodes[j].inputs[k]] = j;
         }
-    for (int i = 0; i < net->n_nodes; i++) {
+    for (int i = 0; want == PLAN_INFERENCE && i < net->n_nodes; i++) {
         cz_node *conv = &net->nodes[i];
         if (conv->op != &cz_op_conv2d || (conv->train_only && !net->training))
             continue;
         int last = i, next = sole_reader(net, readers, reader, i);
-        if (next >= 0 && net->nodes[next].op == &cz_op_batchnorm) {
+        if (next >= 0 && net->nodes[next].op == &cz_op_batchnorm)
             conv->fuse_bn = last = next;
-            next = sole_reader(net, readers, reader, next);
-        }
-        if (next >= 0 && net->nodes[next].op == &cz_op_add) {
-            const cz_node *add = &net->nodes[next];
-            int other = add->inputs[0] == last ? add->inputs[1] : add->inputs[0];
-            if (other < i && other != last) {
-                conv->fuse_add = last = next;
-                conv->fuse_res = other;
-                next = sole_reader(net, readers, reader, next);
-            } else {
-                next = -1;
-            }
-        }
-        if (next >= 0 && net->nodes[next].op == &cz_op_activation)
-            conv->fuse_act = last = next;
-        if (last == i)
-            continue;
-        conv->fuse_dst = last;
-        if (conv->fuse_bn >= 0)
-            net->nodes[conv->fuse_bn].fused = true;
-        if (conv->fuse_add >= 0)
-            net->nodes[conv->fuse_add].fused = true;
-        if (conv->fuse_act >= 0)
-            net->nodes[conv->fuse_act].fused = true;
+        end_chain(net, readers, reader, i, last);
     }
-    /* A BatchNorm that no conv took, read only by an activation
-     * (DenseNet's and pre-activation ResNets' BN-ReLU-conv): one pass
-     * that writes the activation's output. */
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *bn = &net->nodes[i];
-        if (bn->op != &cz_op_batchnorm || bn->fused || (bn->train_only && !net->training))
-            continue;
-        int next = sole_reader(net, readers, reader, i);
-        if (next < 0 || net->nodes[next].op != &cz_op_activation)
-            continue;
-        bn->fuse_act = bn->fuse_dst = next;
-        net->nodes[next].fused = true;
+        if (bn->op == &cz_op_batchnorm && !bn->fused && !(bn->train_only && !net->training))
+            end_chain(net, readers, reader, i, i);
     }
     free(readers);
-    cz_status st = plan_buffers(net);
+    cz_status st = want == PLAN_INFERENCE ? plan_buffers(net) : CZ_OK;
     if (st != CZ_OK) {
         clear_fusion(net); /* no half plan: a later forward starts afresh */
         net->planned = -1;
         return st;
     }
-    net->planned = 1;
+    net->planned = want;
     return CZ_OK;
 }
 
@@ -691,7 +708,7 @@ static cz_status plan_fusion(cz_net *net)
  * each its own storage again (plain), for a batch of `batch`. */
 static cz_status bind_outputs(cz_net *net, int batch)
 {
-    if (net->planned != 1) {
+    if (net->planned != PLAN_INFERENCE) {
         unbind_outputs(net);
         free(net->arena);
         net->arena = NULL, net->arena_cap = 0;
@@ -723,6 +740,20 @@ static cz_status bind_outputs(cz_net *net, int batch)
     return CZ_OK;
 }
 
+/* Storage for the node's output, unless the plan placed it in the arena
+ * or never writes it; a chain's first node gets its last one's, which it
+ * writes. */
+static cz_status own_output(cz_net *net, cz_node *node, int batch)
+{
+    if (node->borrowed)
+        return CZ_OK;
+    if (!node->inner)
+        return batch_tensor(&node->out, node, batch);
+    cz_tensor_free(&node->out);
+    cz_node *dst = node->fuse_dst >= 0 ? &net->nodes[node->fuse_dst] : NULL;
+    return dst ? batch_tensor(&dst->out, dst, batch) : CZ_OK;
+}
+
 cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **output)
 {
     if (cz_net_status(net) != CZ_OK)
@@ -750,7 +781,7 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
         cz_node *node = &net->nodes[i];
         if (node->train_only && !net->training)
             continue;
-        cz_status st = node->borrowed ? CZ_OK : batch_tensor(&node->out, node, batch);
+        cz_status st = own_output(net, node, batch);
         if (st == CZ_OK && node->fused)
             node->kernel = "fused";
         else if (st == CZ_OK && i == 0)
@@ -791,6 +822,10 @@ static cz_status alloc_douts(cz_net *net, int last)
         cz_node *node = &net->nodes[i];
         if ((i == 0 && !net->input_grad) || (node->train_only && !net->training))
             continue;
+        if (node->inner) { /* its chain's backward does without */
+            cz_tensor_free(&node->dout);
+            continue;
+        }
         cz_status st = batch_tensor(&node->dout, node, net->batch);
         if (st != CZ_OK)
             return st;
@@ -812,12 +847,26 @@ static void zero_dout(cz_node *node)
     }
 }
 
-/* Runs backward from `last` down over the nodes the seeds reach. */
+/* The nodes whose gradients node's backward writes: its inputs and, for a
+ * fused chain, the residual (ins holds CZ_MAX_INPUTS + 1). */
+static int grad_inputs(const cz_node *node, int *ins)
+{
+    int n = node->n_inputs;
+    memcpy(ins, node->inputs, sizeof(int) * (size_t)n);
+    if (node->fuse_res >= 0)
+        ins[n++] = node->fuse_res;
+    return n;
+}
+
+/* Runs backward from `last` down over the nodes the seeds reach. A fused
+ * chain runs as its first node, reached when its last one is. */
 static cz_status propagate(cz_net *net, int last, bool *reached)
 {
     for (int i = last; i > 0; i--) {
         cz_node *node = &net->nodes[i];
-        if (!reached[i]) {
+        if (node->fuse_dst >= 0 && reached[node->fuse_dst])
+            reached[i] = true;
+        if (!reached[i] || node->fused) {
             if (net->grad_ready_fn)
                 net->grad_ready_fn(net->grad_ready_ctx, net, i);
             continue;
@@ -825,25 +874,26 @@ static cz_status propagate(cz_net *net, int last, bool *reached)
         if (!node->op->backward)
             return cz_fail(CZ_ERR_ARG, "backward: %s (%s) has no backward pass", node->name,
                            node->op->name);
+        int ins[CZ_MAX_INPUTS + 1], n_ins = grad_inputs(node, ins);
         /* An input's gradient is cleared by its first (highest) reader:
          * by the op itself where it writes it (clears_grads), else just
          * before. */
-        for (int k = 0; k < node->n_inputs; k++) {
-            cz_node *in = &net->nodes[node->inputs[k]];
-            if (!reached[node->inputs[k]] && in->dout.data) {
+        for (int k = 0; k < n_ins; k++) {
+            cz_node *in = &net->nodes[ins[k]];
+            if (!reached[ins[k]] && in->dout.data) {
                 in->dout_fresh = node->op->clears_grads;
                 if (!in->dout_fresh)
                     zero_dout(in);
             }
         }
         node->op->backward(net, node);
-        for (int k = 0; k < node->n_inputs; k++) {
-            cz_node *in = &net->nodes[node->inputs[k]];
+        for (int k = 0; k < n_ins; k++) {
+            cz_node *in = &net->nodes[ins[k]];
             if (in->dout_fresh) { /* not written (not wanted): later readers add */
                 zero_dout(in);
                 in->dout_fresh = false;
             }
-            reached[node->inputs[k]] = true;
+            reached[ins[k]] = true;
         }
         if (net->grad_ready_fn)
             net->grad_ready_fn(net->grad_ready_ctx, net, i);

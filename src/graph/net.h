@@ -100,13 +100,16 @@ struct cz_node {
     void *cache;
     size_t cache_size;
     uint64_t cache_key;
-    /* The inference plan (cz_net_set_fusion), set by each forward: a conv
-     * applies the BatchNorm fuse_bn, the residual add fuse_add (of node
-     * fuse_res's output) and the activation fuse_act (-1: none) in its
-     * epilogue and writes into node fuse_dst's output; those nodes are
-     * `fused` and skipped. */
+    /* The plan (cz_net_set_fusion), set by each forward: a conv (in
+     * inference) or a BatchNorm (also in training) applies the BatchNorm
+     * fuse_bn, the residual add fuse_add (of node fuse_res's output) and
+     * the activation fuse_act (-1: none) too, and writes into node
+     * fuse_dst's output; those nodes are `fused` and skipped, and backward
+     * reads fuse_dst's gradient and writes fuse_res's. `inner`: the plan
+     * neither writes this node's output nor keeps its gradient (a chain's
+     * first node and all but its last). */
     int fuse_bn, fuse_add, fuse_res, fuse_act, fuse_dst;
-    bool fused;
+    bool fused, inner;
     /* The plan's shared buffers: this node's output starts arena_at floats
      * per sample into net->arena (CZ_NO_BUFFER: it has none, being fused
      * away); `borrowed` while out.data points there rather than owning. */
@@ -144,8 +147,8 @@ struct cz_net {
     cz_grad_ready_fn grad_ready_fn; /* called as backward leaves each node */
     void *grad_ready_ctx;
     double *profile;   /* non-NULL: forward adds each node's seconds here */
-    bool fusion;       /* inference fuses BN and activations into convs */
-    int planned;       /* the node plan in place: 1 fused, 0 plain, -1 none yet */
+    bool fusion;       /* forwards fuse BN, adds and activations (cz_net_set_fusion) */
+    int planned;       /* the plan in place (net.c's PLAN_*), -1 none yet */
     float *arena;      /* the plan's node outputs, by liveness (cz_node.arena_at) */
     size_t arena_cap;  /* floats allocated there */
     size_t arena_per_sample; /* floats the plan needs per sample */
@@ -229,6 +232,14 @@ void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *mean, float
 
 /* Applies an activation to n floats (in place when x == y). */
 void cz_act_map(cz_act act, const float *x, float *y, size_t n);
+/* The same as the activation op's forward: in training, the sigmoid-based
+ * ones through libm's expf (what their backward differentiates). */
+void cz_act_forward(const cz_net *net, cz_act act, const float *x, float *y, size_t n);
+/* The activation op's backward over n <= CZ_ACT_CHUNK floats: dx = dy
+ * f'(x), stored when fresh (as 0 + dy f'(x)), else added to dx; in place
+ * when x == dx. */
+enum { CZ_ACT_CHUNK = 4096 };
+void cz_act_grad(cz_act act, const float *x, const float *dy, float *dx, bool fresh, size_t n);
 
 /* Scratch memory shared by all nodes for work that does not outlive one
  * op call (forward, or backward, of one node at a time): grown only when a

@@ -312,6 +312,7 @@ static cz_status train_epoch(run_ctx *c, bool *stopped, cz_eval_result *r)
     if (s != CZ_OK)
         return s;
     cz_net_set_training(c->net, true);
+    cz_net_set_fusion(c->net, true); /* the same bits; nobody reads inner maps */
     double t0 = now() - pos->seconds;
     tally t = tally_of(pos->tally);
     step_grads g = {0};

@@ -864,6 +864,101 @@ static void test_plan_buffers(void **state)
     }
 }
 
+/* One training step's results: the logits, then every parameter's
+ * gradient and every buffer (BatchNorm's running statistics), in table
+ * order. */
+static float *training_step(cz_net *net, const cz_tensor *x, cz_rng *rng, size_t *n)
+{
+    float *logits = layer_forward(net, x);
+    const cz_tensor *y = cz_net_node_output(net, cz_net_output(net));
+    size_t total = cz_tensor_numel(y);
+    cz_tensor seed = {0};
+    bool maps = y->ndim == 4;
+    tu_tensor_random(&seed, rng, y->shape[0], y->shape[1], maps ? y->shape[2] : 0,
+                     maps ? y->shape[3] : 0);
+    tu_check(cz_net_backward(net, &seed));
+    cz_tensor_free(&seed);
+    for (int i = 0; i < cz_net_param_count(net); i++) {
+        const cz_param *p = cz_net_param(net, i);
+        total += p->dtype == CZ_F32 ? 2 * cz_tensor_numel(&p->value) : 0;
+    }
+    float *all = realloc(logits, sizeof(float) * total);
+    assert_non_null(all);
+    size_t at = cz_tensor_numel(y);
+    for (int i = 0; i < cz_net_param_count(net); i++) {
+        const cz_param *p = cz_net_param(net, i);
+        size_t k = p->dtype == CZ_F32 ? cz_tensor_numel(&p->value) : 0;
+        const float *src = p->kind == CZ_PARAM_WEIGHT ? p->grad.data : p->value.data;
+        if (k && src)
+            memcpy(all + at, src, sizeof(float) * k), at += k;
+    }
+    *n = at;
+    return all;
+}
+
+/* A residual that a node after the chain's BatchNorm reads too, so that
+ * the chain adds to its gradient rather than storing it: out = relu(bn(
+ * conv(r)) + r) + r / 2, r = conv(x). */
+static cz_net *shared_residual_net(void)
+{
+    cz_net *net = cz_net_create(3, 8, 8, 11);
+    cz_conv_args conv = {.out_channels = 8, .kernel = 3, .padding = 1};
+    int r = cz_conv2d(net, CZ_INPUT, "conv1", conv);
+    int b = cz_batchnorm(net, cz_conv2d(net, r, "conv2", conv), "bn", 1e-5f, 0.1f);
+    int half = cz_scale(net, r, "half", 0.5f);
+    int a = cz_relu(net, cz_add(net, b, r, "add"), "relu");
+    cz_add(net, a, half, "out");
+    tu_check(cz_net_status(net));
+    return net;
+}
+
+/* The training plan: BatchNorm -> add -> activation chains in one pass
+ * forward, their backward recomputing the add's and the activation's
+ * inputs. A training step gives the same logits, gradients and running
+ * statistics, bit for bit, with fusion on and off: ReLU chains with and
+ * without the residual (ResNet), ReLU6 and BatchNorm -> add with no
+ * activation (MobileNetV2), SiLU and Hardswish through the activation's
+ * own backward (EfficientNet, MobileNetV3), DenseNet's BN-ReLU-conv, and
+ * a residual whose gradient the chain adds to. The chains' inner maps and
+ * gradients are not kept. */
+static void test_training_plan_bits(void **state)
+{
+    (void)state;
+    static const char *const models[] = {"resnet18",           "mobilenet_v2", "efficientnet_b0",
+                                         "mobilenet_v3_large", "densenet121",  NULL};
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        float *result[2];
+        size_t n[2];
+        int inner = 0, size = models[m] ? 32 : 8;
+        for (int fused = 0; fused < 2; fused++) {
+            cz_net *net = models[m] ? cz_model_create(models[m], 10, size, size, 11)
+                                    : shared_residual_net();
+            assert_non_null(net);
+            cz_rng rng;
+            cz_rng_seed(&rng, 90 + m);
+            randomise_batchnorm(net, &rng);
+            cz_net_set_training(net, true);
+            cz_net_set_dropout(net, false);
+            cz_net_set_fusion(net, fused);
+            cz_tensor x = {0};
+            tu_tensor_random(&x, &rng, 3, 3, size, size);
+            result[fused] = training_step(net, &x, &rng, &n[fused]);
+            for (int i = 0; fused && i < cz_net_node_count(net); i++)
+                inner += !cz_net_node_grad(net, i) && i != CZ_INPUT;
+            cz_tensor_free(&x);
+            cz_net_free(net);
+        }
+        char what[96];
+        snprintf(what, sizeof what, "%s training step, %d inner maps not kept",
+                 models[m] ? models[m] : "shared residual", inner);
+        assert_true(inner > 0);
+        assert_int_equal(n[0], n[1]);
+        expect_same_bits(result[1], result[0], n[0], what);
+        free(result[0]);
+        free(result[1]);
+    }
+}
+
 /* Linear: fast paths vs ref, and batch 1 on 2 threads = batch 3 on 1. */
 static void test_linear_paths(void **state)
 {
@@ -919,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_conv_thread_bits),
         cmocka_unit_test(test_conv_backward_bits),
         cmocka_unit_test(test_fusion_bits),
+        cmocka_unit_test(test_training_plan_bits),
         cmocka_unit_test(test_plan_buffers),
         cmocka_unit_test(test_weight_caches),
         cmocka_unit_test(test_linear_paths),

@@ -716,8 +716,13 @@ static cz_status bind_outputs(cz_net *net, int batch)
     }
     size_t need = net->arena_per_sample * (size_t)batch;
     if (need > net->arena_cap) {
-        free(net->arena); /* free + malloc, not realloc: the old contents are dead */
-        net->arena = need > SIZE_MAX / sizeof(float) ? NULL : malloc(need * sizeof(float));
+        free(net->arena); /* free + alloc, not realloc: the old contents are dead */
+        /* Lines of 64 bytes: every output then starts a line (sizes are
+         * whole lines), so the vector loads of a row never straddle two and
+         * two threads writing the two halves of a row share none. */
+        net->arena = need > SIZE_MAX / sizeof(float) - 16
+                         ? NULL
+                         : aligned_alloc(64, (need + 15) / 16 * 16 * sizeof(float));
         net->arena_cap = net->arena ? need : 0;
         if (!net->arena) {
             unbind_outputs(net); /* no views into the freed arena */

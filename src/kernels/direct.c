@@ -123,6 +123,16 @@ size_t cz_direct_scratch(const cz_conv_geom *g, int N, int threads)
 /* Part i of n of [0, len), as even as possible. */
 static int part(int len, int n, int i) { return i * (len / n) + (i < len % n ? i : len % n); }
 
+/* Where output chunk i of n starts: chunks are made of whole runs of 16
+ * positions (a line of each output row, in an arena of whole lines), so
+ * that two threads writing neighbouring chunks of a row never share a
+ * line; with n at least P / CHUNK, none is longer than CHUNK. */
+static int chunk_start(int P, int n, int i)
+{
+    int at = 16 * part((P + 15) / 16, n, i);
+    return at < P ? at : P;
+}
+
 void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, const float *x,
                     float *y, float *scratch, int threads, const cz_gemm_epilogue *ep)
 {
@@ -147,7 +157,7 @@ void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, c
             int n = (int)(i / ((long)sp.sets * sp.chunks));
             int set = (int)(i / sp.chunks % sp.sets), chunk = (int)(i % sp.chunks);
             int ob0 = part(OCB, sp.sets, set), F = part(OCB, sp.sets, set + 1) - ob0;
-            int p0 = part(P, sp.chunks, chunk), p1 = part(P, sp.chunks, chunk + 1);
+            int p0 = chunk_start(P, sp.chunks, chunk), p1 = chunk_start(P, sp.chunks, chunk + 1);
             const float *xn = xb + (size_t)n * CB * s.x_block;
             const float *w = packed + (size_t)ob0 * s.w_block;
             for (int cb = 0; cb < CB; cb += sp.pass) {

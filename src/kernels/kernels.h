@@ -163,11 +163,13 @@ static inline int cz_planes16_item(int j, int blocks, int *count)
     return j < blocks ? 16 * j : 16 * blocks + (j - blocks);
 }
 /* Depthwise: w holds the 16 filters (KH x KW each), bias 16 values or
- * NULL; the bits are cz_depthwise_plane's. */
+ * NULL; the bits are cz_depthwise_plane's. _takes: whether it would. */
+bool cz_depthwise_planes16_takes(const cz_conv_geom *g);
 bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
                            const float *bias, float *y, float *scratch);
 /* Max pool (the geometry's kernel, stride and padding; padding never
  * wins, a NaN in a window gives NaN). */
+bool cz_maxpool_planes16_takes(const cz_conv_geom *g);
 bool cz_maxpool_planes16(const cz_conv_geom *g, const float *x, float *y, float *scratch);
 /* Average pool: each output's window summed row by row (padding adds
  * nothing), divided by divisors[p] for output position p: the window

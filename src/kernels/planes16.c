@@ -256,13 +256,23 @@ __attribute__((target("avx512f"))) static void avgpool16(const cz_conv_geom *g,
 }
 #endif
 
-bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
-                           const float *bias, float *y, float *scratch)
+bool cz_depthwise_planes16_takes(const cz_conv_geom *g)
 {
 #ifdef CZ_HAVE_X86
     /* Column strides above 2 run on the reference plane kernel, whose
      * rounding this would not match. */
-    if (!planes16_fit(g, DEPTHWISE_MAX_W) || g->stride_w > 2)
+    return planes16_fit(g, DEPTHWISE_MAX_W) && g->stride_w <= 2;
+#else
+    (void)g;
+    return false;
+#endif
+}
+
+bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
+                           const float *bias, float *y, float *scratch)
+{
+#ifdef CZ_HAVE_X86
+    if (!cz_depthwise_planes16_takes(g))
         return false;
     depthwise16(g, x, w, bias, y, aligned_in(scratch));
     return true;
@@ -272,10 +282,20 @@ bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w
 #endif
 }
 
+bool cz_maxpool_planes16_takes(const cz_conv_geom *g)
+{
+#ifdef CZ_HAVE_X86
+    return planes16_fit(g, POOL_MAX_W);
+#else
+    (void)g;
+    return false;
+#endif
+}
+
 bool cz_maxpool_planes16(const cz_conv_geom *g, const float *x, float *y, float *scratch)
 {
 #ifdef CZ_HAVE_X86
-    if (!planes16_fit(g, POOL_MAX_W))
+    if (!cz_maxpool_planes16_takes(g))
         return false;
     maxpool16(g, x, y, aligned_in(scratch));
     return true;

@@ -514,9 +514,12 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
     const cz_conv_geom *g = f->g;
     int mult = f->OC / g->channels, taps = g->kernel_h * g->kernel_w;
     size_t in_plane = (size_t)g->height * g->width;
-    /* Each sample's channels in blocks of 16 (cz_depthwise_planes16 where
-     * it takes them), then the rest one by one. */
-    int blocks = mult == 1 ? f->OC / 16 : 0, per_sample = blocks + f->OC - 16 * blocks;
+    /* Each sample's channels in blocks of 16 where cz_depthwise_planes16
+     * takes them, then the rest one by one; larger planes one by one (a
+     * block of mobilenet_v3's 16 planes of 112x112 was one item for one
+     * thread). */
+    int blocks = mult == 1 && cz_depthwise_planes16_takes(g) ? f->OC / 16 : 0;
+    int per_sample = blocks + f->OC - 16 * blocks;
     epilogue rest = after_bias(f->ep);
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (long i = 0; i < (long)N * per_sample; i++) {

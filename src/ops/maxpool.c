@@ -256,10 +256,12 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
     float *rows = cz_net_scratch(net, sizeof(float) * width * (size_t)threads);
     if (!rows)
         return CZ_ERR_NOMEM;
-    /* Each sample's channels in blocks of 16 (cz_maxpool_planes16, where
-     * it takes them: the row sweeps of small planes were mostly their
-     * loops' remainders), then the rest one by one. */
-    int C = in->shape[0], blocks = C / 16, per_sample = blocks + C - 16 * blocks;
+    /* Each sample's channels in blocks of 16 where cz_maxpool_planes16
+     * takes them (the row sweeps of small planes were mostly their loops'
+     * remainders), then the rest one by one; larger planes one by one, so
+     * that the threads get even shares. */
+    int C = in->shape[0], blocks = cz_maxpool_planes16_takes(&g) ? C / 16 : 0;
+    int per_sample = blocks + C - 16 * blocks;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int i = 0; i < net->batch * per_sample; i++) {
         int count, p0 = i / per_sample * C + cz_planes16_item(i % per_sample, blocks, &count);

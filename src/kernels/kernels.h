@@ -121,7 +121,7 @@ typedef struct cz_conv_geom {
     int channels, height, width;       /* input plane count and size */
     int kernel_h, kernel_w;
     int stride_h, stride_w;
-    int pad_h, pad_w;
+    int pad_h, pad_w; /* im2col takes a negative pad_h: output rows from further down */
     int dilation;
     int out_h, out_w;
 } cz_conv_geom;

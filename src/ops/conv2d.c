@@ -322,22 +322,29 @@ static void run_group_epilogue(void *ctx, float *c, int ldc, int row, int rows, 
     epilogue_block(g->e, c, ldc, g->oc0 + row, rows, cols);
 }
 
-/* Group grp's weights times its columns into y, through the pack when
- * there is one (the same bits either way), with the epilogue applied to
- * each block of y while it is in cache. */
-static void group_gemm(const fwd_ctx *f, int grp, const float *cols, float *y, bool parallel)
+/* Group grp's weights times n columns b (row stride ldb) into c (row
+ * stride P), through the pack when there is one (the same bits either
+ * way), with the epilogue applied to each block of c while it is in
+ * cache; split over the threads when parallel. */
+static void columns_gemm(const fwd_ctx *f, int grp, const float *b, int ldb, int n, float *c,
+                         bool parallel)
 {
     const cz_packed_a *pa = f->packed ? &f->packed[grp] : NULL;
     const float *w = f->weight + (size_t)grp * f->OCg * f->K;
-    const float *b = cols + (size_t)grp * f->K * f->P;
-    float *c = y + (size_t)grp * f->OCg * f->P;
     group_epilogue ge = {.e = &f->ep, .oc0 = grp * f->OCg};
     cz_gemm_epilogue ep = {.fn = run_group_epilogue, .ctx = &ge};
     const cz_gemm_epilogue *use = has_work(&f->ep) ? &ep : NULL;
     if (parallel)
-        cz_gemm_packed_parallel(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P, use);
+        cz_gemm_packed_parallel(pa, w, f->K, f->OCg, n, f->K, b, ldb, 0.0f, c, f->P, use);
     else
-        cz_gemm_packed(pa, w, f->K, f->OCg, f->P, f->K, b, f->P, 0.0f, c, f->P, use);
+        cz_gemm_packed(pa, w, f->K, f->OCg, n, f->K, b, ldb, 0.0f, c, f->P, use);
+}
+
+/* Group grp's weights times all its columns into y. */
+static void group_gemm(const fwd_ctx *f, int grp, const float *cols, float *y, bool parallel)
+{
+    columns_gemm(f, grp, cols + (size_t)grp * f->K * f->P, f->P, f->P,
+                 y + (size_t)grp * f->OCg * f->P, parallel);
 }
 
 /* The weights packed for the GEMM, per group, kept in the node's cache
@@ -400,12 +407,51 @@ static void forward_sample(const fwd_ctx *f, const float *x, float *y, float *co
         group_gemm(f, grp, cols, y, false);
 }
 
+/* Output rows [oh0, oh1) of g as a conv of their own: the padding above
+ * moved up by the rows skipped (negative past the first rows), so that
+ * each output row's window reads the rows it read in g. */
+static cz_conv_geom rows_of(const cz_conv_geom *g, int oh0, int oh1)
+{
+    cz_conv_geom part = *g;
+    part.pad_h = g->pad_h - oh0 * g->stride_h;
+    part.out_h = oh1 - oh0;
+    return part;
+}
+
+/* One sample on all threads, a stem's way (few input channels, one
+ * group): each thread unfolds its own output rows and multiplies them,
+ * so no thread reads columns the other wrote. By channels, a 3-channel
+ * stem's im2col split 1 against 2, and each thread's GEMM columns came
+ * from both. The same arithmetic as forward_sample. */
+static void forward_rows_split(const fwd_ctx *f, int threads, const float *x, float *y,
+                               float *col)
+{
+    const cz_conv_geom *g = f->g;
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int oh0 = (int)((long)g->out_h * t / nt), oh1 = (int)((long)g->out_h * (t + 1) / nt);
+        if (oh1 > oh0) {
+            cz_conv_geom part = rows_of(g, oh0, oh1);
+            size_t p0 = (size_t)oh0 * g->out_w;
+            float *mine = col + (size_t)f->K * p0;
+            cz_im2col(&part, x, mine);
+            int n = part.out_h * g->out_w;
+            columns_gemm(f, 0, mine, n, n, y + p0, false);
+        }
+    }
+}
+
 /* One sample on all threads: the same arithmetic as forward_sample, with
  * im2col split over input channels, then the groups over threads (or,
  * with fewer groups than threads, each GEMM over tiles of C). */
 static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, float *y,
                                  float *col)
 {
+    if (!f->pointwise && f->G == 1 && f->g->channels < 16 && f->g->out_h >= threads) {
+        forward_rows_split(f, threads, x, y, col);
+        return;
+    }
     const float *cols = x;
     if (!f->pointwise) {
         const cz_conv_geom *g = f->g;

@@ -387,6 +387,9 @@ static const layer_case layer_cases[] = {
     {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-", false}, /* under 16 channels */
     {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-", false},
     {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-", true}, /* a stem */
+    /* 3x3 stems: by output rows at batch 1, some starting in the padding */
+    {3, 10, 12, 16, 3, 2, 1, 1, 1, false, "conv-gemm-", false},
+    {3, 6, 9, 8, 3, 1, 2, 2, 1, true, "conv-gemm-", false},
     /* Under 64 outputs the direct conv beats Winograd where it runs. */
     {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", true},
     {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", true}, /* ragged last tiles */

@@ -302,6 +302,7 @@ void *cz_node_saved(cz_node *node, size_t bytes)
                     bytes);
             return NULL;
         }
+        memset((char *)p + node->saved_size, 0, bytes - node->saved_size);
         node->saved = p;
         node->saved_size = bytes;
     }

@@ -202,8 +202,9 @@ static inline size_t cz_node_numel(const cz_node *node)
     return n;
 }
 /* Gives the node `bytes` of saved state, growing it only when needed (so a
- * steady batch size allocates once). Returns NULL when out of memory,
- * which the executor reports after the op returns. */
+ * steady batch size allocates once; bytes it adds start at zero). Returns
+ * NULL when out of memory, which the executor reports after the op
+ * returns. */
 void *cz_node_saved(cz_node *node, size_t bytes);
 
 /* While on (per thread), cz_net_create makes shapes-only nets: builders
@@ -216,9 +217,17 @@ void cz_net_set_shapes_only(bool on);
 void *cz_node_cache(cz_node *node, size_t bytes);
 
 /* An eval-mode BatchNorm as y = (x - mean[c]) scale[c] + bias[c], with
- * the numbers its own forward uses (mean, scale: C floats each). */
+ * the numbers its own forward uses (mean, scale: C floats each). `made`
+ * records what mean and scale were made from (zeroed before the first
+ * call): they are made again only when the parameters may have changed
+ * or a training forward has moved the running statistics since (a square
+ * root per channel on every forward was 1% of mobilenet_v3's). */
+typedef struct cz_bn_made {
+    uint64_t version; /* 1 + net->param_version; 0: never made */
+    int64_t batches;  /* the BatchNorm's num_batches_tracked */
+} cz_bn_made;
 void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *mean, float *scale,
-                              const float **bias);
+                              const float **bias, cz_bn_made *made);
 
 /* Elementwise loops built for AVX-512, AVX2 and baseline x86-64, the
  * best one chosen when the program loads (GCC's target_clones). The

@@ -179,6 +179,7 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
  * between the two). The scratch itself is the net's shared one. */
 typedef struct saved_block {
     int threads;
+    cz_bn_made made;  /* what epilogue[] was made from */
     float epilogue[]; /* a fused BatchNorm's mean and scale, 2 x OC */
 } saved_block;
 
@@ -261,7 +262,8 @@ static void apply_epilogue(const epilogue *e, float *y, int oc0, int oc1, int P)
 
 /* The node's epilogue for output y (N, OC, P); `room` holds 2 x OC floats
  * for a fused BatchNorm. */
-static epilogue epilogue_of(cz_net *net, const cz_node *node, float *room, const float *y)
+static epilogue epilogue_of(cz_net *net, const cz_node *node, saved_block *saved,
+                            const float *y)
 {
     epilogue e = {.act = -1};
     if (node->fuse_add >= 0) {
@@ -270,10 +272,10 @@ static epilogue epilogue_of(cz_net *net, const cz_node *node, float *room, const
     }
     e.bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
     if (node->fuse_bn >= 0) {
-        e.mean = room;
-        e.scale = room + node->shape[0];
-        cz_batchnorm_eval_affine(net, &net->nodes[node->fuse_bn], room, room + node->shape[0],
-                                 &e.shift);
+        e.mean = saved->epilogue;
+        e.scale = saved->epilogue + node->shape[0];
+        cz_batchnorm_eval_affine(net, &net->nodes[node->fuse_bn], saved->epilogue,
+                                 saved->epilogue + node->shape[0], &e.shift, &saved->made);
     }
     if (node->fuse_act >= 0)
         e.act = (int)net->nodes[node->fuse_act].attr.act.act;
@@ -687,7 +689,7 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     saved->threads = threads;
     /* The inference plan may send the result to the last fused node. */
     float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
-    epilogue ep = epilogue_of(net, node, saved->epilogue, y);
+    epilogue ep = epilogue_of(net, node, saved, y);
     if (use_winograd(net, &g, G, OC))
         return forward_winograd(net, node, &g, &ep, y, threads);
     if (use_direct(net, &g, G))

@@ -651,6 +651,37 @@ static void test_weight_caches(void **state)
     cz_kernels_force(NULL);
 }
 
+/* A fused BatchNorm's affine map is kept between forwards (a square root
+ * per channel), but follows its running statistics: after a training
+ * forward moves them, the fused eval forward gives the unfused one's
+ * bits, and not its own earlier ones. */
+static void test_fused_batchnorm_follows_stats(void **state)
+{
+    (void)state;
+    cz_net *net = cz_net_create(8, 9, 9, 3);
+    int conv = cz_conv2d(net, CZ_INPUT, "conv", (cz_conv_args){.out_channels = 16, .kernel = 3});
+    cz_relu(net, cz_batchnorm(net, conv, "bn", 1e-5f, 0.5f), "relu");
+    tu_check(cz_net_status(net));
+    cz_rng rng;
+    cz_rng_seed(&rng, 8);
+    cz_tensor x = {0};
+    tu_tensor_random(&x, &rng, 2, 8, 9, 9);
+    cz_net_set_fusion(net, true);
+    float *before = layer_forward(net, &x);
+    cz_net_set_training(net, true);
+    free(layer_forward(net, &x));
+    cz_net_set_training(net, false);
+    float *fused = layer_forward(net, &x);
+    cz_net_set_fusion(net, false);
+    float *plain = layer_forward(net, &x);
+    size_t n = 2 * 16 * 7 * 7;
+    expect_same_bits(fused, plain, n, "fused after a training forward");
+    assert_true(memcmp(fused, before, sizeof(float) * n) != 0);
+    free(before), free(fused), free(plain);
+    cz_tensor_free(&x);
+    cz_net_free(net);
+}
+
 /* Random BatchNorm statistics and affine parameters, so a fold that
  * dropped a term would show. */
 static void randomise_batchnorm(cz_net *net, cz_rng *rng)
@@ -1020,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_training_plan_bits),
         cmocka_unit_test(test_plan_buffers),
         cmocka_unit_test(test_weight_caches),
+        cmocka_unit_test(test_fused_batchnorm_follows_stats),
         cmocka_unit_test(test_linear_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -653,8 +653,8 @@ enum { PLAN_NONE, PLAN_INFERENCE, PLAN_TRAINING };
  * The training plan has the BatchNorm chains alone: their backward
  * recomputes the add's and the activation's inputs from the BatchNorm's,
  * so their maps and gradients are neither written nor kept, and a
- * training step makes 5 passes over a BN -> ReLU chain's maps rather than
- * 9. The convs' epilogues stay off: the GEMM's output must be kept for
+ * training step makes 9 passes over a BN -> ReLU chain's maps rather than
+ * 14. The convs' epilogues stay off: the GEMM's output must be kept for
  * BatchNorm's backward anyway.
  *
  * A plan depends on the graph and on that alone, so a forward makes it

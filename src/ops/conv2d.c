@@ -272,10 +272,11 @@ static epilogue epilogue_of(cz_net *net, const cz_node *node, saved_block *saved
     }
     e.bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
     if (node->fuse_bn >= 0) {
-        e.mean = saved->epilogue;
-        e.scale = saved->epilogue + node->shape[0];
-        cz_batchnorm_eval_affine(net, &net->nodes[node->fuse_bn], saved->epilogue,
-                                 saved->epilogue + node->shape[0], &e.shift, &saved->made);
+        float *mean = saved->epilogue, *scale = mean + node->shape[0];
+        cz_batchnorm_eval_affine(net, &net->nodes[node->fuse_bn], mean, scale, &e.shift,
+                                 &saved->made);
+        e.mean = mean;
+        e.scale = scale;
     }
     if (node->fuse_act >= 0)
         e.act = (int)net->nodes[node->fuse_act].attr.act.act;
@@ -444,9 +445,10 @@ static void forward_rows_split(const fwd_ctx *f, int threads, const float *x, fl
     }
 }
 
-/* One sample on all threads: the same arithmetic as forward_sample, with
- * im2col split over input channels, then the groups over threads (or,
- * with fewer groups than threads, each GEMM over tiles of C). */
+/* One sample on all threads: the same arithmetic as forward_sample. A
+ * stem goes by output rows (forward_rows_split); otherwise im2col splits
+ * over input channels, then the groups over threads (or, with fewer
+ * groups than threads, each GEMM over tiles of C). */
 static void forward_sample_split(const fwd_ctx *f, int threads, const float *x, float *y,
                                  float *col)
 {

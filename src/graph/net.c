@@ -85,6 +85,7 @@ void cz_net_free(cz_net *net)
     free(net->params);
     free(net->scratch);
     free(net->arena);
+    cz_lanes_free(net);
     free(net);
 }
 
@@ -760,6 +761,26 @@ static cz_status own_output(cz_net *net, cz_node *node, int batch)
     return dst ? batch_tensor(&dst->out, dst, batch) : CZ_OK;
 }
 
+cz_status cz_net_run_node(cz_net *net, int i)
+{
+    cz_node *node = &net->nodes[i];
+    if (node->train_only && !net->training)
+        return CZ_OK;
+    cz_status st = own_output(net, node, net->batch);
+    if (st != CZ_OK)
+        return st;
+    if (node->fused) {
+        node->kernel = "fused";
+        return CZ_OK;
+    }
+    if (!net->profile)
+        return node->op->forward(net, node);
+    double t0 = now_seconds();
+    st = node->op->forward(net, node);
+    net->profile[i] += now_seconds() - t0;
+    return st;
+}
+
 cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **output)
 {
     if (cz_net_status(net) != CZ_OK)
@@ -778,29 +799,24 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
     int batch = input->shape[0];
     net->batch = batch;
     net->grad_ready = false;
-    cz_status planned = plan_fusion(net);
-    if (planned == CZ_OK)
-        planned = bind_outputs(net, batch);
-    if (planned != CZ_OK)
-        return planned;
-    for (int i = 0; i < net->n_nodes; i++) {
-        cz_node *node = &net->nodes[i];
-        if (node->train_only && !net->training)
-            continue;
-        cz_status st = own_output(net, node, batch);
-        if (st == CZ_OK && node->fused)
-            node->kernel = "fused";
-        else if (st == CZ_OK && i == 0)
-            memcpy(node->out.data, input->data, cz_tensor_numel(input) * sizeof(float));
-        else if (st == CZ_OK && net->profile) {
-            double t0 = now_seconds();
-            st = node->op->forward(net, node);
-            net->profile[i] += now_seconds() - t0;
-        } else if (st == CZ_OK)
-            st = node->op->forward(net, node);
-        if (st != CZ_OK)
-            return st;
-    }
+    if (cz_net_wants_backward(net))
+        net->lanes_key = 0; /* its forward may pack the weights for training */
+    cz_status st = plan_fusion(net);
+    if (st == CZ_OK)
+        st = bind_outputs(net, batch);
+    if (st != CZ_OK)
+        return st;
+    /* The inference plan at a batch over one: the trunk one sample at a
+     * time (lanes.c), then the classifier on the whole batch. */
+    int from = net->planned == PLAN_INFERENCE && batch > 1 ? cz_lanes_split(net) : 0;
+    if (from > 0)
+        st = cz_lanes_forward(net, input, from);
+    else if ((st = own_output(net, &net->nodes[0], batch)) == CZ_OK)
+        memcpy(net->nodes[0].out.data, input->data, cz_tensor_numel(input) * sizeof(float));
+    for (int i = from > 0 ? from : 1; st == CZ_OK && i < net->n_nodes; i++)
+        st = cz_net_run_node(net, i);
+    if (st != CZ_OK)
+        return st;
     net->grad_ready = cz_net_wants_backward(net);
     if (output)
         *output = &net->nodes[cz_net_output(net)].out;

@@ -153,7 +153,28 @@ struct cz_net {
     size_t arena_cap;  /* floats allocated there */
     size_t arena_per_sample; /* floats the plan needs per sample */
     uint64_t param_version; /* bumped whenever parameters may change (see cz_node.cache) */
+    /* The inference plan at a batch over one runs the trunk sample by
+     * sample, a lane per thread (lanes.c). lanes_key: the weights'
+     * version and kernel path the nodes' caches were last made for in
+     * eval (0: unknown), so that lanes find them made and only read them. */
+    struct cz_lane *lanes;
+    int n_lanes;
+    uint64_t lanes_key;
+    bool lanes_off; /* run every node on the whole batch (tests compare) */
 };
+
+/* Runs node i's forward for net->batch samples under the plan in place
+ * (the forward's step; the lanes' too). */
+cz_status cz_net_run_node(cz_net *net, int i);
+
+/* Lanes (lanes.c). cz_lanes_split: the first node that runs on the whole
+ * batch after the trunk (the classifier's first fully connected layer,
+ * or the node count), or 0 when the net has no trunk to run by samples.
+ * cz_lanes_forward: the input node and nodes 1 .. split - 1, one sample
+ * at a time, leaving in the net's own outputs what later nodes read. */
+int cz_lanes_split(const cz_net *net);
+cz_status cz_lanes_forward(cz_net *net, const cz_tensor *input, int split);
+void cz_lanes_free(cz_net *net);
 
 /* Appends a node for `op` with the given inputs and attributes, runs its
  * infer, and returns its id (or -1, recording the error in the net). */

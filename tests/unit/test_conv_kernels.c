@@ -898,6 +898,69 @@ static void test_plan_buffers(void **state)
     }
 }
 
+/* Lanes (lanes.c): at a batch over one the inference plan takes the
+ * trunk sample by sample, a lane per thread, then the classifier on the
+ * whole batch. Batch 5 on 1, 2 and 3 threads (whole rounds of a sample
+ * per thread, and a rest on all of them), with the per-node profile on,
+ * after a training forward (which packs the weights again, so the lanes
+ * must find them made before they run side by side) and after the
+ * weights change: the bits of the whole batch run op by op. NIN has no fully connected layer (its output comes from
+ * a lane); GoogLeNet's auxiliary classifiers are skipped in eval. */
+static void test_lanes_bits(void **state)
+{
+    (void)state;
+    static const struct { const char *model; int size; } models[] = {
+        {"mobilenet_v3_large", 64}, {"resnet18", 48}, {"nin_cifar10", 32}, {"googlenet", 64},
+    };
+    int saved = omp_get_max_threads();
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        cz_net *net = cz_model_create(models[m].model, 10, models[m].size, models[m].size, 3);
+        assert_non_null(net);
+        cz_rng rng;
+        cz_rng_seed(&rng, 80 + m);
+        randomise_batchnorm(net, &rng);
+        cz_tensor x = {0};
+        tu_tensor_random(&x, &rng, 5, 3, models[m].size, models[m].size);
+        cz_net_set_training(net, false);
+        cz_net_set_fusion(net, true);
+        tu_check(cz_net_set_bn_momentum(net, 0.0f)); /* training forwards keep the statistics */
+        double *seconds = calloc((size_t)cz_net_node_count(net), sizeof *seconds);
+        assert_non_null(seconds);
+        for (int round = 0; round < 2; round++) {
+            cz_set_threads(2);
+            net->lanes_off = true;
+            float *want = layer_forward(net, &x);
+            net->lanes_off = false;
+            static const int threads[] = {1, 2, 3};
+            for (int t = 0; t < 3; t++) {
+                cz_set_threads(threads[t]);
+                cz_net_set_profile(net, t == 1 ? seconds : NULL);
+                float *got = layer_forward(net, &x);
+                char what[96];
+                snprintf(what, sizeof what, "%s in lanes on %d threads, round %d",
+                         models[m].model, threads[t], round);
+                expect_same_bits(got, want, 50, what);
+                free(got);
+                cz_net_set_training(net, true); /* packs the weights for training */
+                free(layer_forward(net, &x));
+                cz_net_set_training(net, false);
+            }
+            free(want);
+            /* New weights: the lanes' caches must follow. */
+            cz_net_param(net, 0)->value.data[0] += 0.5f;
+            cz_net_params_changed(net);
+        }
+        double trunk = 0;
+        for (int i = 1; i < cz_lanes_split(net); i++)
+            trunk += seconds[i];
+        assert_true(trunk > 0);
+        free(seconds);
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_set_threads(saved);
+}
+
 /* One training step's results: the logits, then every parameter's
  * gradient and every buffer (BatchNorm's running statistics), in table
  * order. */
@@ -1050,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_fusion_bits),
         cmocka_unit_test(test_training_plan_bits),
         cmocka_unit_test(test_plan_buffers),
+        cmocka_unit_test(test_lanes_bits),
         cmocka_unit_test(test_weight_caches),
         cmocka_unit_test(test_fused_batchnorm_follows_stats),
         cmocka_unit_test(test_linear_paths),

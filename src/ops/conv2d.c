@@ -30,6 +30,9 @@
 
 #include "graph/net.h"
 #include "kernels/kernels.h"
+#ifdef CZ_HAVE_X86
+#include "kernels/x86/act_avx512.h"
+#endif
 
 static int pick(int specific, int square) { return specific ? specific : square; }
 
@@ -225,8 +228,8 @@ typedef struct epilogue {
 /* Rows oc0 .. oc0 + rows - 1 of one sample's output, `cols` columns from
  * c (row stride ldc): bias, BatchNorm, residual, activation, each
  * element once, in that order (the separate ops' arithmetic). */
-CZ_ELEMENTWISE static void epilogue_block(const epilogue *e, float *c, int ldc, int oc0, int rows,
-                                         int cols)
+CZ_ELEMENTWISE static void epilogue_block_c(const epilogue *e, float *c, int ldc, int oc0,
+                                           int rows, int cols)
 {
     for (int r = 0; r < rows; r++) {
         int oc = oc0 + r;
@@ -252,6 +255,71 @@ CZ_ELEMENTWISE static void epilogue_block(const epilogue *e, float *c, int ldc, 
         if (e->act >= 0)
             cz_act_map((cz_act)e->act, row, row, (size_t)cols);
     }
+}
+
+#ifdef CZ_HAVE_X86
+/* One row of epilogue_block_c in zmm registers: each vector through all
+ * the steps while in a register, one pass where the C loops made two
+ * (the activation's apart): the same IEEE operations in the same order,
+ * so the same bits. The two passes were 11% of mobilenet_v2's batch-1
+ * time on one thread. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+epilogue16(const int act, const epilogue *e, __m512 v, __m512 b, __m512 m, __m512 sc, __m512 sh,
+           const float *res, __mmask16 k)
+{
+    if (e->bias)
+        v = _mm512_add_ps(v, b);
+    if (e->mean)
+        v = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v, m), sc), sh);
+    if (res)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, res));
+    return cz_act16(act, v);
+}
+
+__attribute__((target("avx512f"), always_inline)) static inline void
+epilogue_rows16(const int act, const epilogue *e, float *c, int ldc, int oc0, int rows, int cols)
+{
+    __mmask16 tail = (__mmask16)((1u << (cols % 16)) - 1u);
+    for (int r = 0; r < rows; r++) {
+        int oc = oc0 + r;
+        float *row = c + (size_t)r * ldc;
+        const float *res = e->residual ? e->residual + (row - e->dst) : NULL;
+        __m512 b = _mm512_set1_ps(e->bias ? e->bias[oc] : 0.0f);
+        __m512 m = _mm512_set1_ps(e->mean ? e->mean[oc] : 0.0f);
+        __m512 sc = _mm512_set1_ps(e->mean ? e->scale[oc] : 0.0f);
+        __m512 sh = _mm512_set1_ps(e->mean ? e->shift[oc] : 0.0f);
+        int p = 0;
+        for (; p + 16 <= cols; p += 16)
+            _mm512_storeu_ps(row + p, epilogue16(act, e, _mm512_loadu_ps(row + p), b, m, sc, sh,
+                                                 res ? res + p : NULL, 0xFFFF));
+        if (p < cols)
+            _mm512_mask_storeu_ps(row + p, tail,
+                                  epilogue16(act, e, _mm512_maskz_loadu_ps(tail, row + p), b, m,
+                                             sc, sh, res ? res + p : NULL, tail));
+    }
+}
+
+__attribute__((target("avx512f"))) static void epilogue_block_avx512(const epilogue *e, float *c,
+                                                                     int ldc, int oc0, int rows,
+                                                                     int cols)
+{
+#define ROWS(A) epilogue_rows16(A, e, c, ldc, oc0, rows, cols)
+    CZ_ACT16_SWITCH(e->act, ROWS)
+#undef ROWS
+}
+#endif
+
+/* The epilogue on AVX-512 where the activation has a vector form (as
+ * cz_act_map chooses), else the C loops. */
+static void epilogue_block(const epilogue *e, float *c, int ldc, int oc0, int rows, int cols)
+{
+#ifdef CZ_HAVE_X86
+    if (cz_kernels_current() == CZ_KPATH_AVX512 && (e->act < 0 || cz_act16_has(e->act))) {
+        epilogue_block_avx512(e, c, ldc, oc0, rows, cols);
+        return;
+    }
+#endif
+    epilogue_block_c(e, c, ldc, oc0, rows, cols);
 }
 
 /* Channels [oc0, oc1) of y (OC, P), one sample. */

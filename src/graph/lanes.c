@@ -142,19 +142,6 @@ static void sync_lane(const cz_net *net, struct cz_lane *lane)
     }
 }
 
-/* The node's output is read after the trunk: by a node from `split` on,
- * or as the net's output. */
-static bool read_after(const cz_net *net, int node, int split)
-{
-    if (node == cz_net_output(net))
-        return true;
-    for (int j = split; j < net->n_nodes; j++)
-        for (int k = 0; k < net->nodes[j].n_inputs; k++)
-            if (net->nodes[j].inputs[k] == node && !net->nodes[j].train_only)
-                return true;
-    return false;
-}
-
 /* Sample n through nodes 1 .. split - 1 on the lane; the outputs read
  * after the trunk (listed in `keep`) go to the sample's place in the net's. */
 static void run_sample(cz_net *net, struct cz_lane *lane, const cz_tensor *input, int n,
@@ -204,41 +191,55 @@ static uint64_t caches_key(const cz_net *net)
     return net->param_version << 8 | (uint64_t)cz_kernels_current() << 1 | 1;
 }
 
+/* The trunk's outputs read after it, by a node from `split` on or as the
+ * net's output, into keep; their count. `read` has n_nodes zeros. */
+static int trunk_outputs(const cz_net *net, int split, int *read, int *keep)
+{
+    for (int j = split; j < net->n_nodes; j++)
+        for (int k = 0; k < net->nodes[j].n_inputs && !net->nodes[j].train_only; k++)
+            read[net->nodes[j].inputs[k]] = 1;
+    read[cz_net_output(net)] = 1;
+    int n = 0;
+    for (int i = 1; i < split; i++)
+        if (read[i] && net->nodes[i].arena_at != CZ_NO_BUFFER)
+            keep[n++] = i;
+    return n;
+}
+
+/* Sample 0 alone on the first lane, on every thread, making the caches
+ * that the lanes will share; the net takes them. */
+static void make_caches(cz_net *net, const cz_tensor *input, int split, const int *keep,
+                        int n_keep)
+{
+    struct cz_lane *first = &net->lanes[0];
+    sync_lane(net, first);
+    run_sample(net, first, input, 0, split, keep, n_keep);
+    for (int i = 1; i < split; i++) {
+        net->nodes[i].cache = first->nodes[i].cache;
+        net->nodes[i].cache_size = first->nodes[i].cache_size;
+        net->nodes[i].cache_key = first->nodes[i].cache_key;
+    }
+    settle(net, first, 1.0, split);
+    if (first->status == CZ_OK)
+        net->lanes_key = caches_key(net);
+}
+
 cz_status cz_lanes_forward(cz_net *net, const cz_tensor *input, int split)
 {
     int N = net->batch, T = omp_get_max_threads();
-    int lanes = T < N ? T : N;
-    cz_status st = grow_lanes(net, lanes);
-    int *keep = malloc(sizeof *keep * (size_t)split), n_keep = 0;
-    if (st != CZ_OK || !keep) {
-        free(keep);
+    cz_status st = grow_lanes(net, T < N ? T : N);
+    int *keep = st == CZ_OK ? calloc(2 * (size_t)net->n_nodes, sizeof *keep) : NULL;
+    if (!keep)
         return st != CZ_OK ? st : cz_fail(CZ_ERR_NOMEM, "forward: no memory for the lanes");
-    }
-    for (int i = 1; i < split; i++)
-        if (net->nodes[i].arena_at != CZ_NO_BUFFER && read_after(net, i, split))
-            keep[n_keep++] = i;
-    int n = 0;
+    int n_keep = trunk_outputs(net, split, keep + net->n_nodes, keep), n = 0;
     struct cz_lane *first = &net->lanes[0];
     if (net->lanes_key != caches_key(net)) {
-        /* The first sample alone, on every thread, making the caches; the
-         * net takes them, and the other samples' lanes find them made. */
-        sync_lane(net, first);
-        run_sample(net, first, input, n++, split, keep, n_keep);
-        for (int i = 1; i < split; i++) {
-            net->nodes[i].cache = first->nodes[i].cache;
-            net->nodes[i].cache_size = first->nodes[i].cache_size;
-            net->nodes[i].cache_key = first->nodes[i].cache_key;
-        }
-        settle(net, first, 1.0, split);
-        if (first->status != CZ_OK) {
-            free(keep);
-            return lane_failed(first);
-        }
-        net->lanes_key = caches_key(net);
+        make_caches(net, input, split, keep, n_keep);
+        n = 1;
     }
-    /* Whole rounds of a sample per thread, each thread on one lane; the
+    /* Whole rounds of a sample per thread, each thread on its lane; the
      * rest one at a time on all threads. */
-    int whole = T > 1 ? (N - n) / T * T : 0;
+    int whole = T > 1 && first->status == CZ_OK ? (N - n) / T * T : 0;
     if (whole > 0) {
         for (int l = 0; l < T; l++)
             sync_lane(net, &net->lanes[l]);
@@ -254,7 +255,7 @@ cz_status cz_lanes_forward(cz_net *net, const cz_tensor *input, int split)
         for (int l = 0; l < T; l++)
             settle(net, &net->lanes[l], 1.0 / T, split);
     }
-    if (n < N) {
+    if (n < N && first->status == CZ_OK) {
         sync_lane(net, first);
         for (; n < N; n++)
             run_sample(net, first, input, n, split, keep, n_keep);

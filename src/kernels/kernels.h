@@ -198,10 +198,13 @@ bool cz_winograd_weights(int out_channels, int channels, const float *weight, fl
                          int threads);
 /* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the weights
  * transformed into U, plus bias (NULL: none), on `threads` OpenMP threads;
- * the result does not depend on the thread count. Call outside a parallel
- * region. */
+ * the result does not depend on the thread count. Then ep (NULL: none) on
+ * each output plane as it is made, while in cache: fn gets the plane as
+ * one row of OH x OW, its `row` the output channel. Call outside a
+ * parallel region. */
 void cz_winograd_conv(const cz_conv_geom *g, int out_channels, const float *U, const float *bias,
-                      int N, const float *x, float *y, float *scratch, int threads);
+                      int N, const float *x, float *y, float *scratch, int threads,
+                      const cz_gemm_epilogue *ep);
 /* "winograd-f4x3-avx512"... for the current path. */
 const char *cz_winograd_name(void);
 

@@ -328,7 +328,8 @@ bool cz_winograd_weights(int OC, int C, const float *weight, float *U, int threa
 }
 
 void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float *bias, int N,
-                      const float *x, float *y, float *scratch, int threads)
+                      const float *x, float *y, float *scratch, int threads,
+                      const cz_gemm_epilogue *ep)
 {
     wino_shape s = shape_of(g);
     wino_scratch w = carve(g, OC, scratch);
@@ -364,9 +365,13 @@ void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float
                                w.M + xi * ms, s.Tp, NULL);
             }
 #pragma omp for schedule(static)
-            for (int oc = 0; oc < OC; oc++)
+            for (int oc = 0; oc < OC; oc++) {
+                float *yp = y + ((size_t)n * OC + oc) * out_plane;
                 output_plane(g, &s, w.M + (size_t)oc * s.Tp, ms, ext, w.out_off,
-                             bias ? bias[oc] : 0.0f, y + ((size_t)n * OC + oc) * out_plane);
+                             bias ? bias[oc] : 0.0f, yp);
+                if (ep)
+                    ep->fn(ep->ctx, yp, (int)out_plane, oc, 1, (int)out_plane);
+            }
         }
     }
 }

@@ -693,15 +693,13 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
         node->cache_key = key;
     }
     node->kernel = cz_winograd_name();
-    cz_winograd_conv(g, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads);
+    /* The rest of the epilogue on each output plane as it is made, not in
+     * a pass over the whole output after (vgg16's first maps are 12.8 MB). */
     epilogue rest = after_bias(*ep);
-    if (has_work(&rest)) {
-        int P = g->out_h * g->out_w;
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (long i = 0; i < (long)net->batch * OC; i++)
-            apply_epilogue(&rest, y + (size_t)(i / OC) * OC * P, (int)(i % OC),
-                           (int)(i % OC) + 1, P);
-    }
+    group_epilogue ge = {.e = &rest, .oc0 = 0};
+    cz_gemm_epilogue run = {.fn = run_group_epilogue, .ctx = &ge};
+    cz_winograd_conv(g, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads,
+                     has_work(&rest) ? &run : NULL);
     return CZ_OK;
 }
 

@@ -43,16 +43,18 @@ int cz_lanes_split(const cz_net *net)
 {
     if (net->lanes_off)
         return 0;
-    int last_conv = -1;
-    for (int i = 1; i < net->n_nodes; i++)
-        if (net->nodes[i].op == &cz_op_conv2d && !net->nodes[i].train_only)
+    /* A fully connected layer inside the trunk (CBAM's channel MLPs)
+     * keeps the net on the whole batch: a linear layer sums in another
+     * order for one row than for several, so lanes would change its bits. */
+    int last_conv = -1, first_linear = net->n_nodes;
+    for (int i = 1; i < net->n_nodes; i++) {
+        const cz_node *node = &net->nodes[i];
+        if (node->op == &cz_op_conv2d && !node->train_only)
             last_conv = i;
-    if (last_conv < 0)
-        return 0;
-    for (int i = last_conv + 1; i < net->n_nodes; i++)
-        if (net->nodes[i].op == &cz_op_linear && !net->nodes[i].train_only)
-            return i;
-    return net->n_nodes;
+        if (node->op == &cz_op_linear && !node->train_only && first_linear == net->n_nodes)
+            first_linear = i;
+    }
+    return last_conv < 0 || first_linear < last_conv ? 0 : first_linear;
 }
 
 void cz_lanes_free(cz_net *net)

@@ -169,7 +169,8 @@ cz_status cz_net_run_node(cz_net *net, int i);
 
 /* Lanes (lanes.c). cz_lanes_split: the first node that runs on the whole
  * batch after the trunk (the classifier's first fully connected layer,
- * or the node count), or 0 when the net has no trunk to run by samples.
+ * or the node count), or 0 when the net has no trunk to run by samples
+ * (no conv, or a fully connected layer before the last conv).
  * cz_lanes_forward: the input node and nodes 1 .. split - 1, one sample
  * at a time, leaving in the net's own outputs what later nodes read. */
 int cz_lanes_split(const cz_net *net);

@@ -961,6 +961,51 @@ static void test_lanes_bits(void **state)
     cz_set_threads(saved);
 }
 
+/* Every other op family in lanes running side by side (split attention,
+ * Res2Net's split sums, grouped convs and channel shuffles, LRN's saved
+ * scratch, Inception's same-size pools, separable convs, SE blocks, dense
+ * concats): batch 4 on two threads, two lanes at once, gives the bits of
+ * the batch run layer by layer, so no op shares state between lanes.
+ * CBAM, whose channel MLPs put fully connected layers in the trunk, stays
+ * on the whole batch (a linear layer's sums differ between one row and
+ * several), and so gives those bits too. */
+static void test_lanes_op_families(void **state)
+{
+    (void)state;
+    static const struct { const char *model; int size; } models[] = {
+        {"resnest50d", 64},   {"res2net50_26w_4s", 64}, {"cbam_resnet50", 64},
+        {"shufflenet_v1", 64}, {"alexnet_paper", 67},    {"inception_v3", 75},
+        {"xception", 71},     {"efficientnet_b0", 64},  {"densenet121", 64},
+    };
+    int saved = omp_get_max_threads();
+    cz_set_threads(2);
+    for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
+        cz_net *net = cz_model_create(models[m].model, 10, models[m].size, models[m].size, 4);
+        assert_non_null(net);
+        cz_rng rng;
+        cz_rng_seed(&rng, 90 + m);
+        randomise_batchnorm(net, &rng);
+        cz_tensor x = {0};
+        tu_tensor_random(&x, &rng, 4, 3, models[m].size, models[m].size);
+        cz_net_set_training(net, false);
+        cz_net_set_fusion(net, true);
+        bool cbam = strcmp(models[m].model, "cbam_resnet50") == 0;
+        assert_true(cz_lanes_split(net) > 0 ? !cbam : cbam);
+        net->lanes_off = true;
+        float *want = layer_forward(net, &x);
+        net->lanes_off = false;
+        for (int run = 0; run < 2; run++) { /* making the caches, then finding them */
+            float *got = layer_forward(net, &x);
+            expect_same_bits(got, want, 40, models[m].model);
+            free(got);
+        }
+        free(want);
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_set_threads(saved);
+}
+
 /* One training step's results: the logits, then every parameter's
  * gradient and every buffer (BatchNorm's running statistics), in table
  * order. */
@@ -1114,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_training_plan_bits),
         cmocka_unit_test(test_plan_buffers),
         cmocka_unit_test(test_lanes_bits),
+        cmocka_unit_test(test_lanes_op_families),
         cmocka_unit_test(test_weight_caches),
         cmocka_unit_test(test_fused_batchnorm_follows_stats),
         cmocka_unit_test(test_linear_paths),

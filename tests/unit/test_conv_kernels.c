@@ -898,14 +898,30 @@ static void test_plan_buffers(void **state)
     }
 }
 
+/* A model at size x size in eval mode with fusion on and random
+ * BatchNorm statistics, and x: `batch` random images, both from `seed`. */
+static cz_net *planned_net(const char *model, int size, uint64_t seed, int batch, cz_tensor *x)
+{
+    cz_net *net = cz_model_create(model, 10, size, size, seed);
+    assert_non_null(net);
+    cz_rng rng;
+    cz_rng_seed(&rng, seed);
+    randomise_batchnorm(net, &rng);
+    tu_tensor_random(x, &rng, batch, 3, size, size);
+    cz_net_set_training(net, false);
+    cz_net_set_fusion(net, true);
+    return net;
+}
+
 /* Lanes (lanes.c): at a batch over one the inference plan takes the
  * trunk sample by sample, a lane per thread, then the classifier on the
  * whole batch. Batch 5 on 1, 2 and 3 threads (whole rounds of a sample
  * per thread, and a rest on all of them), with the per-node profile on,
  * after a training forward (which packs the weights again, so the lanes
  * must find them made before they run side by side) and after the
- * weights change: the bits of the whole batch run op by op. NIN has no fully connected layer (its output comes from
- * a lane); GoogLeNet's auxiliary classifiers are skipped in eval. */
+ * weights change: the bits of the whole batch run op by op. NIN has no
+ * fully connected layer (its output comes from a lane); GoogLeNet's
+ * auxiliary classifiers are skipped in eval. */
 static void test_lanes_bits(void **state)
 {
     (void)state;
@@ -914,15 +930,8 @@ static void test_lanes_bits(void **state)
     };
     int saved = omp_get_max_threads();
     for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
-        cz_net *net = cz_model_create(models[m].model, 10, models[m].size, models[m].size, 3);
-        assert_non_null(net);
-        cz_rng rng;
-        cz_rng_seed(&rng, 80 + m);
-        randomise_batchnorm(net, &rng);
         cz_tensor x = {0};
-        tu_tensor_random(&x, &rng, 5, 3, models[m].size, models[m].size);
-        cz_net_set_training(net, false);
-        cz_net_set_fusion(net, true);
+        cz_net *net = planned_net(models[m].model, models[m].size, 80 + m, 5, &x);
         tu_check(cz_net_set_bn_momentum(net, 0.0f)); /* training forwards keep the statistics */
         double *seconds = calloc((size_t)cz_net_node_count(net), sizeof *seconds);
         assert_non_null(seconds);
@@ -980,15 +989,8 @@ static void test_lanes_op_families(void **state)
     int saved = omp_get_max_threads();
     cz_set_threads(2);
     for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
-        cz_net *net = cz_model_create(models[m].model, 10, models[m].size, models[m].size, 4);
-        assert_non_null(net);
-        cz_rng rng;
-        cz_rng_seed(&rng, 90 + m);
-        randomise_batchnorm(net, &rng);
         cz_tensor x = {0};
-        tu_tensor_random(&x, &rng, 4, 3, models[m].size, models[m].size);
-        cz_net_set_training(net, false);
-        cz_net_set_fusion(net, true);
+        cz_net *net = planned_net(models[m].model, models[m].size, 90 + m, 4, &x);
         bool cbam = strcmp(models[m].model, "cbam_resnet50") == 0;
         assert_true(cz_lanes_split(net) > 0 ? !cbam : cbam);
         net->lanes_off = true;

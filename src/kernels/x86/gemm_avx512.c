@@ -18,6 +18,14 @@
 
 #define MR 8
 #define NR 32
+/* How far ahead in the A sliver the kernel asks for lines, in floats (2
+ * KiB: 64 k steps). A layer's packed weights come from memory, read once
+ * per call when N is small (49 positions on a 7x7 map); without the
+ * prefetch the hardware fetched them too late: resnet50's 2048 -> 512 1x1
+ * conv took 0.85 ms against 0.65 with its weights in cache, and 0.65 with
+ * the prefetch. Rows of a packed A follow one another, so the lines ahead
+ * are the next sliver's when this one ends. */
+#define A_AHEAD 512
 
 __attribute__((target("avx512f,fma"))) static void store_row(float *c, __m512 v, __mmask16 mask,
                                                              float beta)
@@ -40,6 +48,8 @@ __attribute__((target("avx512f,fma"))) static void ukernel_8x32(int kc, const fl
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        if ((k & 1) == 0) /* a line of A holds two k steps */
+            _mm_prefetch((const char *)(a + A_AHEAD), _MM_HINT_T0);
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), ar;
 #define CZ_ROW(r)                                  \
     ar = _mm512_set1_ps(a[r]);                     \

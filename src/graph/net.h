@@ -238,18 +238,18 @@ void cz_net_set_shapes_only(bool on);
  * keeping the old contents when big enough; NULL when out of memory. */
 void *cz_node_cache(cz_node *node, size_t bytes);
 
-/* An eval-mode BatchNorm as y = (x - mean[c]) scale[c] + bias[c], with
- * the numbers its own forward uses (mean, scale: C floats each). `made`
- * records what mean and scale were made from (zeroed before the first
- * call): they are made again only when the parameters may have changed
- * or a training forward has moved the running statistics since (a square
- * root per channel on every forward was 1% of mobilenet_v3's). */
+/* An eval-mode BatchNorm folded as y = fmaf(x, scale[c], shift[c]), with
+ * the numbers its own forward uses (C floats each). `made` records what
+ * they were made from (zeroed before the first call): they are made again
+ * only when the parameters may have changed or a training forward has
+ * moved the running statistics since (a square root per channel on every
+ * forward was 1% of mobilenet_v3's). */
 typedef struct cz_bn_made {
     uint64_t version; /* 1 + net->param_version; 0: never made */
     int64_t batches;  /* the BatchNorm's num_batches_tracked */
 } cz_bn_made;
-void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *mean, float *scale,
-                              const float **bias, cz_bn_made *made);
+void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *scale, float *shift,
+                              cz_bn_made *made);
 
 /* Elementwise loops built for AVX-512, AVX2 and baseline x86-64, the
  * best one chosen when the program loads (GCC's target_clones). The

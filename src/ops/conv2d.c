@@ -183,7 +183,7 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
 typedef struct saved_block {
     int threads;
     cz_bn_made made;  /* what epilogue[] was made from */
-    float epilogue[]; /* a fused BatchNorm's mean and scale, 2 x OC */
+    float epilogue[]; /* a fused BatchNorm folded: scale, shift (OC each) */
 } saved_block;
 
 /* Each buffer of a thread's part starts on a cache line (cz_line_floats),
@@ -220,7 +220,7 @@ static const char *const grouped_names[] = {"conv-grouped-gemm-ref", "conv-group
  * pass with the same arithmetic as the separate ops. */
 typedef struct epilogue {
     const float *bias;                  /* conv bias, or NULL */
-    const float *mean, *scale, *shift;  /* BatchNorm, or NULL */
+    const float *scale, *shift;         /* BatchNorm folded, or NULL */
     const float *residual, *dst;        /* y[i] += residual[i], y at dst[i] */
     int act;                            /* a cz_act, or -1 */
 } epilogue;
@@ -235,14 +235,14 @@ CZ_ELEMENTWISE static void epilogue_block_c(const epilogue *e, float *c, int ldc
         int oc = oc0 + r;
         float *row = c + (size_t)r * ldc;
         float b = e->bias ? e->bias[oc] : 0.0f;
-        if (e->mean) {
-            float m = e->mean[oc], sc = e->scale[oc], sh = e->shift[oc];
+        if (e->scale) {
+            float sc = e->scale[oc], sh = e->shift[oc];
             if (e->bias)
                 for (int p = 0; p < cols; p++)
-                    row[p] = (row[p] + b - m) * sc + sh;
+                    row[p] = fmaf(row[p] + b, sc, sh);
             else
                 for (int p = 0; p < cols; p++)
-                    row[p] = (row[p] - m) * sc + sh;
+                    row[p] = fmaf(row[p], sc, sh);
         } else if (e->bias) {
             for (int p = 0; p < cols; p++)
                 row[p] += b;
@@ -264,13 +264,13 @@ CZ_ELEMENTWISE static void epilogue_block_c(const epilogue *e, float *c, int ldc
  * so the same bits. The two passes were 11% of mobilenet_v2's batch-1
  * samples on one thread, the one pass 9% (its cost is the arithmetic). */
 __attribute__((target("avx512f"), always_inline)) static inline __m512
-epilogue16(const int act, const epilogue *e, __m512 v, __m512 b, __m512 m, __m512 sc, __m512 sh,
+epilogue16(const int act, const epilogue *e, __m512 v, __m512 b, __m512 sc, __m512 sh,
            const float *res, __mmask16 k)
 {
     if (e->bias)
         v = _mm512_add_ps(v, b);
-    if (e->mean)
-        v = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v, m), sc), sh);
+    if (e->scale)
+        v = _mm512_fmadd_ps(v, sc, sh);
     if (res)
         v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, res));
     return cz_act16(act, v);
@@ -285,17 +285,16 @@ epilogue_rows16(const int act, const epilogue *e, float *c, int ldc, int oc0, in
         float *row = c + (size_t)r * ldc;
         const float *res = e->residual ? e->residual + (row - e->dst) : NULL;
         __m512 b = _mm512_set1_ps(e->bias ? e->bias[oc] : 0.0f);
-        __m512 m = _mm512_set1_ps(e->mean ? e->mean[oc] : 0.0f);
-        __m512 sc = _mm512_set1_ps(e->mean ? e->scale[oc] : 0.0f);
-        __m512 sh = _mm512_set1_ps(e->mean ? e->shift[oc] : 0.0f);
+        __m512 sc = _mm512_set1_ps(e->scale ? e->scale[oc] : 0.0f);
+        __m512 sh = _mm512_set1_ps(e->scale ? e->shift[oc] : 0.0f);
         int p = 0;
         for (; p + 16 <= cols; p += 16)
-            _mm512_storeu_ps(row + p, epilogue16(act, e, _mm512_loadu_ps(row + p), b, m, sc, sh,
+            _mm512_storeu_ps(row + p, epilogue16(act, e, _mm512_loadu_ps(row + p), b, sc, sh,
                                                  res ? res + p : NULL, 0xFFFF));
         if (p < cols)
             _mm512_mask_storeu_ps(row + p, tail,
-                                  epilogue16(act, e, _mm512_maskz_loadu_ps(tail, row + p), b, m,
-                                             sc, sh, res ? res + p : NULL, tail));
+                                  epilogue16(act, e, _mm512_maskz_loadu_ps(tail, row + p), b, sc,
+                                             sh, res ? res + p : NULL, tail));
     }
 }
 
@@ -340,11 +339,10 @@ static epilogue epilogue_of(cz_net *net, const cz_node *node, saved_block *saved
     }
     e.bias = node->attr.conv.bias ? cz_node_param(net, node, 1)->value.data : NULL;
     if (node->fuse_bn >= 0) {
-        float *mean = saved->epilogue, *scale = mean + node->shape[0];
-        cz_batchnorm_eval_affine(net, &net->nodes[node->fuse_bn], mean, scale, &e.shift,
-                                 &saved->made);
-        e.mean = mean;
+        float *scale = saved->epilogue, *shift = scale + node->shape[0];
+        cz_batchnorm_eval_affine(net, &net->nodes[node->fuse_bn], scale, shift, &saved->made);
         e.scale = scale;
+        e.shift = shift;
     }
     if (node->fuse_act >= 0)
         e.act = (int)net->nodes[node->fuse_act].attr.act.act;
@@ -360,7 +358,7 @@ static epilogue after_bias(epilogue e)
 
 static bool has_work(const epilogue *e)
 {
-    return e->bias || e->mean || e->residual || e->act >= 0;
+    return e->bias || e->scale || e->residual || e->act >= 0;
 }
 
 /* The key of a cache derived from the weights: their version (any change

@@ -105,6 +105,11 @@ static void act_map_libm(cz_act act, const float *x, float *y, size_t n)
  * may ignore NaN, and then nothing vectorises. A NaN passes through. */
 static inline float relu6(float x) { return x < 0.0f ? 0.0f : x > 6.0f ? 6.0f : x; }
 
+/* Hardswish and hardsigmoid multiply by 1/6 where PyTorch divides by 6
+ * (at most an ulp apart): a vector division kept mobilenet_v3's
+ * Hardswish epilogues at a third of the speed of its ReLU ones. */
+#define SIXTH (1.0f / 6.0f)
+
 /* The switch sits outside the loops so that each loop vectorises. NaN
  * passes through ReLU and ReLU6, as in PyTorch. */
 CZ_ELEMENTWISE static void act_map_c(cz_act act, const float *x, float *y, size_t n)
@@ -132,11 +137,11 @@ CZ_ELEMENTWISE static void act_map_c(cz_act act, const float *x, float *y, size_
         break;
     case CZ_ACT_HARDSWISH:
         for (size_t i = 0; i < n; i++)
-            y[i] = x[i] * relu6(x[i] + 3.0f) / 6.0f;
+            y[i] = x[i] * relu6(x[i] + 3.0f) * SIXTH;
         break;
     case CZ_ACT_HARDSIGMOID:
         for (size_t i = 0; i < n; i++)
-            y[i] = relu6(x[i] + 3.0f) / 6.0f;
+            y[i] = relu6(x[i] + 3.0f) * SIXTH;
         break;
     }
 }

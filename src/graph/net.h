@@ -238,7 +238,7 @@ void cz_net_set_shapes_only(bool on);
  * keeping the old contents when big enough; NULL when out of memory. */
 void *cz_node_cache(cz_node *node, size_t bytes);
 
-/* An eval-mode BatchNorm folded as y = fmaf(x, scale[c], shift[c]), with
+/* An eval-mode BatchNorm folded as y = x scale[c] + shift[c], with
  * the numbers its own forward uses (C floats each). `made` records what
  * they were made from (zeroed before the first call): they are made again
  * only when the parameters may have changed or a training forward has

@@ -223,14 +223,14 @@ CZ_ELEMENTWISE static void normalise_plane(const float *x, float *y, size_t n, f
         y[i] = (x[i] - mean) * scale + shift;
 }
 
-/* y = x scale + shift over one plane, one rounding per element (fmaf is
- * an instruction in the clones that have FMA, a libm call in the rest:
- * the same bits either way). */
+/* y = x scale + shift over one plane: a multiply and an add, not fmaf,
+ * which the AVX2 and baseline clones (no FMA in their targets) would
+ * call from libm for every element. */
 CZ_ELEMENTWISE static void scale_shift_plane(const float *x, float *y, size_t n, float scale,
                                             float shift)
 {
     for (size_t i = 0; i < n; i++)
-        y[i] = fmaf(x[i], scale, shift);
+        y[i] = x[i] * scale + shift;
 }
 
 CZ_ELEMENTWISE static void add_into(float *y, const float *b, size_t n)
@@ -243,14 +243,15 @@ CZ_ELEMENTWISE static void add_into(float *y, const float *b, size_t n)
  * + shift: centring first keeps the precision that x scale + shift would
  * lose when |mean| >> std, and backward recomputes the same numbers. With
  * running statistics (eval) the map is folded, as PyTorch's CPU kernel
- * and ONNX Runtime fold it: y = x scale + (bias - mean scale), one fused
- * multiply-add, and a conv that takes the BatchNorm into its epilogue
- * (cz_batchnorm_eval_affine) does the same operation on the same numbers.
- * The folded shift loses |mean| scale / 2^24 where the centred form lost
- * nothing: 1e-6 of an output even where |mean| is 20 standard deviations. */
+ * and ONNX Runtime fold it: y = x scale + (bias - mean scale), two
+ * operations where the centred form takes three, and a conv that takes
+ * the BatchNorm into its epilogue (cz_batchnorm_eval_affine) does the
+ * same operations on the same numbers. The folded form loses about
+ * |mean| scale / 2^24 where the centred one lost nothing: 1e-6 of an
+ * output even where |mean| is 20 standard deviations. */
 typedef struct affine {
     float mean, scale, shift;
-    bool folded; /* y = fmaf(x, scale, shift); mean unused */
+    bool folded; /* y = x scale + shift; mean unused */
 } affine;
 
 static affine folded_affine(double mean, double invstd, float weight, float bias)

@@ -239,10 +239,10 @@ CZ_ELEMENTWISE static void epilogue_block_c(const epilogue *e, float *c, int ldc
             float sc = e->scale[oc], sh = e->shift[oc];
             if (e->bias)
                 for (int p = 0; p < cols; p++)
-                    row[p] = fmaf(row[p] + b, sc, sh);
+                    row[p] = (row[p] + b) * sc + sh;
             else
                 for (int p = 0; p < cols; p++)
-                    row[p] = fmaf(row[p], sc, sh);
+                    row[p] = row[p] * sc + sh;
         } else if (e->bias) {
             for (int p = 0; p < cols; p++)
                 row[p] += b;
@@ -270,7 +270,7 @@ epilogue16(const int act, const epilogue *e, __m512 v, __m512 b, __m512 sc, __m5
     if (e->bias)
         v = _mm512_add_ps(v, b);
     if (e->scale)
-        v = _mm512_fmadd_ps(v, sc, sh);
+        v = _mm512_add_ps(_mm512_mul_ps(v, sc), sh);
     if (res)
         v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, res));
     return cz_act16(act, v);

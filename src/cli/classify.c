@@ -357,12 +357,13 @@ int cz_cmd_classify(int argc, char **argv)
     int n_pos, rc = cz_args_parse(&cmd, argc, argv, pos, &n_pos);
     classify_run run = {.model = n_pos ? pos[0] : NULL, .topk = topk, .batch = batch,
                         .crops = tencrop ? 10 : 1, .json = json};
-    if (rc < 0 && !weights) {
-        cz_cli_error("classify: --weights is required");
-        rc = CZ_EXIT_USAGE;
-    }
+    /* The model first: a mistyped name is the first thing to mend. */
     if (rc < 0 && !cz_model_find(run.model)) {
         cz_cli_error("unknown model '%s' (`cnnzoo list` shows them all)", run.model);
+        rc = CZ_EXIT_USAGE;
+    }
+    if (rc < 0 && !weights) {
+        cz_cli_error("classify: --weights is required");
         rc = CZ_EXIT_USAGE;
     }
     if (rc < 0)

@@ -153,6 +153,8 @@ expect 2 "batch" -- "$cz" classify resnet18 --weights "$w18" --batch 0 "$ref/noi
 expect 2 "weights" -- "$cz" classify resnet18 "$ref/noise.jpg"
 expect 2 "IMAGE" -- "$cz" classify resnet18 --weights "$w18"
 expect 2 "unknown model 'resnet19'" -- "$cz" classify resnet19 --weights "$w18" "$ref/noise.jpg"
+# A mistyped model is named before the missing --weights.
+expect 2 "unknown model 'resnet19'" -- "$cz" classify resnet19 "$ref/noise.jpg"
 expect 0 "" -- "$cz" classify --help
 
 if [ "$failures" -ne 0 ]; then

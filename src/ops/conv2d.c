@@ -661,18 +661,21 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
 
 /* Winograd only where it pays and only in inference: training keeps the
  * direct conv's rounding, so gradients and forward agree exactly. Below 16
- * channels, or under 36 output tiles of 4x4 (a 14x14 map has 16), its 36
- * thin GEMMs run slower than one direct GEMM (resnet50's layer3: 111
- * against 128 GFLOP/s effective, one thread). Where the blocked direct
- * conv runs, also under 64 output channels, where the GEMMs are thinner
- * still (densenet121's 128 -> 32 layers, two threads: 28x28 0.38 ->
- * 0.15 ms, 56x56 1.03 -> 0.58). */
+ * channels, or under 16 output tiles of 4x4 (a 7x7 map has 4), its 36
+ * thin GEMMs run slower than one direct GEMM. A 14x14 map's 16 tiles pay
+ * since the GEMM prefetches its A (the transformed weights, read once per
+ * call): resnet50's layer3 3x3 convs 2.35 -> 1.66 ms on one thread, 1.23
+ * -> 0.84 on two (direct against Winograd; 111 against 128 GFLOP/s the
+ * other way before that prefetch). Where the blocked direct conv runs,
+ * also under 64 output channels, where the GEMMs are thinner still
+ * (densenet121's 128 -> 32 layers, two threads: 28x28 0.38 -> 0.15 ms,
+ * 56x56 1.03 -> 0.58). */
 static bool use_winograd(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
 {
     int tiles = ((g->out_h + 3) / 4) * ((g->out_w + 3) / 4);
     int min_oc = cz_direct_fits(groups) ? 64 : 16;
     return !cz_net_wants_backward(net) && cz_kernels_current() != CZ_KPATH_REF &&
-           cz_winograd_fits(g, groups) && g->channels >= 16 && OC >= min_oc && tiles >= 36;
+           cz_winograd_fits(g, groups) && g->channels >= 16 && OC >= min_oc && tiles >= 16;
 }
 
 static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g,

@@ -394,7 +394,8 @@ static const layer_case layer_cases[] = {
     {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", true},
     {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", true}, /* ragged last tiles */
     {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
-    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", true}, /* 16 tiles: direct pays more */
+    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false}, /* 16 tiles, the fewest */
+    {64, 11, 13, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", true}, /* 12 tiles: direct */
     {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "conv-gemm-", true},  /* samples side by side */
     {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", true},  /* 1x1 map: one at a time */
     {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", true}, /* ragged blocks, dilated */

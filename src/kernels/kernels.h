@@ -182,31 +182,34 @@ void cz_depthwise_plane_ref(const cz_conv_geom *g, const float *x, const float *
 /* The name of the depthwise kernel the current path runs ("depthwise-avx512"...). */
 const char *cz_depthwise_name(void);
 
-/* Winograd F(4x4, 3x3): whether it computes geometry g (3x3, stride 1,
- * dilation 1, one group; any padding). Its rounding differs from direct
- * convolution by a few ulps per layer: for inference, not for training. */
+/* Winograd F(m x m, 3x3), m = 4 or 2 (output tiles of m x m): whether it
+ * computes geometry g (3x3, stride 1, dilation 1, one group; any
+ * padding). Its rounding differs from direct convolution by a few ulps per
+ * layer: for inference, not for training. */
 bool cz_winograd_fits(const cz_conv_geom *g, int groups);
+/* How many m x m output tiles g's output makes. */
+int cz_winograd_tiles(const cz_conv_geom *g, int m);
 /* Floats of scratch cz_winograd_conv needs for `threads` threads. */
-size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads);
-/* The transformed weights U = G w G^T: 36 matrices (OC x C) from weight
- * (OC, C, 3, 3), packed for the current path's GEMM. They depend on the
- * weights and the path alone, so a caller running the same layer again
- * on the same path keeps them (cz_winograd_weights_size floats). false:
- * out of memory for the transform. */
-size_t cz_winograd_weights_size(int out_channels, int channels);
-bool cz_winograd_weights(int out_channels, int channels, const float *weight, float *U,
+size_t cz_winograd_scratch(const cz_conv_geom *g, int m, int out_channels, int threads);
+/* The transformed weights U = G w G^T: (m + 2)^2 matrices (OC x C) from
+ * weight (OC, C, 3, 3), packed for the current path's GEMM. They depend on
+ * m, the weights and the path alone, so a caller running the same layer
+ * again on the same path keeps them (cz_winograd_weights_size floats).
+ * false: out of memory for the transform. */
+size_t cz_winograd_weights_size(int m, int out_channels, int channels);
+bool cz_winograd_weights(int m, int out_channels, int channels, const float *weight, float *U,
                          int threads);
 /* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the weights
- * transformed into U, plus bias (NULL: none), on `threads` OpenMP threads;
- * the result does not depend on the thread count. Then ep (NULL: none) on
- * each output plane as it is made, while in cache: fn gets the plane as
- * one row of OH x OW, its `row` the output channel. Call outside a
- * parallel region. */
-void cz_winograd_conv(const cz_conv_geom *g, int out_channels, const float *U, const float *bias,
-                      int N, const float *x, float *y, float *scratch, int threads,
-                      const cz_gemm_epilogue *ep);
-/* "winograd-f4x3-avx512"... for the current path. */
-const char *cz_winograd_name(void);
+ * transformed into U (for the same m), plus bias (NULL: none), on
+ * `threads` OpenMP threads; the result does not depend on the thread
+ * count. Then ep (NULL: none) on each output plane as it is made, while in
+ * cache: fn gets the plane as one row of OH x OW, its `row` the output
+ * channel. Call outside a parallel region. */
+void cz_winograd_conv(const cz_conv_geom *g, int m, int out_channels, const float *U,
+                      const float *bias, int N, const float *x, float *y, float *scratch,
+                      int threads, const cz_gemm_epilogue *ep);
+/* "winograd-f4x3-avx512", "winograd-f2x3-avx2"... for m on the current path. */
+const char *cz_winograd_name(int m);
 
 /* Direct convolution on blocks of 16 channels (inference, AVX-512 only):
  * whether it computes a conv of `groups` groups on the current path (one

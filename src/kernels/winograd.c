@@ -1,25 +1,32 @@
 /*
  * winograd.c - 3x3, stride-1 convolution by Winograd's minimal filtering
- * F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
- * Networks", 2015): each 4x4 output tile costs 36 multiplies per (input,
- * output) channel pair instead of 144.
+ * F(m x m, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2015), m = 4 or 2: each m x m output tile costs (m + 2)^2
+ * multiplies per (input, output) channel pair instead of 9 m^2 (36
+ * against 144 for F(4x4), 16 against 36 for F(2x2)).
  *
- * Per sample:
- *   U[xi] (OC x C)  = G g G^T        the weights, 36 matrices (cz_winograd_weights,
+ * Per sample, with a = m + 2 and XI = a^2:
+ *   U[xi] (OC x C)  = G g G^T        the weights, XI matrices (cz_winograd_weights,
  *                                    once per set of weights: the caller keeps U)
- *   V[xi] (C x T)   = B^T d B        every 6x6 input tile (stride 4), T tiles
- *   M[xi] (OC x T)  = U[xi] V[xi]    36 GEMMs through cz_gemm
- *   y tile (4 x 4)  = A^T m A        back to the output, plus bias
- * with the interpolation points 0, +-1, +-2 and infinity. The transforms
- * run on LANES tiles at once (the compiler vectorises the lane loops),
- * reading and writing tiles through per-tile offsets; a tile's arithmetic
- * is the same in every lane, so results do not depend on the threading:
- * input tiles are split over channels, the GEMMs over xi (each GEMM whole
- * on one thread), output tiles over output channels.
+ *   V[xi] (C x T)   = B^T d B        every a x a input tile (stride m), T tiles
+ *   M[xi] (OC x T)  = U[xi] V[xi]    XI GEMMs through cz_gemm
+ *   y tile (m x m)  = A^T m A        back to the output, plus bias
+ * with the interpolation points 0, +-1, +-2 and infinity (F(4x4)) or 0,
+ * +-1 and infinity (F(2x2)). F(4x4) does less work per output; F(2x2)
+ * makes four times the tiles, so a 7x7 map (4 tiles of 4x4) still fills
+ * the GEMMs' columns with 16. The transforms run on LANES tiles at once
+ * (the compiler vectorises the lane loops), reading and writing tiles
+ * through per-tile offsets; a tile's arithmetic is the same in every lane,
+ * so results do not depend on the threading: input tiles are split over
+ * channels, the GEMMs over xi (each GEMM whole on one thread), output
+ * tiles over output channels. (Each thread taking a range of tiles through
+ * all three steps instead, so that V and M never cross between the cores,
+ * was slower: each thread then reads all of U, and its GEMMs are thinner.)
  *
  * Rounding: the transforms add a few ulps per layer relative to direct
- * convolution (G's 1/6 and 1/24 are inexact, A^T's 8 amplifies); inference
- * only, where the models stay within 1e-4 of PyTorch.
+ * convolution (F(4x4)'s G has 1/6 and 1/24, which are inexact, and its A^T
+ * an 8, which amplifies; F(2x2)'s only a 1/2); inference only, where the
+ * models stay within 1e-4 of PyTorch.
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -29,27 +36,36 @@
 
 #define LANES 16
 
-/* Tiles and padded buffer sizes for geometry g. */
+/* Tiles and padded buffer sizes for geometry g and tile size m. */
 typedef struct wino_shape {
+    int m, xis;        /* output tile size, transformed tile points (m + 2)^2 */
     int th, tw, T, Tp; /* tile rows and columns, tiles, T rounded up to LANES */
-    int PH, PW;        /* zero-padded input plane: 4 th + 2 by 4 tw + 2 */
-    int OHe, OWe;      /* extended output plane: 4 th by 4 tw */
+    int PH, PW;        /* zero-padded input plane: m th + 2 by m tw + 2 */
+    int OHe, OWe;      /* extended output plane: m th by m tw */
     size_t ext;        /* floats of that plane plus a junk tile for idle lanes */
 } wino_shape;
 
-static wino_shape shape_of(const cz_conv_geom *g)
+static wino_shape shape_of(const cz_conv_geom *g, int m)
 {
     wino_shape s;
-    s.th = (g->out_h + 3) / 4;
-    s.tw = (g->out_w + 3) / 4;
+    s.m = m;
+    s.xis = (m + 2) * (m + 2);
+    s.th = (g->out_h + m - 1) / m;
+    s.tw = (g->out_w + m - 1) / m;
     s.T = s.th * s.tw;
     s.Tp = (s.T + LANES - 1) / LANES * LANES;
-    s.PH = 4 * s.th + 2;
-    s.PW = 4 * s.tw + 2;
-    s.OHe = 4 * s.th;
-    s.OWe = 4 * s.tw;
-    s.ext = (size_t)(s.OHe + 4) * s.OWe + 4;
+    s.PH = m * s.th + 2;
+    s.PW = m * s.tw + 2;
+    s.OHe = m * s.th;
+    s.OWe = m * s.tw;
+    s.ext = (size_t)(s.OHe + m) * s.OWe + m;
     return s;
+}
+
+int cz_winograd_tiles(const cz_conv_geom *g, int m)
+{
+    wino_shape s = shape_of(g, m);
+    return s.T;
 }
 
 bool cz_winograd_fits(const cz_conv_geom *g, int groups)
@@ -67,32 +83,32 @@ typedef struct wino_scratch {
     size_t thread_floats;
 } wino_scratch;
 
-static wino_scratch carve(const cz_conv_geom *g, int OC, float *base)
+static wino_scratch carve(const cz_conv_geom *g, int m, int OC, float *base)
 {
-    wino_shape s = shape_of(g);
+    wino_shape s = shape_of(g, m);
     int C = g->channels;
     wino_scratch w;
     w.V = base;
-    w.M = w.V + (size_t)36 * C * s.Tp;
-    w.in_off = (int *)(w.M + (size_t)36 * OC * s.Tp);
+    w.M = w.V + (size_t)s.xis * C * s.Tp;
+    w.in_off = (int *)(w.M + (size_t)s.xis * OC * s.Tp);
     w.out_off = w.in_off + s.Tp;
     w.per_thread = (float *)(w.out_off + s.Tp);
     w.thread_floats = cz_line_floats((size_t)s.PH * s.PW + s.ext);
     return w;
 }
 
-size_t cz_winograd_scratch(const cz_conv_geom *g, int out_channels, int threads)
+size_t cz_winograd_scratch(const cz_conv_geom *g, int m, int out_channels, int threads)
 {
-    wino_shape s = shape_of(g);
-    size_t C = (size_t)g->channels, OC = (size_t)out_channels;
-    return 36 * C * s.Tp + 36 * OC * s.Tp + 2 * (size_t)s.Tp +
+    wino_shape s = shape_of(g, m);
+    size_t C = (size_t)g->channels, OC = (size_t)out_channels, xis = (size_t)s.xis;
+    return xis * C * s.Tp + xis * OC * s.Tp + 2 * (size_t)s.Tp +
            (size_t)threads * cz_line_floats((size_t)s.PH * s.PW + s.ext);
 }
 
 /* --------------------------------------------------------- transforms */
 
-/* U = G g G^T for one 3x3 filter g; U[xi] at u[xi * stride]. */
-static void weight_tile(const float *g, float *u, size_t stride)
+/* F(4x4): U = G g G^T for one 3x3 filter g; U[xi] at u[xi * stride]. */
+static void weight_tile4(const float *g, float *u, size_t stride)
 {
     float t[6][3];
     for (int j = 0; j < 3; j++) {
@@ -197,12 +213,105 @@ output_tiles(const float *m_in, size_t xs, float *ext, int OWe, const int *off)
     }
 }
 
+/* F(2x2): U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+static void weight_tile2(const float *g, float *u, size_t stride)
+{
+    float t[4][3];
+    for (int j = 0; j < 3; j++) {
+        float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+        t[0][j] = g0;
+        t[1][j] = (g0 + g1 + g2) * 0.5f;
+        t[2][j] = (g0 - g1 + g2) * 0.5f;
+        t[3][j] = g2;
+    }
+    for (int i = 0; i < 4; i++) {
+        float g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
+        float *row = u + (size_t)(i * 4) * stride;
+        row[0 * stride] = g0;
+        row[1 * stride] = (g0 + g1 + g2) * 0.5f;
+        row[2 * stride] = (g0 - g1 + g2) * 0.5f;
+        row[3 * stride] = g2;
+    }
+}
+
+/* F(2x2): out[0..3] = B^T in[0..3], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
+ * 0 1 0 -1], for LANES columns. */
+static inline __attribute__((always_inline)) void bt2_apply(float in[4][LANES],
+                                                            float out[4][LANES])
+{
+    for (int v = 0; v < LANES; v++) {
+        float d0 = in[0][v], d1 = in[1][v], d2 = in[2][v], d3 = in[3][v];
+        out[0][v] = d0 - d2;
+        out[1][v] = d1 + d2;
+        out[2][v] = d2 - d1;
+        out[3][v] = d1 - d3;
+    }
+}
+
+/* F(2x2): out[0..1] = A^T in[0..3], A^T = [1 1 1 0; 0 1 -1 -1]. */
+static inline __attribute__((always_inline)) void at2_apply(float in[4][LANES],
+                                                            float out[2][LANES])
+{
+    for (int v = 0; v < LANES; v++) {
+        out[0][v] = in[0][v] + in[1][v] + in[2][v];
+        out[1][v] = in[1][v] - in[2][v] - in[3][v];
+    }
+}
+
+/* input_tiles for F(2x2): 4x4 input tiles, 16 points. */
+static inline __attribute__((always_inline)) void
+input_tiles2(const float *pad, int PW, const int *off, float *v_out, size_t xs)
+{
+    float d[4][4][LANES], t[4][4][LANES]; /* [column][row] then [row i][column] */
+    for (int l = 0; l < 4; l++)
+        for (int k = 0; k < 4; k++)
+            for (int v = 0; v < LANES; v++)
+                d[l][k][v] = pad[off[v] + k * PW + l];
+    float col[4][LANES];
+    for (int l = 0; l < 4; l++) {
+        bt2_apply(d[l], col);
+        for (int i = 0; i < 4; i++)
+            for (int v = 0; v < LANES; v++)
+                t[i][l][v] = col[i][v];
+    }
+    for (int i = 0; i < 4; i++) {
+        bt2_apply(t[i], col);
+        for (int j = 0; j < 4; j++)
+            for (int v = 0; v < LANES; v++)
+                v_out[(size_t)(i * 4 + j) * xs + v] = col[j][v];
+    }
+}
+
+/* output_tiles for F(2x2): 2x2 output tiles from 16 points. */
+static inline __attribute__((always_inline)) void
+output_tiles2(const float *m_in, size_t xs, float *ext, int OWe, const int *off)
+{
+    float m[4][4][LANES], s[2][4][LANES];
+    for (int k = 0; k < 4; k++)
+        for (int l = 0; l < 4; l++)
+            for (int v = 0; v < LANES; v++)
+                m[l][k][v] = m_in[(size_t)(k * 4 + l) * xs + v];
+    float col[2][LANES];
+    for (int l = 0; l < 4; l++) {
+        at2_apply(m[l], col);
+        for (int i = 0; i < 2; i++)
+            for (int v = 0; v < LANES; v++)
+                s[i][l][v] = col[i][v];
+    }
+    for (int i = 0; i < 2; i++) {
+        at2_apply(s[i], col);
+        for (int j = 0; j < 2; j++)
+            for (int v = 0; v < LANES; v++)
+                ext[off[v] + i * OWe + j] = col[j][v];
+    }
+}
+
 /* ------------------------------------------------------ plane passes */
 
 /* Channel c of x (H, W) -> V[xi][c][0..Tp). */
 static inline __attribute__((always_inline)) void
-input_plane_body(const cz_conv_geom *g, const wino_shape *s, const float *x, float *pad,
-                 const int *in_off, float *V)
+input_plane_body(const int m, const cz_conv_geom *g, const wino_shape *s, const float *x,
+                 float *pad, const int *in_off, float *V)
 {
     memset(pad, 0, sizeof(float) * (size_t)s->PH * s->PW);
     for (int h = 0; h < g->height && h + g->pad_h < s->PH; h++) {
@@ -211,17 +320,25 @@ input_plane_body(const cz_conv_geom *g, const wino_shape *s, const float *x, flo
                sizeof(float) * (size_t)n);
     }
     size_t xs = (size_t)g->channels * s->Tp;
-    for (int t = 0; t < s->Tp; t += LANES)
-        input_tiles(pad, s->PW, in_off + t, V + t, xs);
+    for (int t = 0; t < s->Tp; t += LANES) {
+        if (m == 4)
+            input_tiles(pad, s->PW, in_off + t, V + t, xs);
+        else
+            input_tiles2(pad, s->PW, in_off + t, V + t, xs);
+    }
 }
 
 /* Output channel oc: M[xi][oc][0..Tp) -> y (OH, OW) + bias. */
 static inline __attribute__((always_inline)) void
-output_plane_body(const cz_conv_geom *g, const wino_shape *s, const float *M, size_t xs,
-                  float *ext, const int *out_off, float bias, float *y)
+output_plane_body(const int m, const cz_conv_geom *g, const wino_shape *s, const float *M,
+                  size_t xs, float *ext, const int *out_off, float bias, float *y)
 {
-    for (int t = 0; t < s->Tp; t += LANES)
-        output_tiles(M + t, xs, ext, s->OWe, out_off + t);
+    for (int t = 0; t < s->Tp; t += LANES) {
+        if (m == 4)
+            output_tiles(M + t, xs, ext, s->OWe, out_off + t);
+        else
+            output_tiles2(M + t, xs, ext, s->OWe, out_off + t);
+    }
     for (int oh = 0; oh < g->out_h; oh++) {
         const float *e = ext + (size_t)oh * s->OWe;
         float *out = y + (size_t)oh * g->out_w;
@@ -230,24 +347,29 @@ output_plane_body(const cz_conv_geom *g, const wino_shape *s, const float *M, si
     }
 }
 
-#define CZ_WINO_PASSES(suffix, attr)                                                          \
-    attr static void input_plane_##suffix(const cz_conv_geom *g, const wino_shape *s,          \
-                                          const float *x, float *pad, const int *in_off,       \
-                                          float *V)                                            \
+/* The plane passes for tile size M on one path, M a constant the bodies
+ * specialise on. */
+#define CZ_WINO_PASSES(M, suffix, attr)                                                       \
+    attr static void input_plane##M##_##suffix(const cz_conv_geom *g, const wino_shape *s,     \
+                                               const float *x, float *pad, const int *in_off,  \
+                                               float *V)                                       \
     {                                                                                          \
-        input_plane_body(g, s, x, pad, in_off, V);                                             \
+        input_plane_body(M, g, s, x, pad, in_off, V);                                          \
     }                                                                                          \
-    attr static void output_plane_##suffix(const cz_conv_geom *g, const wino_shape *s,         \
-                                           const float *M, size_t xs, float *ext,              \
-                                           const int *out_off, float bias, float *y)           \
+    attr static void output_plane##M##_##suffix(const cz_conv_geom *g, const wino_shape *s,    \
+                                                const float *Mx, size_t xs, float *ext,        \
+                                                const int *out_off, float bias, float *y)      \
     {                                                                                          \
-        output_plane_body(g, s, M, xs, ext, out_off, bias, y);                                 \
+        output_plane_body(M, g, s, Mx, xs, ext, out_off, bias, y);                             \
     }
 
-CZ_WINO_PASSES(portable, )
+CZ_WINO_PASSES(4, portable, )
+CZ_WINO_PASSES(2, portable, )
 #if defined(__x86_64__) || defined(__i386__)
-CZ_WINO_PASSES(avx2, __attribute__((target("avx2,fma"))))
-CZ_WINO_PASSES(avx512, __attribute__((target("avx512f,fma"))))
+CZ_WINO_PASSES(4, avx2, __attribute__((target("avx2,fma"))))
+CZ_WINO_PASSES(2, avx2, __attribute__((target("avx2,fma"))))
+CZ_WINO_PASSES(4, avx512, __attribute__((target("avx512f,fma"))))
+CZ_WINO_PASSES(2, avx512, __attribute__((target("avx512f,fma"))))
 #endif
 
 typedef void (*input_plane_fn)(const cz_conv_geom *, const wino_shape *, const float *, float *,
@@ -255,19 +377,22 @@ typedef void (*input_plane_fn)(const cz_conv_geom *, const wino_shape *, const f
 typedef void (*output_plane_fn)(const cz_conv_geom *, const wino_shape *, const float *, size_t,
                                 float *, const int *, float, float *);
 
-static void pick_passes(input_plane_fn *in, output_plane_fn *out)
+/* The passes for tile size m on the current path. */
+static void pick_passes(int m, input_plane_fn *in, output_plane_fn *out)
 {
-    *in = input_plane_portable;
-    *out = output_plane_portable;
+#define CZ_PICK(suffix)                                                                        \
+    do {                                                                                       \
+        *in = m == 4 ? input_plane4_##suffix : input_plane2_##suffix;                          \
+        *out = m == 4 ? output_plane4_##suffix : output_plane2_##suffix;                       \
+    } while (0)
+    CZ_PICK(portable);
 #if defined(__x86_64__) || defined(__i386__)
-    if (cz_kernels_current() == CZ_KPATH_AVX512) {
-        *in = input_plane_avx512;
-        *out = output_plane_avx512;
-    } else if (cz_kernels_current() == CZ_KPATH_AVX2) {
-        *in = input_plane_avx2;
-        *out = output_plane_avx2;
-    }
+    if (cz_kernels_current() == CZ_KPATH_AVX512)
+        CZ_PICK(avx512);
+    else if (cz_kernels_current() == CZ_KPATH_AVX2)
+        CZ_PICK(avx2);
 #endif
+#undef CZ_PICK
 }
 
 /* Tile t's top-left corner in the padded input and the extended output;
@@ -277,8 +402,8 @@ static void tile_offsets(const wino_shape *s, int *in_off, int *out_off)
     for (int t = 0; t < s->Tp; t++) {
         if (t < s->T) {
             int ty = t / s->tw, tx = t % s->tw;
-            in_off[t] = 4 * ty * s->PW + 4 * tx;
-            out_off[t] = 4 * ty * s->OWe + 4 * tx;
+            in_off[t] = s->m * (ty * s->PW + tx);
+            out_off[t] = s->m * (ty * s->OWe + tx);
         } else {
             in_off[t] = 0;
             out_off[t] = s->OHe * s->OWe;
@@ -286,14 +411,17 @@ static void tile_offsets(const wino_shape *s, int *in_off, int *out_off)
     }
 }
 
-const char *cz_winograd_name(void)
+const char *cz_winograd_name(int m)
 {
-    static const char *const names[] = {"winograd-f4x3-ref", "winograd-f4x3-portable",
-                                        "winograd-f4x3-avx2", "winograd-f4x3-avx512"};
-    return names[cz_kernels_current()];
+    static const char *const names[2][4] = {
+        {"winograd-f2x3-ref", "winograd-f2x3-portable", "winograd-f2x3-avx2",
+         "winograd-f2x3-avx512"},
+        {"winograd-f4x3-ref", "winograd-f4x3-portable", "winograd-f4x3-avx2",
+         "winograd-f4x3-avx512"}};
+    return names[m == 4][cz_kernels_current()];
 }
 
-/* Floats of one U[xi]: packed for the current path's GEMM (so the 36
+/* Floats of one U[xi]: packed for the current path's GEMM (so the XI
  * products do not pack them again on every call), or plain where the
  * path packs nothing. */
 static size_t u_stride(int OC, int C)
@@ -302,48 +430,53 @@ static size_t u_stride(int OC, int C)
     return packed ? packed : (size_t)OC * C;
 }
 
-size_t cz_winograd_weights_size(int out_channels, int channels)
+size_t cz_winograd_weights_size(int m, int out_channels, int channels)
 {
-    return 36 * u_stride(out_channels, channels);
+    return (size_t)(m + 2) * (m + 2) * u_stride(out_channels, channels);
 }
 
-bool cz_winograd_weights(int OC, int C, const float *weight, float *U, int threads)
+bool cz_winograd_weights(int m, int OC, int C, const float *weight, float *U, int threads)
 {
+    int xis = (m + 2) * (m + 2);
     size_t us = (size_t)OC * C, stride = u_stride(OC, C);
     bool pack = cz_gemm_pack_size(OC, C) > 0;
-    float *plain = pack ? malloc(sizeof(float) * 36 * us) : U;
+    float *plain = pack ? malloc(sizeof(float) * xis * us) : U;
     if (!plain)
         return false;
 #pragma omp parallel for schedule(static) num_threads(threads)
-    for (long i = 0; i < (long)us; i++)
-        weight_tile(weight + (size_t)i * 9, plain + i, us);
+    for (long i = 0; i < (long)us; i++) {
+        if (m == 4)
+            weight_tile4(weight + (size_t)i * 9, plain + i, us);
+        else
+            weight_tile2(weight + (size_t)i * 9, plain + i, us);
+    }
     if (pack) {
         cz_packed_a pa;
 #pragma omp parallel for schedule(static) num_threads(threads) private(pa)
-        for (int xi = 0; xi < 36; xi++)
+        for (int xi = 0; xi < xis; xi++)
             cz_gemm_pack_a(false, OC, C, plain + xi * us, C, U + xi * stride, &pa);
         free(plain);
     }
     return true;
 }
 
-void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float *bias, int N,
-                      const float *x, float *y, float *scratch, int threads,
+void cz_winograd_conv(const cz_conv_geom *g, int m, int OC, const float *U, const float *bias,
+                      int N, const float *x, float *y, float *scratch, int threads,
                       const cz_gemm_epilogue *ep)
 {
-    wino_shape s = shape_of(g);
-    wino_scratch w = carve(g, OC, scratch);
+    wino_shape s = shape_of(g, m);
+    wino_scratch w = carve(g, m, OC, scratch);
     int C = g->channels;
     size_t in_plane = (size_t)g->height * g->width, out_plane = (size_t)g->out_h * g->out_w;
     size_t vs = (size_t)C * s.Tp, ms = (size_t)OC * s.Tp, us = u_stride(OC, C);
     bool packed = cz_gemm_pack_size(OC, C) > 0;
     input_plane_fn input_plane;
     output_plane_fn output_plane;
-    pick_passes(&input_plane, &output_plane);
+    pick_passes(m, &input_plane, &output_plane);
     tile_offsets(&s, w.in_off, w.out_off);
     /* M's columns past T are never written by the GEMMs; the idle lanes
      * of the output pass read them, so keep them finite. */
-    for (size_t r = 0; r < (size_t)36 * OC; r++)
+    for (size_t r = 0; r < (size_t)s.xis * OC; r++)
         memset(w.M + r * s.Tp + s.T, 0, sizeof(float) * (size_t)(s.Tp - s.T));
 #pragma omp parallel num_threads(threads)
     {
@@ -352,9 +485,10 @@ void cz_winograd_conv(const cz_conv_geom *g, int OC, const float *U, const float
         for (int n = 0; n < N; n++) {
 #pragma omp for schedule(static)
             for (int c = 0; c < C; c++)
-                input_plane(g, &s, x + ((size_t)n * C + c) * in_plane, pad, w.in_off, w.V + c * s.Tp);
+                input_plane(g, &s, x + ((size_t)n * C + c) * in_plane, pad, w.in_off,
+                            w.V + (size_t)c * s.Tp);
 #pragma omp for schedule(static)
-            for (int xi = 0; xi < 36; xi++) {
+            for (int xi = 0; xi < s.xis; xi++) {
                 if (!packed) {
                     cz_gemm(false, false, OC, s.T, C, 1.0f, U + xi * us, C, w.V + xi * vs, s.Tp,
                             0.0f, w.M + xi * ms, s.Tp);

@@ -365,7 +365,13 @@ static bool has_work(const epilogue *e)
 
 /* The key of a cache derived from the weights: their version (any change
  * through the public API bumps it), the kernel path, and what it holds. */
-enum { CACHE_WINOGRAD = 1, CACHE_PACKED = 2, CACHE_PACKED_BOTH = 3, CACHE_DIRECT = 4 };
+enum {
+    CACHE_WINOGRAD4 = 1,
+    CACHE_PACKED = 2,
+    CACHE_PACKED_BOTH = 3,
+    CACHE_DIRECT = 4,
+    CACHE_WINOGRAD2 = 5
+};
 static uint64_t cache_key(const cz_net *net, int what)
 {
     return net->param_version << 8 | (uint64_t)cz_kernels_current() << 3 | (uint64_t)what;
@@ -659,49 +665,55 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
     }
 }
 
-/* Winograd only where it pays and only in inference: training keeps the
- * direct conv's rounding, so gradients and forward agree exactly. Below 16
- * channels, or under 16 output tiles of 4x4 (a 7x7 map has 4), its 36
- * thin GEMMs run slower than one direct GEMM. A 14x14 map's 16 tiles pay
- * since the GEMM prefetches its A (the transformed weights, read once per
- * call): resnet50's layer3 3x3 convs 2.35 -> 1.66 ms on one thread, 1.23
- * -> 0.84 on two (direct against Winograd; 111 against 128 GFLOP/s the
- * other way before that prefetch). Where the blocked direct conv runs,
- * also under 64 output channels, where the GEMMs are thinner still
- * (densenet121's 128 -> 32 layers, two threads: 28x28 0.38 -> 0.15 ms,
- * 56x56 1.03 -> 0.58). */
-static bool use_winograd(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
+/* Winograd's tile size m for this conv (4 or 2), or 0 where it does not
+ * pay: only in inference, as training keeps the direct conv's rounding so
+ * that gradients and forward agree exactly. Below 16 channels, or under 16
+ * output tiles, its thin GEMMs run slower than one direct GEMM. F(4x4)
+ * from 16 tiles (a 14x14 map), since the GEMM prefetches its A (the
+ * transformed weights, read once per call) and runs a 16-column sliver
+ * on half its tile: resnet50's layer3 3x3 convs 2.35 -> 1.66 ms on one
+ * thread, 1.23 -> 0.84 on two (direct against Winograd, before the
+ * half tile), where without the prefetch Winograd had been the slower.
+ * F(2x2) where F(4x4) makes too few tiles but it makes 16 (a 7x7 map):
+ * 16 products of 16 columns against the direct conv's 9 of 49. Where the
+ * blocked direct conv runs, not under 64 output channels, where the GEMMs
+ * are thinner still (densenet121's 128 -> 32 layers, two threads: 28x28
+ * 0.38 -> 0.15 ms, 56x56 1.03 -> 0.58). */
+static int winograd_tile(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
 {
-    int tiles = ((g->out_h + 3) / 4) * ((g->out_w + 3) / 4);
     int min_oc = cz_direct_fits(groups) ? 64 : 16;
-    return !cz_net_wants_backward(net) && cz_kernels_current() != CZ_KPATH_REF &&
-           cz_winograd_fits(g, groups) && g->channels >= 16 && OC >= min_oc && tiles >= 16;
+    if (cz_net_wants_backward(net) || cz_kernels_current() == CZ_KPATH_REF ||
+        !cz_winograd_fits(g, groups) || g->channels < 16 || OC < min_oc)
+        return 0;
+    if (cz_winograd_tiles(g, 4) >= 16)
+        return 4;
+    return cz_winograd_tiles(g, 2) >= 16 ? 2 : 0;
 }
 
-static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g,
+static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g, int m,
                                   const epilogue *ep, float *y, int threads)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     int OC = node->shape[0], C = g->channels;
     const float *weight = cz_node_param(net, node, 0)->value.data;
-    size_t u_size = cz_winograd_weights_size(OC, C);
-    float *U = cz_node_cache(node, sizeof(float) * u_size);
-    float *scratch = cz_net_scratch(net, sizeof(float) * cz_winograd_scratch(g, OC, threads));
+    float *U = cz_node_cache(node, sizeof(float) * cz_winograd_weights_size(m, OC, C));
+    float *scratch =
+        cz_net_scratch(net, sizeof(float) * cz_winograd_scratch(g, m, OC, threads));
     if (!U || !scratch)
         return CZ_ERR_NOMEM;
-    uint64_t key = cache_key(net, CACHE_WINOGRAD);
+    uint64_t key = cache_key(net, m == 4 ? CACHE_WINOGRAD4 : CACHE_WINOGRAD2);
     if (node->cache_key != key) {
-        if (!cz_winograd_weights(OC, C, weight, U, threads))
+        if (!cz_winograd_weights(m, OC, C, weight, U, threads))
             return CZ_ERR_NOMEM;
         node->cache_key = key;
     }
-    node->kernel = cz_winograd_name();
+    node->kernel = cz_winograd_name(m);
     /* The rest of the epilogue on each output plane as it is made, not in
      * a pass over the whole output after (vgg16's first maps are 12.8 MB). */
     epilogue rest = after_bias(*ep);
     group_epilogue ge = {.e = &rest, .oc0 = 0};
     cz_gemm_epilogue run = {.fn = run_group_epilogue, .ctx = &ge};
-    cz_winograd_conv(g, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads,
+    cz_winograd_conv(g, m, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads,
                      has_work(&rest) ? &run : NULL);
     return CZ_OK;
 }
@@ -761,8 +773,9 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     /* The inference plan may send the result to the last fused node. */
     float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
     epilogue ep = epilogue_of(net, node, saved, y);
-    if (use_winograd(net, &g, G, OC))
-        return forward_winograd(net, node, &g, &ep, y, threads);
+    int wino = winograd_tile(net, &g, G, OC);
+    if (wino)
+        return forward_winograd(net, node, &g, wino, &ep, y, threads);
     if (use_direct(net, &g, G))
         return forward_direct(net, node, &g, &ep, y, threads);
     sizes z = scratch_sizes(node, &g);

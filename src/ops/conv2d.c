@@ -667,23 +667,22 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
 
 /* Winograd's tile size m for this conv (4 or 2), or 0 where it does not
  * pay: only in inference, as training keeps the direct conv's rounding so
- * that gradients and forward agree exactly. Below 16 channels, or under 16
- * output tiles, its thin GEMMs run slower than one direct GEMM. F(4x4)
- * from 16 tiles (a 14x14 map), since the GEMM prefetches its A (the
- * transformed weights, read once per call) and runs a 16-column sliver
- * on half its tile: resnet50's layer3 3x3 convs 2.35 -> 1.66 ms on one
- * thread, 1.23 -> 0.84 on two (direct against Winograd, before the
- * half tile), where without the prefetch Winograd had been the slower.
- * F(2x2) where F(4x4) makes too few tiles but it makes 16 (a 7x7 map):
- * 16 products of 16 columns against the direct conv's 9 of 49. Where the
- * blocked direct conv runs, not under 64 output channels, where the GEMMs
- * are thinner still (densenet121's 128 -> 32 layers, two threads: 28x28
- * 0.38 -> 0.15 ms, 56x56 1.03 -> 0.58). */
+ * that gradients and forward agree exactly. Below 16 channels in or out,
+ * or under 16 output tiles, its thin GEMMs run slower than one direct
+ * GEMM. F(4x4) from 16 tiles (a 14x14 map), since the GEMM prefetches its
+ * A (the transformed weights, read once per call) and runs a 16-column
+ * sliver on half its tile: resnet50's layer3 3x3 convs 2.35 -> 1.66 ms on
+ * one thread, 1.23 -> 0.84 on two (direct against Winograd, before the
+ * half tile), where without the prefetch Winograd had been the slower;
+ * and from 16 outputs, where the blocked direct conv had been faster:
+ * densenet121's 128 -> 32 convs on 56x56 13.9 -> 9.0 ms in all, on 28x28
+ * 6.9 -> 4.9, on 14x14 3.6 -> 2.7 (one thread). F(2x2) where F(4x4) makes
+ * too few tiles but it makes 16 (a 7x7 map): 16 products of 16 columns
+ * against the direct conv's 9 of 49. */
 static int winograd_tile(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
 {
-    int min_oc = cz_direct_fits(groups) ? 64 : 16;
     if (cz_net_wants_backward(net) || cz_kernels_current() == CZ_KPATH_REF ||
-        !cz_winograd_fits(g, groups) || g->channels < 16 || OC < min_oc)
+        !cz_winograd_fits(g, groups) || g->channels < 16 || OC < 16)
         return 0;
     if (cz_winograd_tiles(g, 4) >= 16)
         return 4;

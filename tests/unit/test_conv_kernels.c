@@ -390,19 +390,17 @@ static const layer_case layer_cases[] = {
     /* 3x3 stems: by output rows at batch 1, some starting in the padding */
     {3, 10, 12, 16, 3, 2, 1, 1, 1, false, "conv-gemm-", false},
     {3, 6, 9, 8, 3, 1, 2, 2, 1, true, "conv-gemm-", false},
-    /* Under 64 outputs the direct conv beats Winograd where it runs. */
-    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", true},
-    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", true}, /* ragged last tiles */
+    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
+    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", false}, /* ragged last tiles */
     {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
     {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false}, /* 16 tiles, the fewest */
     /* 12 tiles of 4x4 but 42 of 2x2; a 7x7 map, 16 of 2x2; ragged 2x2 tiles */
     {64, 11, 13, 64, 3, 1, 1, 1, 1, true, "winograd-f2x3-", false},
     {64, 7, 7, 64, 3, 1, 1, 1, 1, false, "winograd-f2x3-", false},
     {24, 9, 11, 64, 3, 1, 0, 1, 1, true, "winograd-f2x3-", false},
-    {64, 5, 6, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", true}, /* 9 tiles of 2x2: direct */
-    /* samples side by side (direct); under 64 outputs Winograd only where
-     * the direct conv does not run */
-    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", true},
+    /* 9 tiles of 2x2: direct, the samples side by side */
+    {64, 5, 6, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", true},
+    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", false},
     {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", true},  /* 1x1 map: one at a time */
     {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", true}, /* ragged blocks, dilated */
     {40, 5, 13, 100, 3, 1, 0, 1, 1, false, "conv-gemm-", true}, /* sets of 4 + 3 blocks */

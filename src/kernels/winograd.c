@@ -163,56 +163,6 @@ static inline __attribute__((always_inline)) void at_apply(float in[6][LANES],
     }
 }
 
-/* V for LANES tiles of one channel: tile v's 6x6 input starts at
- * pad[off[v]] (row stride PW); V[xi] of lane v goes to v_out[xi * xs + v]. */
-static inline __attribute__((always_inline)) void
-input_tiles(const float *pad, int PW, const int *off, float *v_out, size_t xs)
-{
-    float d[6][6][LANES], t[6][6][LANES]; /* [column][row] then [row i][column] */
-    for (int l = 0; l < 6; l++)
-        for (int k = 0; k < 6; k++)
-            for (int v = 0; v < LANES; v++)
-                d[l][k][v] = pad[off[v] + k * PW + l];
-    float col[6][LANES];
-    for (int l = 0; l < 6; l++) {
-        bt_apply(d[l], col); /* column l of B^T d */
-        for (int i = 0; i < 6; i++)
-            for (int v = 0; v < LANES; v++)
-                t[i][l][v] = col[i][v];
-    }
-    for (int i = 0; i < 6; i++) {
-        bt_apply(t[i], col); /* row i of (B^T d) B */
-        for (int j = 0; j < 6; j++)
-            for (int v = 0; v < LANES; v++)
-                v_out[(size_t)(i * 6 + j) * xs + v] = col[j][v];
-    }
-}
-
-/* y tiles for LANES tiles of one output channel: m[xi] of lane v at
- * m_in[xi * xs + v]; tile v's 4x4 goes to ext[off[v]] (row stride OWe). */
-static inline __attribute__((always_inline)) void
-output_tiles(const float *m_in, size_t xs, float *ext, int OWe, const int *off)
-{
-    float m[6][6][LANES], s[4][6][LANES]; /* [column l][row k], then [row i][column l] */
-    for (int k = 0; k < 6; k++)
-        for (int l = 0; l < 6; l++)
-            for (int v = 0; v < LANES; v++)
-                m[l][k][v] = m_in[(size_t)(k * 6 + l) * xs + v];
-    float col[4][LANES];
-    for (int l = 0; l < 6; l++) {
-        at_apply(m[l], col);
-        for (int i = 0; i < 4; i++)
-            for (int v = 0; v < LANES; v++)
-                s[i][l][v] = col[i][v];
-    }
-    for (int i = 0; i < 4; i++) {
-        at_apply(s[i], col);
-        for (int j = 0; j < 4; j++)
-            for (int v = 0; v < LANES; v++)
-                ext[off[v] + i * OWe + j] = col[j][v];
-    }
-}
-
 /* F(2x2): U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
 static void weight_tile2(const float *g, float *u, size_t stride)
 {
@@ -235,9 +185,10 @@ static void weight_tile2(const float *g, float *u, size_t stride)
 }
 
 /* F(2x2): out[0..3] = B^T in[0..3], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
- * 0 1 0 -1], for LANES columns. */
-static inline __attribute__((always_inline)) void bt2_apply(float in[4][LANES],
-                                                            float out[4][LANES])
+ * 0 1 0 -1], for LANES columns (rows past 3 unused: the arrays are F(4x4)'s
+ * size, so one tile loop serves both). */
+static inline __attribute__((always_inline)) void bt2_apply(float in[6][LANES],
+                                                            float out[6][LANES])
 {
     for (int v = 0; v < LANES; v++) {
         float d0 = in[0][v], d1 = in[1][v], d2 = in[2][v], d3 = in[3][v];
@@ -249,8 +200,8 @@ static inline __attribute__((always_inline)) void bt2_apply(float in[4][LANES],
 }
 
 /* F(2x2): out[0..1] = A^T in[0..3], A^T = [1 1 1 0; 0 1 -1 -1]. */
-static inline __attribute__((always_inline)) void at2_apply(float in[4][LANES],
-                                                            float out[2][LANES])
+static inline __attribute__((always_inline)) void at2_apply(float in[6][LANES],
+                                                            float out[4][LANES])
 {
     for (int v = 0; v < LANES; v++) {
         out[0][v] = in[0][v] + in[1][v] + in[2][v];
@@ -258,49 +209,66 @@ static inline __attribute__((always_inline)) void at2_apply(float in[4][LANES],
     }
 }
 
-/* input_tiles for F(2x2): 4x4 input tiles, 16 points. */
+/* V for LANES tiles of one channel, F(m x m) with a = m + 2: tile v's a x
+ * a input starts at pad[off[v]] (row stride PW); V[xi] of lane v goes to
+ * v_out[xi * xs + v]. m is a constant after inlining. */
 static inline __attribute__((always_inline)) void
-input_tiles2(const float *pad, int PW, const int *off, float *v_out, size_t xs)
+input_tiles(const int m, const float *pad, int PW, const int *off, float *v_out, size_t xs)
 {
-    float d[4][4][LANES], t[4][4][LANES]; /* [column][row] then [row i][column] */
-    for (int l = 0; l < 4; l++)
-        for (int k = 0; k < 4; k++)
+    const int a = m + 2;
+    float d[6][6][LANES], t[6][6][LANES]; /* [column][row] then [row i][column] */
+    for (int l = 0; l < a; l++)
+        for (int k = 0; k < a; k++)
             for (int v = 0; v < LANES; v++)
                 d[l][k][v] = pad[off[v] + k * PW + l];
-    float col[4][LANES];
-    for (int l = 0; l < 4; l++) {
-        bt2_apply(d[l], col);
-        for (int i = 0; i < 4; i++)
+    float col[6][LANES];
+    for (int l = 0; l < a; l++) {
+        if (m == 4) /* column l of B^T d */
+            bt_apply(d[l], col);
+        else
+            bt2_apply(d[l], col);
+        for (int i = 0; i < a; i++)
             for (int v = 0; v < LANES; v++)
                 t[i][l][v] = col[i][v];
     }
-    for (int i = 0; i < 4; i++) {
-        bt2_apply(t[i], col);
-        for (int j = 0; j < 4; j++)
+    for (int i = 0; i < a; i++) {
+        if (m == 4) /* row i of (B^T d) B */
+            bt_apply(t[i], col);
+        else
+            bt2_apply(t[i], col);
+        for (int j = 0; j < a; j++)
             for (int v = 0; v < LANES; v++)
-                v_out[(size_t)(i * 4 + j) * xs + v] = col[j][v];
+                v_out[(size_t)(i * a + j) * xs + v] = col[j][v];
     }
 }
 
-/* output_tiles for F(2x2): 2x2 output tiles from 16 points. */
+/* y tiles (m x m) for LANES tiles of one output channel: m[xi] of lane v
+ * at m_in[xi * xs + v]; tile v goes to ext[off[v]] (row stride OWe). */
 static inline __attribute__((always_inline)) void
-output_tiles2(const float *m_in, size_t xs, float *ext, int OWe, const int *off)
+output_tiles(const int m, const float *m_in, size_t xs, float *ext, int OWe, const int *off)
 {
-    float m[4][4][LANES], s[2][4][LANES];
-    for (int k = 0; k < 4; k++)
-        for (int l = 0; l < 4; l++)
+    const int a = m + 2;
+    float p[6][6][LANES], s[4][6][LANES]; /* [column l][row k], then [row i][column l] */
+    for (int k = 0; k < a; k++)
+        for (int l = 0; l < a; l++)
             for (int v = 0; v < LANES; v++)
-                m[l][k][v] = m_in[(size_t)(k * 4 + l) * xs + v];
-    float col[2][LANES];
-    for (int l = 0; l < 4; l++) {
-        at2_apply(m[l], col);
-        for (int i = 0; i < 2; i++)
+                p[l][k][v] = m_in[(size_t)(k * a + l) * xs + v];
+    float col[4][LANES];
+    for (int l = 0; l < a; l++) {
+        if (m == 4)
+            at_apply(p[l], col);
+        else
+            at2_apply(p[l], col);
+        for (int i = 0; i < m; i++)
             for (int v = 0; v < LANES; v++)
                 s[i][l][v] = col[i][v];
     }
-    for (int i = 0; i < 2; i++) {
-        at2_apply(s[i], col);
-        for (int j = 0; j < 2; j++)
+    for (int i = 0; i < m; i++) {
+        if (m == 4)
+            at_apply(s[i], col);
+        else
+            at2_apply(s[i], col);
+        for (int j = 0; j < m; j++)
             for (int v = 0; v < LANES; v++)
                 ext[off[v] + i * OWe + j] = col[j][v];
     }
@@ -320,12 +288,8 @@ input_plane_body(const int m, const cz_conv_geom *g, const wino_shape *s, const 
                sizeof(float) * (size_t)n);
     }
     size_t xs = (size_t)g->channels * s->Tp;
-    for (int t = 0; t < s->Tp; t += LANES) {
-        if (m == 4)
-            input_tiles(pad, s->PW, in_off + t, V + t, xs);
-        else
-            input_tiles2(pad, s->PW, in_off + t, V + t, xs);
-    }
+    for (int t = 0; t < s->Tp; t += LANES)
+        input_tiles(m, pad, s->PW, in_off + t, V + t, xs);
 }
 
 /* Output channel oc: M[xi][oc][0..Tp) -> y (OH, OW) + bias. */
@@ -333,12 +297,8 @@ static inline __attribute__((always_inline)) void
 output_plane_body(const int m, const cz_conv_geom *g, const wino_shape *s, const float *M,
                   size_t xs, float *ext, const int *out_off, float bias, float *y)
 {
-    for (int t = 0; t < s->Tp; t += LANES) {
-        if (m == 4)
-            output_tiles(M + t, xs, ext, s->OWe, out_off + t);
-        else
-            output_tiles2(M + t, xs, ext, s->OWe, out_off + t);
-    }
+    for (int t = 0; t < s->Tp; t += LANES)
+        output_tiles(m, M + t, xs, ext, s->OWe, out_off + t);
     for (int oh = 0; oh < g->out_h; oh++) {
         const float *e = ext + (size_t)oh * s->OWe;
         float *out = y + (size_t)oh * g->out_w;

@@ -209,6 +209,25 @@ static inline __attribute__((always_inline)) void at2_apply(float in[6][LANES],
     }
 }
 
+/* B^T and A^T of F(m x m) on LANES columns (m a constant after inlining). */
+static inline __attribute__((always_inline)) void bt_of(const int m, float in[6][LANES],
+                                                        float out[6][LANES])
+{
+    if (m == 4)
+        bt_apply(in, out);
+    else
+        bt2_apply(in, out);
+}
+
+static inline __attribute__((always_inline)) void at_of(const int m, float in[6][LANES],
+                                                        float out[4][LANES])
+{
+    if (m == 4)
+        at_apply(in, out);
+    else
+        at2_apply(in, out);
+}
+
 /* V for LANES tiles of one channel, F(m x m) with a = m + 2: tile v's a x
  * a input starts at pad[off[v]] (row stride PW); V[xi] of lane v goes to
  * v_out[xi * xs + v]. m is a constant after inlining. */
@@ -223,19 +242,13 @@ input_tiles(const int m, const float *pad, int PW, const int *off, float *v_out,
                 d[l][k][v] = pad[off[v] + k * PW + l];
     float col[6][LANES];
     for (int l = 0; l < a; l++) {
-        if (m == 4) /* column l of B^T d */
-            bt_apply(d[l], col);
-        else
-            bt2_apply(d[l], col);
+        bt_of(m, d[l], col); /* column l of B^T d */
         for (int i = 0; i < a; i++)
             for (int v = 0; v < LANES; v++)
                 t[i][l][v] = col[i][v];
     }
     for (int i = 0; i < a; i++) {
-        if (m == 4) /* row i of (B^T d) B */
-            bt_apply(t[i], col);
-        else
-            bt2_apply(t[i], col);
+        bt_of(m, t[i], col); /* row i of (B^T d) B */
         for (int j = 0; j < a; j++)
             for (int v = 0; v < LANES; v++)
                 v_out[(size_t)(i * a + j) * xs + v] = col[j][v];
@@ -255,19 +268,13 @@ output_tiles(const int m, const float *m_in, size_t xs, float *ext, int OWe, con
                 p[l][k][v] = m_in[(size_t)(k * a + l) * xs + v];
     float col[4][LANES];
     for (int l = 0; l < a; l++) {
-        if (m == 4)
-            at_apply(p[l], col);
-        else
-            at2_apply(p[l], col);
+        at_of(m, p[l], col);
         for (int i = 0; i < m; i++)
             for (int v = 0; v < LANES; v++)
                 s[i][l][v] = col[i][v];
     }
     for (int i = 0; i < m; i++) {
-        if (m == 4)
-            at_apply(s[i], col);
-        else
-            at2_apply(s[i], col);
+        at_of(m, s[i], col);
         for (int j = 0; j < m; j++)
             for (int v = 0; v < LANES; v++)
                 ext[off[v] + i * OWe + j] = col[j][v];

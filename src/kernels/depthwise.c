@@ -7,8 +7,8 @@
  *
  * The plane is first copied into a zero-padded buffer, so no tap needs a
  * bounds test. Then each vector of VL outputs along a row is a sum of
- * KH x KW taps, each one unaligned load (stride 1) or two loads and a
- * shuffle that keeps the even lanes (stride 2), times a broadcast weight.
+ * KH x KW taps, each one unaligned load (stride 1) or a shuffle that
+ * keeps the even lanes (stride 2), times a broadcast weight.
  * Four output rows are summed side by side: four independent FMA chains
  * hide the FMA latency even on 7-wide planes, where a row is one vector.
  * The buffer has 3 x stride_h spare zero rows and a tail of slack so the
@@ -44,7 +44,8 @@ static dw_layout layout(const cz_conv_geom *g)
     l.PH = g->height + 2 * g->pad_h + (ROWS - 1) * g->stride_h;
     /* A row's last vector starts at most s (OW - 1) + d (KW - 1) <= PW - 1
      * floats into its row and reads VL floats (stride 1) or 2 VL (stride
-     * 2): at most 2 VL past the row's end, which the slack covers. */
+     * 2; AVX512_EVEN_NEXT reads 3 VL from tap 0's start, s (OW - 1) <=
+     * PW - KW): under 3 VL past the row's end, which the slack covers. */
     l.size = (size_t)l.PH * l.PW + (size_t)(g->stride_w + 2) * MAX_VL;
     return l;
 }
@@ -123,6 +124,7 @@ static inline void port_store_n(float *p, port_vec a, int n)
 #define DW_LOAD(p) port_load(p)
 #define DW_LOAD_N(p, n) port_load_n(p, n)
 #define DW_LOAD_EVEN(p) port_even(p)
+#define DW_EVEN_NEXT(row, j, older) ((void)(older), port_even((row) + (j)))
 #define DW_FMA(a, b, c) port_fma(a, b, c)
 #define DW_ADD(a, b) port_add(a, b)
 #define DW_STORE(p, a) port_store(p, a)
@@ -149,6 +151,7 @@ static inline void port_store_n(float *p, port_vec a, int n)
 #define DW_LOAD(p) _mm256_loadu_ps(p)
 #define DW_LOAD_N(p, n) _mm256_maskload_ps(p, AVX2_MASK(n))
 #define DW_LOAD_EVEN(p) AVX2_EVEN(p)
+#define DW_EVEN_NEXT(row, j, older) ((void)(older), AVX2_EVEN((row) + (j)))
 #define DW_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define DW_ADD(a, b) _mm256_add_ps(a, b)
 #define DW_STORE(p, a) _mm256_storeu_ps(p, a)
@@ -165,6 +168,23 @@ static inline void port_store_n(float *p, port_vec a, int n)
 
 #define AVX512_MASK(n) ((__mmask16)((1u << (n)) - 1u))
 
+/* Stride 2: the even lanes from row + j. Taps 0 and 1 are the even and
+ * odd lanes of row's 32 floats; tap j >= 2 is tap j - 2 moved down one
+ * lane, with lane 15 from the next 16 floats. Three loads a row for any
+ * KW, where one AVX512_EVEN per tap made two (3x3: 6 loads and 3
+ * permutes a row, now 3 and 3). */
+#define AVX512_EVEN_NEXT(row, j, older)                                                       \
+    ((j) < 2 ? _mm512_permutex2var_ps(_mm512_loadu_ps(row),                                   \
+                                      _mm512_add_epi32(_mm512_setr_epi32(0, 2, 4, 6, 8, 10,   \
+                                                                         12, 14, 16, 18, 20,  \
+                                                                         22, 24, 26, 28, 30), \
+                                                       _mm512_set1_epi32(j)),                 \
+                                      _mm512_loadu_ps((row) + 16))                            \
+             : _mm512_permutex2var_ps(older,                                                  \
+                                      _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,    \
+                                                        12, 13, 14, 15, 16 + (j) - 2),        \
+                                      _mm512_loadu_ps((row) + 32)))
+
 #define DW_SUFFIX avx512
 #define DW_TARGET __attribute__((target("avx512f,fma")))
 #define DW_VL 16
@@ -174,6 +194,7 @@ static inline void port_store_n(float *p, port_vec a, int n)
 #define DW_LOAD(p) _mm512_loadu_ps(p)
 #define DW_LOAD_N(p, n) _mm512_maskz_loadu_ps(AVX512_MASK(n), p)
 #define DW_LOAD_EVEN(p) AVX512_EVEN(p)
+#define DW_EVEN_NEXT(row, j, older) AVX512_EVEN_NEXT(row, j, older)
 #define DW_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define DW_ADD(a, b) _mm512_add_ps(a, b)
 #define DW_STORE(p, a) _mm512_storeu_ps(p, a)

@@ -1,8 +1,10 @@
 /*
  * depthwise_body.h - the depthwise plane kernel, included once per path by
  * depthwise.c with DW_SUFFIX, DW_TARGET, DW_VL, DW_VEC and the vector
- * operations DW_ZERO, DW_SET1, DW_LOAD, DW_LOAD_N, DW_LOAD_EVEN, DW_FMA,
- * DW_ADD, DW_STORE and DW_STORE_N defined; it undefines them at the end.
+ * operations DW_ZERO, DW_SET1, DW_LOAD, DW_LOAD_N, DW_LOAD_EVEN, DW_EVEN_NEXT,
+ * DW_FMA, DW_ADD, DW_STORE and DW_STORE_N defined; it undefines them at
+ * the end. DW_EVEN_NEXT(row, j, older): the even lanes from row + j, given
+ * those from row + j - 2 (older, for j >= 2).
  *
  * The padded copy is made with the path's vectors too: through memset and
  * memcpy, a 56x56 plane's 170 small calls took longer than its 9 taps.
@@ -67,11 +69,16 @@ DW_ROWS_FN(const cz_conv_geom *g, int PW, const float *pad, const float *w, floa
             acc[r] = DW_ZERO();
         const float *top = pad + (size_t)oh * sh * PW + (size_t)ow * sw;
 #pragma GCC unroll 16
-        for (int q = 0; q < span; q++)
+        for (int q = 0; q < span; q++) {
+            const float *row = top + (size_t)q * PW;
+            DW_VEC older = DW_ZERO(), old = DW_ZERO(); /* taps j - 2 and j - 1 */
 #pragma GCC unroll 8
             for (int j = 0; j < KW; j++) {
-                const float *p = top + (size_t)q * PW + (size_t)j * d;
-                DW_VEC v = sw == 1 ? DW_LOAD(p) : DW_LOAD_EVEN(p);
+                const float *p = row + (size_t)j * d;
+                DW_VEC v = sw == 1   ? DW_LOAD(p)
+                           : d == 1 ? DW_EVEN_NEXT(row, j, older)
+                                    : DW_LOAD_EVEN(p);
+                older = old, old = v;
 #pragma GCC unroll 8
                 for (int r = 0; r < ROWS; r++) {
                     int t = q - sh * r; /* = i * d for tap row i */
@@ -79,6 +86,7 @@ DW_ROWS_FN(const cz_conv_geom *g, int PW, const float *pad, const float *w, floa
                         acc[r] = DW_FMA(v, DW_SET1(w[t / d * KW + j]), acc[r]);
                 }
             }
+        }
         int n = OW - ow < DW_VL ? OW - ow : DW_VL;
         for (int r = 0; r < rows; r++) {
             float *out = y + (size_t)(oh + r) * OW + ow;
@@ -128,6 +136,7 @@ DW_TARGET static void DW_PLANE_FN(const cz_conv_geom *g, const dw_layout *l, con
 #undef DW_LOAD
 #undef DW_LOAD_N
 #undef DW_LOAD_EVEN
+#undef DW_EVEN_NEXT
 #undef DW_FMA
 #undef DW_ADD
 #undef DW_STORE

@@ -234,4 +234,23 @@ void cz_direct_conv(const cz_conv_geom *g, int out_channels, const float *packed
 /* "conv-direct-avx512". */
 const char *cz_direct_name(void);
 
+/* The stem's direct convolution (inference, AVX-512 only): whether it
+ * computes g (one group, 2 to 4 input channels, a kernel of 2 to 24
+ * taps, stride 1 or 2, no dilation) on the current path. Its filters in
+ * blocks of 16 output channels: cz_stem_weights_size floats. y (N, OC,
+ * OH, OW) = the conv of x with them, no bias, the bits of im2col and the
+ * GEMM; then ep (NULL: none) on each output row of all channels once it
+ * is final. Call outside a parallel region. */
+bool cz_stem_fits(const cz_conv_geom *g, int groups);
+size_t cz_stem_weights_size(const cz_conv_geom *g, int out_channels);
+void cz_stem_weights(const cz_conv_geom *g, int out_channels, const float *weight,
+                     float *packed);
+void cz_stem_conv(const cz_conv_geom *g, int out_channels, const float *packed, int N,
+                  const float *x, float *y, int threads, const cz_gemm_epilogue *ep);
+/* One output row of one sample for channels [oc0, oc0 + 16) (x86/stem_avx512.c). */
+void cz_stem_row_avx512(const cz_conv_geom *g, const float *x, const float *w, int oh, int oc0,
+                        int out_channels, float *y);
+/* "conv-stem-avx512". */
+const char *cz_stem_name(void);
+
 #endif

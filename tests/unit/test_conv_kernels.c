@@ -375,36 +375,36 @@ typedef struct layer_case {
     int C, H, W, OC, k, stride, pad, dilation, groups;
     bool bias;
     const char *kernel; /* the kernel name's stem on a fast path */
-    bool direct;        /* but conv-direct-avx512 on avx512 */
+    const char *avx512; /* but this one on avx512 (NULL: the same) */
 } layer_case;
 
 static const layer_case layer_cases[] = {
-    {32, 19, 21, 32, 3, 1, 1, 1, 32, true, "depthwise-", false},
-    {24, 20, 20, 24, 5, 2, 2, 1, 24, false, "depthwise-", false},
-    {8, 9, 11, 16, 3, 2, 1, 2, 8, true, "depthwise-", false}, /* multiplier 2, dilated */
-    {40, 14, 14, 24, 1, 1, 0, 1, 1, true, "conv1x1-", false},
-    {16, 15, 15, 20, 1, 2, 0, 1, 1, false, "conv-gemm-", false},
-    {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-", false}, /* under 16 channels */
-    {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-", false},
-    {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-", true}, /* a stem */
+    {32, 19, 21, 32, 3, 1, 1, 1, 32, true, "depthwise-", NULL},
+    {24, 20, 20, 24, 5, 2, 2, 1, 24, false, "depthwise-", NULL},
+    {8, 9, 11, 16, 3, 2, 1, 2, 8, true, "depthwise-", NULL}, /* multiplier 2, dilated */
+    {40, 14, 14, 24, 1, 1, 0, 1, 1, true, "conv1x1-", NULL},
+    {16, 15, 15, 20, 1, 2, 0, 1, 1, false, "conv-gemm-", NULL},
+    {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-", NULL}, /* under 16 channels */
+    {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-", NULL},
+    {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-", "conv-direct-"}, /* a stem */
     /* 3x3 stems: by output rows at batch 1, some starting in the padding */
-    {3, 10, 12, 16, 3, 2, 1, 1, 1, false, "conv-gemm-", false},
-    {3, 6, 9, 8, 3, 1, 2, 2, 1, true, "conv-gemm-", false},
-    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
-    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", false}, /* ragged last tiles */
-    {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false},
-    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", false}, /* 16 tiles, the fewest */
+    {3, 10, 12, 16, 3, 2, 1, 1, 1, false, "conv-gemm-", "conv-stem-"},
+    {3, 6, 9, 8, 3, 1, 2, 2, 1, true, "conv-gemm-", NULL},
+    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL},
+    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", NULL}, /* ragged last tiles */
+    {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL},
+    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL}, /* 16 tiles, the fewest */
     /* 12 tiles of 4x4 but 42 of 2x2; a 7x7 map, 16 of 2x2; ragged 2x2 tiles */
-    {64, 11, 13, 64, 3, 1, 1, 1, 1, true, "winograd-f2x3-", false},
-    {64, 7, 7, 64, 3, 1, 1, 1, 1, false, "winograd-f2x3-", false},
-    {24, 9, 11, 64, 3, 1, 0, 1, 1, true, "winograd-f2x3-", false},
+    {64, 11, 13, 64, 3, 1, 1, 1, 1, true, "winograd-f2x3-", NULL},
+    {64, 7, 7, 64, 3, 1, 1, 1, 1, false, "winograd-f2x3-", NULL},
+    {24, 9, 11, 64, 3, 1, 0, 1, 1, true, "winograd-f2x3-", NULL},
     /* 9 tiles of 2x2: direct, the samples side by side */
-    {64, 5, 6, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", true},
-    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", false},
-    {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", true},  /* 1x1 map: one at a time */
-    {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", true}, /* ragged blocks, dilated */
-    {40, 5, 13, 100, 3, 1, 0, 1, 1, false, "conv-gemm-", true}, /* sets of 4 + 3 blocks */
-    {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-", false}, /* side by side, grouped */
+    {64, 5, 6, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-"},
+    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", NULL},
+    {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-"},  /* 1x1 map: one at a time */
+    {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", "conv-direct-"}, /* ragged blocks, dilated */
+    {40, 5, 13, 100, 3, 1, 0, 1, 1, false, "conv-gemm-", "conv-direct-"}, /* sets of 4 + 3 blocks */
+    {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-", NULL}, /* side by side, grouped */
 };
 
 /* The one-conv net of lc (initialised from `seed`; *node: the conv) and
@@ -459,7 +459,7 @@ static void test_conv_layers_per_path(void **state)
             tu_expect_close_f(got, want, n, 1e-5, 1e-5, what);
             char kernel[64];
             snprintf(kernel, sizeof kernel, "%s%s",
-                     lc->direct && strcmp(fast_paths[p], "avx512") == 0 ? "conv-direct-"
+                     lc->avx512 && strcmp(fast_paths[p], "avx512") == 0 ? lc->avx512
                                                                          : lc->kernel,
                      fast_paths[p]);
             assert_string_equal(cz_net_node_kernel(net, node), kernel);
@@ -860,6 +860,60 @@ static void test_fusion_bits(void **state)
     cz_kernels_force(NULL);
 }
 
+/* The stem's direct conv (kernels/stem.c, inference on AVX-512) sums each
+ * output's taps as im2col and the GEMM do: a conv -> BatchNorm -> ReLU6
+ * stem gives the bits of the GEMM path, which the same net runs when the
+ * input's gradient is wanted (strides 1 and 2, padding rows and columns,
+ * an odd map, a last block of 8 channels, 2 to 4 input channels, a 5x3
+ * kernel), at batch 3 on 1 and 2 threads. */
+static void test_stem_bits(void **state)
+{
+    (void)state;
+    static const struct { int C, H, W, OC, kh, kw, s, p; } cases[] = {
+        {3, 37, 37, 24, 3, 3, 2, 1}, {3, 20, 40, 64, 3, 3, 1, 1}, {4, 17, 33, 16, 5, 3, 2, 2},
+        {2, 9, 50, 8, 2, 2, 2, 0},
+    };
+    if (!cz_kernels_force("avx512")) {
+        print_message("[  SKIPPED ] stem: AVX-512 not on this machine\n");
+        return;
+    }
+    int saved = omp_get_max_threads();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        cz_net *net = cz_net_create(cases[c].C, cases[c].H, cases[c].W, 30 + c);
+        int conv = cz_conv2d(net, CZ_INPUT, "conv",
+                             (cz_conv_args){.out_channels = cases[c].OC,
+                                            .kernel_h = cases[c].kh, .kernel_w = cases[c].kw,
+                                            .stride = cases[c].s, .padding = cases[c].p});
+        cz_activation(net, cz_batchnorm(net, conv, "bn", 1e-5f, 0.1f), "act", CZ_ACT_RELU6);
+        tu_check(cz_net_status(net));
+        cz_rng rng;
+        cz_rng_seed(&rng, 50 + c);
+        randomise_batchnorm(net, &rng);
+        cz_net_set_training(net, false);
+        cz_tensor x = {0};
+        tu_tensor_random(&x, &rng, 3, cases[c].C, cases[c].H, cases[c].W);
+        cz_net_set_input_grad(net, true);
+        float *want = layer_forward(net, &x);
+        assert_string_equal(cz_net_node_kernel(net, conv), "conv-gemm-avx512");
+        cz_net_set_input_grad(net, false);
+        size_t n = cz_tensor_numel(&net->nodes[cz_net_output(net)].out);
+        for (int t = 1; t <= 2; t++) {
+            cz_set_threads(t);
+            float *got = layer_forward(net, &x);
+            char what[64];
+            snprintf(what, sizeof what, "stem case %zu, %d threads", c, t);
+            assert_string_equal(cz_net_node_kernel(net, conv), "conv-stem-avx512");
+            expect_same_bits(got, want, n, what);
+            free(got);
+        }
+        free(want);
+        cz_tensor_free(&x);
+        cz_net_free(net);
+    }
+    cz_set_threads(saved);
+    cz_kernels_force(NULL);
+}
+
 /* The plan's shared buffers: DenseNet (each dense layer's output is read
  * by every later concat of its block, so lifetimes are long and nested),
  * GoogLeNet (four branches alive at once) and ResNet give the plain
@@ -1163,6 +1217,7 @@ int main(void)
         cmocka_unit_test(test_conv_thread_bits),
         cmocka_unit_test(test_conv_backward_bits),
         cmocka_unit_test(test_fusion_bits),
+        cmocka_unit_test(test_stem_bits),
         cmocka_unit_test(test_training_plan_bits),
         cmocka_unit_test(test_plan_buffers),
         cmocka_unit_test(test_lanes_bits),

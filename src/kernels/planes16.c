@@ -13,7 +13,8 @@
  * transposed back into the 16 output planes.
  *
  * Only on the AVX-512 path, for planes at most DEPTHWISE_MAX_W wide for the
- * depthwise conv (at 32 no faster than a plane at a time) and
+ * depthwise conv (at 32 no faster than a plane at a time; 3x3 kernels from
+ * 20 wide go a plane at a time, see plane_kernel_faster) and
  * POOL_MAX_W for the pools (googlenet's 56-wide max pool 0.17-0.23 ->
  * 0.13-0.17 ms, its 112-wide one slower); the entry points say false
  * otherwise.
@@ -267,12 +268,27 @@ __attribute__((target("avx512f"))) static void avgpool16(const cz_conv_geom *g,
 }
 #endif
 
+/* Where depthwise.c's plane kernel, with no padded copy for 3x3 kernels,
+ * beats the transposes here: from 20 wide (480 planes, one thread, hot:
+ * 20x20 stride 1 93 against 97 us, stride 2 47 against 57; 28x28 128
+ * against 176 and 62 against 97). At 14x14 stride 1 it was faster alone
+ * (43 against 50 us) but mobilenet_v2's depthwise layers on two threads
+ * 13% slower: a plane at a time reads what the other core's GEMM wrote
+ * one short stream at a time. 5x5 kernels stay here (28x28 stride 1 306
+ * against 401 us). */
+static bool plane_kernel_faster(const cz_conv_geom *g)
+{
+    bool k3 = g->kernel_h == 3 && g->kernel_w == 3 && g->dilation == 1 &&
+              g->stride_h == g->stride_w;
+    return k3 && g->width >= 20;
+}
+
 bool cz_depthwise_planes16_takes(const cz_conv_geom *g)
 {
 #ifdef CZ_HAVE_X86
     /* Column strides above 2 run on the reference plane kernel, whose
      * rounding this would not match. */
-    return planes16_fit(g, DEPTHWISE_MAX_W) && g->stride_w <= 2;
+    return planes16_fit(g, DEPTHWISE_MAX_W) && g->stride_w <= 2 && !plane_kernel_faster(g);
 #else
     (void)g;
     return false;

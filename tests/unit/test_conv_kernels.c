@@ -225,8 +225,8 @@ static void test_depthwise_planes16(void **state)
     static const int fixed[][6] = {
         /* H  W  k  s  p  d */
         {7, 7, 3, 1, 1, 1},   {7, 7, 5, 1, 2, 1},   {14, 14, 3, 1, 1, 1}, {14, 14, 5, 2, 2, 1},
-        {28, 28, 3, 2, 1, 1}, {28, 28, 5, 1, 2, 1}, {1, 1, 3, 1, 1, 1},   {9, 16, 3, 1, 2, 2},
-        {17, 5, 1, 1, 0, 1},  {13, 21, 3, 2, 0, 1},
+        {19, 19, 3, 2, 1, 1}, {28, 28, 5, 1, 2, 1}, {1, 1, 3, 1, 1, 1},   {9, 16, 3, 1, 2, 2},
+        {17, 5, 1, 1, 0, 1},  {13, 19, 3, 2, 0, 1},
     };
     cz_rng rng;
     cz_rng_seed(&rng, 19);
@@ -242,6 +242,9 @@ static void test_depthwise_planes16(void **state)
             /* On AVX-512 every one of these is taken; elsewhere none. */
             assert_true(check_planes16(&g, &rng) == here);
         }
+        /* 3x3 from 20 wide: the plane kernel's (no padded copy). */
+        cz_conv_geom wide = plane_geom(28, 28, 3, 3, 2, 2, 1, 1);
+        assert_false(cz_depthwise_planes16_takes(&wide));
         for (int t = 0; t < 60; t++) {
             cz_conv_geom g;
             if (random_geom(&rng, 1, (geom_limits){.h = 30, .w = 28, .stride = 3, .pad = 3}, &g))

@@ -28,6 +28,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+
+#include "kernels/x86/transpose_avx512.h"
 #endif
 
 /* Output rows summed together, and the widest vector of any path. */
@@ -214,12 +216,6 @@ static inline void port_store_n(float *p, port_vec a, int n)
  * stored. */
 #define DW_TARGET_AVX512 __attribute__((target("avx512f,fma")))
 
-DW_TARGET_AVX512 static inline __mmask16 lane_range(int lo, int hi)
-{
-    lo = lo < 0 ? 0 : lo, hi = hi > 16 ? 16 : hi;
-    return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1u) << lo);
-}
-
 enum { MAX_K = 5 };
 
 DW_TARGET_AVX512 static inline __attribute__((always_inline)) void
@@ -242,8 +238,8 @@ dw_rows_nocopy_avx512(const cz_conv_geom *g, const float *x, const float *zero, 
         __mmask16 m[MAX_K];
 #pragma GCC unroll 8
         for (int j = 0; j < MAX_K; j++)
-            m[j] = S == 1 ? lane_range(-c0 - j, W - c0 - j)
-                          : lane_range(-c0 - 16 * j, W - c0 - 16 * j);
+            m[j] = S == 1 ? cz_lane_range(-c0 - j, W - c0 - j)
+                          : cz_lane_range(-c0 - 16 * j, W - c0 - 16 * j);
         __m512 acc[ROWS];
 #pragma GCC unroll 8
         for (int r = 0; r < ROWS; r++)
@@ -280,7 +276,7 @@ dw_rows_nocopy_avx512(const cz_conv_geom *g, const float *x, const float *zero, 
                 }
             }
         }
-        __mmask16 keep = lane_range(0, OW - ow);
+        __mmask16 keep = cz_lane_range(0, OW - ow);
         for (int r = 0; r < rows; r++)
             _mm512_mask_storeu_ps(y + (size_t)(oh + r) * OW + ow, keep,
                                   _mm512_add_ps(acc[r], b));

@@ -14,8 +14,8 @@ bool cz_stem_fits(const cz_conv_geom *g, int groups)
     int taps = g->kernel_h * g->kernel_w;
     /* One input channel is a depthwise conv (conv2d.c's is_depthwise). */
     return cz_kernels_current() == CZ_KPATH_AVX512 && groups == 1 && g->channels >= 2 &&
-           g->channels <= 4 &&
-           taps > 1 && taps < 25 && g->dilation == 1 && g->stride_h <= 2 && g->stride_w <= 2;
+           g->channels <= 4 && taps > 1 && taps < 25 && g->dilation == 1 && g->stride_h <= 2 &&
+           g->stride_w <= 2;
 #else
     (void)g, (void)groups;
     return false;
@@ -44,7 +44,8 @@ void cz_stem_conv(const cz_conv_geom *g, int out_channels, const float *packed, 
 #if defined(__x86_64__) || defined(__i386__)
     int OH = g->out_h, blocks = (out_channels + 15) / 16;
     size_t taps = (size_t)g->channels * g->kernel_h * g->kernel_w;
-    size_t in = (size_t)g->channels * g->height * g->width, out = (size_t)out_channels * OH * g->out_w;
+    size_t in = (size_t)g->channels * g->height * g->width;
+    size_t out = (size_t)out_channels * OH * g->out_w;
     /* Whole rows, every channel block, so the epilogue runs on a row as
      * soon as it is final; rows in two fixed halves per sample at batch 1
      * (each thread then reads its own band of the input). */

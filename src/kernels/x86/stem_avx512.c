@@ -1,6 +1,6 @@
 /*
  * stem_avx512.c - the stem's direct convolution on AVX-512 (inference): a
- * KH x KW conv of stride 1 or 2 on at most 4 input channels (the 3x3 stems
+ * KH x KW conv of stride 1 or 2 on 2 to 4 input channels (the 3x3 stems
  * of MobileNet and EfficientNet, VGG's first conv), with output positions
  * in the lanes. Each tap's 16 inputs (one load, or for stride 2 the even
  * lanes of two) meet 16 output channels' weights, broadcast, in 16
@@ -21,15 +21,9 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/transpose_avx512.h"
 
 #define TARGET __attribute__((target("avx512f,fma")))
-
-/* Lanes [lo, hi) of 16 set. */
-TARGET static inline __mmask16 lanes(int lo, int hi)
-{
-    lo = lo < 0 ? 0 : lo, hi = hi > 16 ? 16 : hi;
-    return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1u) << lo);
-}
 
 /* The inputs of outputs ow0 .. ow0 + 15 for column tap kw in input row r
  * (NULL: a padding row): input columns s ow - pad_w + kw, zero outside
@@ -40,10 +34,10 @@ TARGET static inline __m512 tap_inputs(const cz_conv_geom *g, const float *r, in
         return _mm512_setzero_ps();
     int c0 = g->stride_w * ow0 - g->pad_w + kw; /* lane 0's column */
     if (g->stride_w == 1)
-        return _mm512_maskz_loadu_ps(lanes(-c0, g->width - c0), r + c0);
+        return _mm512_maskz_loadu_ps(cz_lane_range(-c0, g->width - c0), r + c0);
     /* Stride 2: the even lanes of the 32 columns from c0. */
-    __m512 lo = _mm512_maskz_loadu_ps(lanes(-c0, g->width - c0), r + c0);
-    __m512 hi = _mm512_maskz_loadu_ps(lanes(-c0 - 16, g->width - c0 - 16), r + c0 + 16);
+    __m512 lo = _mm512_maskz_loadu_ps(cz_lane_range(-c0, g->width - c0), r + c0);
+    __m512 hi = _mm512_maskz_loadu_ps(cz_lane_range(-c0 - 16, g->width - c0 - 16), r + c0 + 16);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                            28, 30);
     return _mm512_permutex2var_ps(lo, even, hi);
@@ -73,7 +67,7 @@ TARGET void cz_stem_row_avx512(const cz_conv_geom *g, const float *x, const floa
                         acc[o] = _mm512_fmadd_ps(v, _mm512_set1_ps(wt[o]), acc[o]);
                 }
             }
-        __mmask16 keep = lanes(0, OW - ow0);
+        __mmask16 keep = cz_lane_range(0, OW - ow0);
         float *out = y + (size_t)oc0 * P + (size_t)oh * OW + ow0;
         /* All 16 with a mask (none past the last channel): a loop to n
          * would index acc at run time and keep it in memory. */

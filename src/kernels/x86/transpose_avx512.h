@@ -1,7 +1,7 @@
 /*
  * transpose_avx512.h - the 16 x 16 float transpose in zmm registers that
  * the AVX-512 kernels use to change layouts (the direct conv's blocks, the
- * GEMM's transposing packs). Include only from files built for AVX-512
+ * GEMM's transposing packs), and their lane masks. Include only from files built for AVX-512
  * with a target attribute; call only when cpuid says AVX-512F is there.
  */
 #ifndef CZ_TRANSPOSE_AVX512_H
@@ -45,6 +45,14 @@ __attribute__((target("avx512f"), always_inline)) static inline void cz_transpos
 static inline __mmask16 cz_first_lanes(int n)
 {
     return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+
+/* The mask of lanes [lo, hi) of 16, clipped to 0 .. 16 (a row's columns
+ * in a vector that may start before it or end past it). */
+static inline __mmask16 cz_lane_range(int lo, int hi)
+{
+    lo = lo < 0 ? 0 : lo, hi = hi > 16 ? 16 : hi;
+    return hi <= lo ? 0 : (__mmask16)(((1u << (hi - lo)) - 1u) << lo);
 }
 
 #endif

@@ -38,6 +38,29 @@ void cz_stem_weights(const cz_conv_geom *g, int out_channels, const float *weigh
             packed[((size_t)(oc / 16) * taps + t) * 16 + oc % 16] = weight[(size_t)oc * taps + t];
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* Asks for the input rows that output row oh reads and row oh - 1 did
+ * not. An image is read a few rows at a time on every channel, more
+ * streams than the hardware prefetcher follows from memory: at batch 8,
+ * where each image comes from memory rather than L3, mobilenet_v3_large's
+ * stem took 0.44 ms an image against 0.15 at batch 1; with this 0.16. */
+static void prefetch_new_rows(const cz_conv_geom *g, const float *x, int oh)
+{
+    if (oh >= g->out_h)
+        return;
+    int top = oh * g->stride_h - g->pad_h, K = g->kernel_h, S = g->stride_h;
+    for (int c = 0; c < g->channels; c++)
+        for (int ih = top + (K > S ? K - S : 0); ih < top + K; ih++) {
+            if (ih < 0 || ih >= g->height)
+                continue;
+            const float *row = x + ((size_t)c * g->height + ih) * g->width;
+            /* asm: GCC deletes a loop nest of __builtin_prefetch alone */
+            for (int b = 0; b < g->width; b += 16)
+                __asm__ volatile("prefetcht0 %0" : : "m"(row[b]));
+        }
+}
+#endif
+
 void cz_stem_conv(const cz_conv_geom *g, int out_channels, const float *packed, int N,
                   const float *x, float *y, int threads, const cz_gemm_epilogue *ep)
 {
@@ -53,6 +76,7 @@ void cz_stem_conv(const cz_conv_geom *g, int out_channels, const float *packed, 
     for (long i = 0; i < (long)N * OH; i++) {
         int n = (int)(i / OH), oh = (int)(i % OH);
         float *yn = y + (size_t)n * out;
+        prefetch_new_rows(g, x + (size_t)n * in, oh + 1);
         for (int b = 0; b < blocks; b++)
             cz_stem_row_avx512(g, x + (size_t)n * in, packed + (size_t)b * taps * 16, oh, 16 * b,
                                out_channels, yn);

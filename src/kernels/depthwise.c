@@ -301,9 +301,7 @@ DW_TARGET_AVX512 static void prefetch_next_rows(const cz_conv_geom *g, const flo
     int first = s * oh - g->pad_h + (k > s ? k - s : 0);
     int last = s * (oh + ROWS - 1) - g->pad_h + k; /* past the last row read */
     for (int ih = first > 0 ? first : 0; ih < last && ih < g->height; ih++)
-        for (int c = 0; c < g->width; c += 16)
-            /* asm: GCC deletes a loop nest of prefetches alone as dead */
-            __asm__ volatile("prefetcht0 %0" : : "m"(x[(size_t)ih * g->width + c]));
+        cz_prefetch_floats(x + (size_t)ih * g->width, (size_t)g->width);
 }
 
 /* scratch: W floats, made a zero row. */

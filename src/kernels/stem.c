@@ -53,10 +53,7 @@ static void prefetch_new_rows(const cz_conv_geom *g, const float *x, int oh)
         for (int ih = top + (K > S ? K - S : 0); ih < top + K; ih++) {
             if (ih < 0 || ih >= g->height)
                 continue;
-            const float *row = x + ((size_t)c * g->height + ih) * g->width;
-            /* asm: GCC deletes a loop nest of __builtin_prefetch alone */
-            for (int b = 0; b < g->width; b += 16)
-                __asm__ volatile("prefetcht0 %0" : : "m"(row[b]));
+            cz_prefetch_floats(x + ((size_t)c * g->height + ih) * g->width, (size_t)g->width);
         }
 }
 #endif

@@ -285,10 +285,31 @@ input_tiles(const int m, const bool avx512, const float *pad, int PW, const int 
     }
 }
 
+#ifdef CZ_HAVE_X86
+/* ext[off[v] + i OWe + j] = rows[i][j][v] for the 16 m x m tiles: row i's
+ * m vectors, transposed, give each tile's row in its first m lanes, one
+ * masked store per tile and row where the lane loop stored a value at a
+ * time. */
+__attribute__((target("avx512f"))) static void
+scatter_tiles_avx512(int m, const float rows[4][4][LANES], float *ext, int OWe, const int *off)
+{
+    __mmask16 row = cz_first_lanes(m);
+    for (int i = 0; i < m; i++) {
+        __m512 r[16];
+        for (int j = 0; j < 16; j++)
+            r[j] = j < m ? _mm512_loadu_ps(rows[i][j]) : _mm512_setzero_ps();
+        cz_transpose16(r);
+        for (int v = 0; v < 16; v++)
+            _mm512_mask_storeu_ps(ext + off[v] + i * OWe, row, r[v]);
+    }
+}
+#endif
+
 /* y tiles (m x m) for LANES tiles of one output channel: m[xi] of lane v
  * at m_in[xi * xs + v]; tile v goes to ext[off[v]] (row stride OWe). */
 static inline __attribute__((always_inline)) void
-output_tiles(const int m, const float *m_in, size_t xs, float *ext, int OWe, const int *off)
+output_tiles(const int m, const bool avx512, const float *m_in, size_t xs, float *ext, int OWe,
+             const int *off)
 {
     const int a = m + 2;
     float p[6][6][LANES], s[4][6][LANES]; /* [column l][row k], then [row i][column l] */
@@ -303,12 +324,23 @@ output_tiles(const int m, const float *m_in, size_t xs, float *ext, int OWe, con
             for (int v = 0; v < LANES; v++)
                 s[i][l][v] = col[i][v];
     }
+    float rows[4][4][LANES]; /* [row i][column j] */
     for (int i = 0; i < m; i++) {
         at_of(m, s[i], col);
         for (int j = 0; j < m; j++)
             for (int v = 0; v < LANES; v++)
-                ext[off[v] + i * OWe + j] = col[j][v];
+                rows[i][j][v] = col[j][v];
     }
+#ifdef CZ_HAVE_X86
+    if (avx512) {
+        scatter_tiles_avx512(m, rows, ext, OWe, off);
+        return;
+    }
+#endif
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++)
+            for (int v = 0; v < LANES; v++)
+                ext[off[v] + i * OWe + j] = rows[i][j][v];
 }
 
 /* ------------------------------------------------------ plane passes */
@@ -332,11 +364,12 @@ input_plane_body(const int m, const bool avx512, const cz_conv_geom *g, const wi
 
 /* Output channel oc: M[xi][oc][0..Tp) -> y (OH, OW) + bias. */
 static inline __attribute__((always_inline)) void
-output_plane_body(const int m, const cz_conv_geom *g, const wino_shape *s, const float *M,
-                  size_t xs, float *ext, const int *out_off, float bias, float *y)
+output_plane_body(const int m, const bool avx512, const cz_conv_geom *g, const wino_shape *s,
+                  const float *M, size_t xs, float *ext, const int *out_off, float bias,
+                  float *y)
 {
     for (int t = 0; t < s->Tp; t += LANES)
-        output_tiles(m, M + t, xs, ext, s->OWe, out_off + t);
+        output_tiles(m, avx512, M + t, xs, ext, s->OWe, out_off + t);
     for (int oh = 0; oh < g->out_h; oh++) {
         const float *e = ext + (size_t)oh * s->OWe;
         float *out = y + (size_t)oh * g->out_w;
@@ -358,7 +391,7 @@ output_plane_body(const int m, const cz_conv_geom *g, const wino_shape *s, const
                                                 const float *Mx, size_t xs, float *ext,        \
                                                 const int *out_off, float bias, float *y)      \
     {                                                                                          \
-        output_plane_body(M, g, s, Mx, xs, ext, out_off, bias, y);                             \
+        output_plane_body(M, avx512, g, s, Mx, xs, ext, out_off, bias, y);                     \
     }
 
 CZ_WINO_PASSES(4, portable, , false)

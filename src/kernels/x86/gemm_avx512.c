@@ -40,39 +40,18 @@ __attribute__((target("avx512f,fma"))) static void store_row(float *c, __m512 v,
     _mm512_mask_storeu_ps(c, mask, _mm512_add_ps(old, v));
 }
 
-/* The 8 x 32 tile's left half alone, for a sliver of at most 16 columns
- * (Winograd's products on a 14x14 map have 16): half the FMAs, where the
- * full tile would mask off the other half after computing it. 8 chains
- * of FMAs, the fewest that cover the latency on two pipes; each element
- * is the same chain as in the full tile, so the same bits. */
-__attribute__((target("avx512f,fma"))) static void ukernel_8x16(int kc, const float *a,
-                                                                const float *b, float *c,
-                                                                int ldc, int m, int n, float beta)
-{
-    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
-    __m512 c7 = c0;
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
-        if ((k & 1) == 0)
-            _mm_prefetch((const char *)(a + A_AHEAD), _MM_HINT_T0);
-        __m512 b0 = _mm512_load_ps(b);
-#define CZ_ROW(r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), b0, c##r);
-        CZ_ROW(0) CZ_ROW(1) CZ_ROW(2) CZ_ROW(3) CZ_ROW(4) CZ_ROW(5) CZ_ROW(6) CZ_ROW(7)
-#undef CZ_ROW
-    }
-    __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
-    __m512 rows[MR] = {c0, c1, c2, c3, c4, c5, c6, c7};
-    for (int r = 0; r < m; r++)
-        store_row(c + (size_t)r * ldc, rows[r], m0, beta);
-}
-
-/* A sliver of 17 to 20 columns (a 7x7 map's 49 positions end in one of
- * 17): the 8 x 16 half, and each of the T columns after it as 8 rows in a
- * ymm (A's 8 values at k times the column's B value), 8 + T FMAs per k
+/* The 8 x 32 tile's left half alone, for a sliver of n <= 16 columns
+ * (T = 0; Winograd's products on a 14x14 map have 16): half the FMAs,
+ * where the full tile would mask off the other half after computing it;
+ * 8 chains of FMAs, the fewest that cover the latency on two pipes. Or
+ * for a sliver of 16 + T columns, T = 1 .. 4 (a 7x7 map's 49 positions
+ * end in 17): the half, and each of the T columns after it as 8 rows in
+ * a ymm (A's 8 values at k times the column's B value), 8 + T FMAs per k
  * where the full tile made 16. Each element is the same chain as in the
  * full tile (a[r] b[k][j] added in k order), so the same bits. */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
-ukernel_8x16_tail(int kc, const float *a, const float *b, float *c, int ldc, int m, float beta,
-                  const int T)
+ukernel_8x16(int kc, const float *a, const float *b, float *c, int ldc, int m, int n,
+                  float beta, const int T)
 {
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
     __m512 c7 = c0;
@@ -85,17 +64,20 @@ ukernel_8x16_tail(int kc, const float *a, const float *b, float *c, int ldc, int
 #define CZ_ROW(r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), b0, c##r);
         CZ_ROW(0) CZ_ROW(1) CZ_ROW(2) CZ_ROW(3) CZ_ROW(4) CZ_ROW(5) CZ_ROW(6) CZ_ROW(7)
 #undef CZ_ROW
-        __m256 ak = _mm256_loadu_ps(a);
-        for (int j = 0; j < T; j++)
-            t[j] = _mm256_fmadd_ps(ak, _mm256_set1_ps(b[16 + j]), t[j]);
+        if (T > 0) {
+            __m256 ak = _mm256_loadu_ps(a);
+            for (int j = 0; j < T; j++)
+                t[j] = _mm256_fmadd_ps(ak, _mm256_set1_ps(b[16 + j]), t[j]);
+        }
     }
+    __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
     __m512 rows[MR] = {c0, c1, c2, c3, c4, c5, c6, c7};
     float tail[4][MR];
     for (int j = 0; j < T; j++)
         _mm256_storeu_ps(tail[j], t[j]);
     for (int r = 0; r < m; r++) {
         float *row = c + (size_t)r * ldc;
-        store_row(row, rows[r], 0xFFFF, beta);
+        store_row(row, rows[r], m0, beta);
         for (int j = 0; j < T; j++)
             row[16 + j] = beta == 0.0f   ? tail[j][r]
                           : beta == 1.0f ? row[16 + j] + tail[j][r]
@@ -107,22 +89,21 @@ __attribute__((target("avx512f,fma"))) static void ukernel_8x32(int kc, const fl
                                                                 const float *b, float *c,
                                                                 int ldc, int m, int n, float beta)
 {
-    if (n <= 16) {
-        ukernel_8x16(kc, a, b, c, ldc, m, n, beta);
+    switch (n <= 16 ? 16 : n) {
+    case 16:
+        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 0);
         return;
-    }
-    switch (n) {
     case 17:
-        ukernel_8x16_tail(kc, a, b, c, ldc, m, beta, 1);
+        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 1);
         return;
     case 18:
-        ukernel_8x16_tail(kc, a, b, c, ldc, m, beta, 2);
+        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 2);
         return;
     case 19:
-        ukernel_8x16_tail(kc, a, b, c, ldc, m, beta, 3);
+        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 3);
         return;
     case 20:
-        ukernel_8x16_tail(kc, a, b, c, ldc, m, beta, 4);
+        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 4);
         return;
     }
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;

@@ -738,20 +738,31 @@ static bool use_direct(const cz_net *net, const cz_conv_geom *g, int groups)
            cz_direct_fits(groups);
 }
 
+/* The node's weights in a kernel's packed form (`floats` of them, made by
+ * pack), kept in the node's cache and packed again only when a parameter
+ * or the path changed (cache_key, `what`); NULL when out of memory. */
+static float *packed_once(cz_net *net, cz_node *node, const cz_conv_geom *g, size_t floats,
+                          int what, void (*pack)(const cz_conv_geom *, int, const float *, float *))
+{
+    float *packed = cz_node_cache(node, sizeof(float) * floats);
+    uint64_t key = cache_key(net, what);
+    if (packed && node->cache_key != key) {
+        pack(g, node->shape[0], cz_node_param(net, node, 0)->value.data, packed);
+        node->cache_key = key;
+    }
+    return packed;
+}
+
 static cz_status forward_direct(cz_net *net, cz_node *node, const cz_conv_geom *g,
                                 const epilogue *ep, float *y, int threads)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     int OC = node->shape[0];
-    float *packed = cz_node_cache(node, sizeof(float) * cz_direct_weights_size(g, OC));
+    float *packed = packed_once(net, node, g, cz_direct_weights_size(g, OC), CACHE_DIRECT,
+                                cz_direct_weights);
     float *scratch = cz_net_scratch(net, sizeof(float) * cz_direct_scratch(g, net->batch, threads));
     if (!packed || !scratch)
         return CZ_ERR_NOMEM;
-    uint64_t key = cache_key(net, CACHE_DIRECT);
-    if (node->cache_key != key) {
-        cz_direct_weights(g, OC, cz_node_param(net, node, 0)->value.data, packed);
-        node->cache_key = key;
-    }
     node->kernel = cz_direct_name();
     group_epilogue ge = {.e = ep, .oc0 = 0};
     cz_gemm_epilogue run = {.fn = run_group_epilogue, .ctx = &ge};
@@ -771,14 +782,10 @@ static cz_status forward_stem(cz_net *net, cz_node *node, const cz_conv_geom *g,
 {
     const cz_node *in = cz_node_in(net, node, 0);
     int OC = node->shape[0];
-    float *packed = cz_node_cache(node, sizeof(float) * cz_stem_weights_size(g, OC));
+    float *packed = packed_once(net, node, g, cz_stem_weights_size(g, OC), CACHE_STEM,
+                                cz_stem_weights);
     if (!packed)
         return CZ_ERR_NOMEM;
-    uint64_t key = cache_key(net, CACHE_STEM);
-    if (node->cache_key != key) {
-        cz_stem_weights(g, OC, cz_node_param(net, node, 0)->value.data, packed);
-        node->cache_key = key;
-    }
     node->kernel = cz_stem_name();
     group_epilogue ge = {.e = ep, .oc0 = 0};
     cz_gemm_epilogue run = {.fn = run_group_epilogue, .ctx = &ge};

@@ -34,6 +34,7 @@
 #include "kernels/kernels.h"
 #ifdef CZ_HAVE_X86
 #include "kernels/x86/act_avx512.h"
+#include "kernels/x86/transpose_avx512.h"
 #endif
 
 static int pick(int specific, int square) { return specific ? specific : square; }
@@ -302,12 +303,38 @@ epilogue_rows16(const int act, const epilogue *e, float *c, int ldc, int oc0, in
     }
 }
 
+/* A block one column wide and contiguous (a conv on a 1x1 map: an SE
+ * block's): 16 rows, that is channels, to a vector, where a row at a time
+ * made one masked vector per element (45% of a 48 -> 1152 SE conv). The
+ * same operations per element as epilogue_rows16, so the same bits. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+epilogue_column16(const int act, const epilogue *e, float *c, int oc0, int rows)
+{
+    const float *res = e->residual ? e->residual + (c - e->dst) : NULL;
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = 0; r < rows; r += 16) {
+        __mmask16 k = cz_first_lanes(rows - r);
+        int oc = oc0 + r;
+        __m512 b = e->bias ? _mm512_maskz_loadu_ps(k, e->bias + oc) : zero;
+        __m512 sc = e->scale ? _mm512_maskz_loadu_ps(k, e->scale + oc) : zero;
+        __m512 sh = e->scale ? _mm512_maskz_loadu_ps(k, e->shift + oc) : zero;
+        _mm512_mask_storeu_ps(c + r, k,
+                              epilogue16(act, e, _mm512_maskz_loadu_ps(k, c + r), b, sc, sh,
+                                         res ? res + r : NULL, k));
+    }
+}
+
 __attribute__((target("avx512f"))) static void epilogue_block_avx512(const epilogue *e, float *c,
                                                                      int ldc, int oc0, int rows,
                                                                      int cols)
 {
 #define ROWS(A) epilogue_rows16(A, e, c, ldc, oc0, rows, cols)
-    CZ_ACT16_SWITCH(e->act, ROWS)
+#define COLUMN(A) epilogue_column16(A, e, c, oc0, rows)
+    if (cols == 1 && ldc == 1)
+        CZ_ACT16_SWITCH(e->act, COLUMN)
+    else
+        CZ_ACT16_SWITCH(e->act, ROWS)
+#undef COLUMN
 #undef ROWS
 }
 #endif

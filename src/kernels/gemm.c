@@ -598,6 +598,56 @@ bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *
     return true;
 }
 
+/* 8 floats as one value: a ymm register where there is one. */
+typedef float v8f __attribute__((vector_size(32)));
+enum { GEMV_AHEAD = 2048 }; /* bytes */
+
+/* C[i] (i < M, ldc apart) = beta C[i] + sum over k of the packed A's row i
+ * times x[k] (incx apart), for slivers [i0, i0 + 8 S) of a matrix packed
+ * in 8-row slivers: each sliver's 8 sums one vector chain in k order, S
+ * chains side by side. */
+static inline __attribute__((always_inline)) void
+gemv_slivers(const int S, const cz_packed_a *pa, int i0, const float *x, int incx, float beta,
+             float *C, int ldc)
+{
+    int M = pa->M, K = pa->K, kc_full = kc_for(K);
+    v8f acc[4] = {{0}, {0}, {0}, {0}}, a;
+    for (int pc = 0; pc < K; pc += kc_full) {
+        int kc = K - pc < kc_full ? K - pc : kc_full;
+        const float *blk = pa->data + (size_t)pc * pa->rows + (size_t)i0 * kc;
+        for (int k = 0; k < kc; k++) {
+            float xk = x[(size_t)(pc + k) * incx];
+            for (int s = 0; s < S; s++) {
+                if ((k & 1) == 0) /* a line holds two k steps */
+                    __builtin_prefetch((const void *)((uintptr_t)(blk + (size_t)8 * s * kc +
+                                                                  (size_t)8 * k) +
+                                                      GEMV_AHEAD));
+                memcpy(&a, blk + (size_t)8 * s * kc + (size_t)8 * k, sizeof a);
+                acc[s] += a * xk;
+            }
+        }
+    }
+    for (int s = 0; s < S; s++)
+        for (int r = 0; r < 8 && i0 + 8 * s + r < M; r++) {
+            float *c = C + (size_t)(i0 + 8 * s + r) * ldc;
+            float old = beta == 0.0f ? 0.0f : beta == 1.0f ? *c : beta * *c;
+            *c = old + acc[s][r];
+        }
+}
+
+/* A matrix-vector product on A packed in 8-row slivers (the AVX-512
+ * path's): an SE block's 1x1 conv on a 1x1 map, where a dot product per
+ * row of the unpacked weights ended each in a horizontal sum. */
+CZ_CLONES static void packed_gemv8(const cz_packed_a *pa, const float *x, int incx, float beta,
+                                   float *C, int ldc)
+{
+    int i0 = 0;
+    for (; i0 + 32 <= pa->rows; i0 += 32)
+        gemv_slivers(4, pa, i0, x, incx, beta, C, ldc);
+    for (; i0 < pa->rows; i0 += 8)
+        gemv_slivers(1, pa, i0, x, incx, beta, C, ldc);
+}
+
 /* The packed product on one thread, or on `unpacked` A through the
  * current path when pa does not fit it (another path, a thin shape, which
  * the plain product computes in another order). With no A (a caller that
@@ -613,6 +663,12 @@ void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N
                     const cz_gemm_epilogue *ep)
 {
     bool trans_a = pa && pa->trans;
+    if (N == 1 && packed_usable(pa, NULL, M, N, K) && !trans_a && current_kernel()->mr == 8) {
+        packed_gemv8(pa, B, ldb, beta, C, ldc);
+        if (ep)
+            ep->fn(ep->ctx, C, ldc, 0, M, N);
+        return;
+    }
     if (!packed_usable(pa, A, M, N, K)) {
         const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
         if (uk)

@@ -295,6 +295,66 @@ static void test_gemm_pieces_bits(void **state)
     cz_kernels_force(NULL);
 }
 
+/* Rows an epilogue saw, for test_gemm_packed_vector. */
+typedef struct seen_rows {
+    int calls, rows;
+} seen_rows;
+
+static void count_rows(void *ctx, float *c, int ldc, int row, int rows, int cols)
+{
+    (void)c, (void)ldc;
+    seen_rows *s = ctx;
+    assert_int_equal(row, s->rows); /* blocks in order, each once */
+    assert_int_equal(cols, 1);
+    s->calls++;
+    s->rows += rows;
+}
+
+/* cz_gemm_packed with one column (a 1x1 conv on a 1x1 map, as in SE
+ * blocks) on packed A, with and without A itself, per path: rows around
+ * the 8-row slivers and their groups of four, K past one kc block, B and
+ * C strided, beta 0 over NaN and 0.5; the epilogue sees every row once. */
+static void test_gemm_packed_vector(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"portable", "avx2", "avx512"};
+    static const int shapes[][2] = {{1, 4},    {7, 48},  {8, 20},   {33, 24},
+                                    {96, 4},   {100, 300}, {1152, 48}, {72, 600}};
+    cz_rng rng;
+    cz_rng_seed(&rng, 17);
+    for (size_t p = 0; p < 3; p++) {
+        if (!cz_kernels_force(paths[p])) {
+            print_message("[  SKIPPED ] packed vector on %s: not supported\n", paths[p]);
+            continue;
+        }
+        for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++)
+            for (int v = 0; v < 4; v++) {
+                gemm_case c = {false, false, shapes[t][0], 1, shapes[t][1], shapes[t][1],
+                               v & 1 ? 3 : 1, v & 1 ? 2 : 1, 1.0f, v & 2 ? 0.5f : 0.0f};
+                operands o = make_operands(&c, &rng);
+                float *want = run(&c, &o, cz_gemm_ref);
+                float *packed = alloc_floats(cz_gemm_pack_size(c.M, c.K));
+                cz_packed_a pa;
+                assert_true(cz_gemm_pack_a(false, c.M, c.K, o.A, c.lda, packed, &pa));
+                for (int with_a = 0; with_a < 2; with_a++) {
+                    float *got = alloc_floats((size_t)c.M * c.ldc);
+                    memcpy(got, o.C0, sizeof(float) * (size_t)c.M * c.ldc);
+                    seen_rows seen = {0};
+                    cz_gemm_epilogue ep = {.fn = count_rows, .ctx = &seen};
+                    cz_gemm_packed(&pa, with_a ? o.A : NULL, c.lda, c.M, 1, c.K, o.B, c.ldb,
+                                   c.beta, got, c.ldc, &ep);
+                    assert_int_equal(seen.rows, c.M);
+                    expect_match(&c, &o, got, want, paths[p]);
+                    free(got);
+                }
+                free(packed);
+                free(want);
+                free_operands(&o);
+            }
+    }
+    cz_kernels_force(NULL);
+}
+
 static void test_kernel_paths(void **state)
 {
     (void)state;
@@ -319,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_gemm_avx2),
         cmocka_unit_test(test_gemm_avx512),
         cmocka_unit_test(test_gemm_conv_shapes),
+        cmocka_unit_test(test_gemm_packed_vector),
         cmocka_unit_test(test_gemm_parallel_bits),
         cmocka_unit_test(test_gemm_pieces_bits),
     };

@@ -176,6 +176,7 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
         node->n_inputs = n_inputs;
         node->train_only = net->in_aux;
         node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
+        node->fuse_mean = -1;
         net->planned = -1; /* a new node: the inference plan is made again */
         if (attr)
             node->attr = *attr;
@@ -567,6 +568,8 @@ static cz_status plan_buffers(cz_net *net)
             birth[node->fuse_dst] = i;
         else if (!node->fused)
             birth[i] = i;
+        if (node->fuse_mean >= 0)
+            birth[node->fuse_mean] = i;
         for (int k = 0; k < node->n_inputs; k++)
             if (death[node->inputs[k]] < i)
                 death[node->inputs[k]] = i;
@@ -593,6 +596,7 @@ static void clear_fusion(cz_net *net)
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
         node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
+        node->fuse_mean = -1;
         node->fused = node->inner = false;
     }
 }
@@ -639,6 +643,31 @@ static void end_chain(cz_net *net, const int *readers, const int *reader, int h,
             net->nodes[members[k]].fused = true;
             net->nodes[members[k]].inner = members[k] != last;
         }
+}
+
+/* A global average pool (node i) of a conv's output goes to that conv
+ * (fuse_mean), which takes each plane's mean while the plane is in cache:
+ * the SE blocks' squeeze reads the depthwise conv's output again from
+ * memory otherwise. The conv writes the output itself or, as a chain's
+ * head, as its fuse_dst. */
+static void take_mean(cz_net *net, int i)
+{
+    cz_node *pool = &net->nodes[i];
+    if (pool->op != &cz_op_adaptive_avgpool || pool->shape[1] != 1 || pool->shape[2] != 1 ||
+        pool->train_only)
+        return;
+    int x = pool->inputs[0];
+    for (int c = x; c >= 0; c--) {
+        cz_node *conv = &net->nodes[c];
+        bool writes = c == x ? conv->fuse_dst < 0 && !conv->fused : conv->fuse_dst == x;
+        if (conv->op != &cz_op_conv2d || !writes)
+            continue;
+        if (conv->fuse_mean < 0 && !conv->train_only) {
+            conv->fuse_mean = i;
+            pool->fused = true;
+        }
+        return;
+    }
 }
 
 /* The plans (cz_net_set_fusion), by what the forward is for. */
@@ -695,6 +724,8 @@ static cz_status plan_fusion(cz_net *net)
         if (bn->op == &cz_op_batchnorm && !bn->fused && !(bn->train_only && !net->training))
             end_chain(net, readers, reader, i, i);
     }
+    for (int i = 0; want == PLAN_INFERENCE && i < net->n_nodes; i++)
+        take_mean(net, i);
     free(readers);
     cz_status st = want == PLAN_INFERENCE ? plan_buffers(net) : CZ_OK;
     if (st != CZ_OK) {

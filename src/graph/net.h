@@ -109,6 +109,10 @@ struct cz_node {
      * neither writes this node's output nor keeps its gradient (a chain's
      * first node and all but its last). */
     int fuse_bn, fuse_add, fuse_res, fuse_act, fuse_dst;
+    /* A conv in the inference plan also writes the global average pool
+     * fuse_mean (-1: none) of its output, each plane's mean taken while
+     * the plane is in cache; that pool is `fused` and skipped. */
+    int fuse_mean;
     bool fused, inner;
     /* The plan's shared buffers: this node's output starts arena_at floats
      * per sample into net->arena (CZ_NO_BUFFER: it has none, being fused
@@ -262,6 +266,9 @@ void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *scale, floa
 #endif
 
 /* Applies an activation to n floats (in place when x == y). */
+/* The mean of a plane of n floats, as global average pooling takes it
+ * (adaptive_avgpool.c): a conv that the plan gave a fuse_mean calls it. */
+float cz_plane_mean(const float *x, size_t n);
 void cz_act_map(cz_act act, const float *x, float *y, size_t n);
 /* The same as the activation op's forward: in training, the sigmoid-based
  * ones through libm's expf (what their backward differentiates). */

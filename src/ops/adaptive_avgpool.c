@@ -24,7 +24,7 @@ static cz_status adaptive_avgpool_infer(cz_net *net, cz_node *node)
  * pooling, the SE blocks' squeeze, took 9% of efficientnet_b0's time on
  * one thread); double keeps the one rounding at the end (float lanes put
  * efficientnet_b0's two SGD steps past test_train_step_torch's bound). */
-CZ_ELEMENTWISE static float plane_mean(const float *x, size_t n)
+CZ_ELEMENTWISE float cz_plane_mean(const float *x, size_t n)
 {
     enum { LANES = 16 };
     double part[LANES] = {0};
@@ -50,7 +50,7 @@ static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
     if (OH == 1 && OW == 1) {
 #pragma omp parallel for schedule(static)
         for (int p = 0; p < planes; p++)
-            node->out.data[p] = plane_mean(in->out.data + (size_t)p * H * W, (size_t)H * W);
+            node->out.data[p] = cz_plane_mean(in->out.data + (size_t)p * H * W, (size_t)H * W);
         return CZ_OK;
     }
 #pragma omp parallel for schedule(static)

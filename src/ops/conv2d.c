@@ -415,6 +415,7 @@ typedef struct fwd_ctx {
     const float *weight;
     const cz_packed_a *packed; /* per group, or NULL: cz_gemm packs per call */
     epilogue ep;
+    float *mean; /* (N, OC) plane means (fuse_mean), or NULL */
 } fwd_ctx;
 
 /* The epilogue of group grp's rows, as the GEMM finishes each block. */
@@ -692,6 +693,8 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
                                    f->ep.bias ? f->ep.bias[oc] : 0.0f, yn + (size_t)oc * f->P,
                                    scratch);
         apply_epilogue(&rest, yn, oc0, oc0 + count, f->P);
+        for (int oc = oc0; f->mean && oc < oc0 + count; oc++)
+            f->mean[(size_t)n * f->OC + oc] = cz_plane_mean(yn + (size_t)oc * f->P, (size_t)f->P);
     }
 }
 
@@ -821,8 +824,9 @@ static cz_status forward_stem(cz_net *net, cz_node *node, const cz_conv_geom *g,
     return CZ_OK;
 }
 
-/* x (N, C, H, W), weight (OC, C/G, KH, KW), bias (OC) -> y (N, OC, OH, OW) */
-static cz_status conv2d_forward(cz_net *net, cz_node *node)
+/* x (N, C, H, W), weight (OC, C/G, KH, KW), bias (OC) -> y (N, OC, OH, OW);
+ * *means: whether the kernel took the planes' means (fuse_mean) too. */
+static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
 {
     const cz_node *in = cz_node_in(net, node, 0);
     cz_conv_geom g = geometry(node, in);
@@ -866,6 +870,9 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
     cz_kpath path = cz_kernels_current();
     if (is_depthwise(node, &g) && path != CZ_KPATH_REF) {
         node->kernel = cz_depthwise_name();
+        if (node->fuse_mean >= 0)
+            f.mean = net->nodes[node->fuse_mean].out.data;
+        *means = f.mean != NULL;
         forward_depthwise(&f, net->batch, in->out.data, y, base, stride, threads);
         return CZ_OK;
     }
@@ -888,6 +895,23 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
                        thread_scratch(base, omp_get_thread_num(), stride, z).col);
     for (int n = whole; n < net->batch; n++)
         forward_sample_split(&f, threads, in->out.data + n * in_size, y + n * out_size, base);
+    return CZ_OK;
+}
+
+static cz_status conv2d_forward(cz_net *net, cz_node *node)
+{
+    bool means = false;
+    cz_status st = conv2d_compute(net, node, &means);
+    if (st != CZ_OK || node->fuse_mean < 0 || means)
+        return st;
+    /* The kernel left the means to a pass of their own, as the pool would. */
+    const float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
+    float *mean = net->nodes[node->fuse_mean].out.data;
+    int planes = net->batch * node->shape[0];
+    size_t P = (size_t)node->shape[1] * node->shape[2];
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++)
+        mean[p] = cz_plane_mean(y + (size_t)p * P, P);
     return CZ_OK;
 }
 

@@ -6,10 +6,10 @@
 #   scripts/deps.sh valgrind   plus valgrind (make valgrind)
 set -eu
 
-packages="gcc make cmake pkg-config zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev libcmocka-dev libopenmpi-dev openmpi-bin
+packages="gcc make cmake pkg-config zlib1g-dev libjpeg62-turbo-dev libpng-dev libcjson-dev libcmocka-dev libomp-dev libopenmpi-dev openmpi-bin
 dataset-fashion-mnist python3-torch python3-torchvision python3-numpy python3-pil"
 case "${1:-}" in
-    fuzz) packages="$packages clang libclang-rt-dev libomp-dev" ;;
+    fuzz) packages="$packages clang libclang-rt-dev" ;;
     valgrind) packages="$packages valgrind" ;;
     "") ;;
     *) echo "scripts/deps.sh: unknown extra '$1' (expected fuzz or valgrind)" >&2; exit 2 ;;

@@ -79,7 +79,8 @@ async function main() {
                 `${String(nodes.filter((n) => n.op === op).length).padStart(7)}`);
   console.log(`\n${pad('slowest nodes', 60)}${pad('op', 22)}${'ms'.padStart(10)}`);
   for (const n of nodes.sort((a, b) => b.ms - a.ms).slice(0, top))
-    console.log(`${pad(n.name.slice(0, 58), 60)}${pad(n.op, 22)}${num(n.ms, 10)}`);
+    /* Whole names, so that bench/ort_layers.py can match them to ours. */
+    console.log(`${pad(n.name, 60)} ${pad(n.op, 22)}${num(n.ms, 10)}`);
 }
 
 main().catch((err) => {

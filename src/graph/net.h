@@ -269,6 +269,9 @@ void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *scale, floa
 /* The mean of a plane of n floats, as global average pooling takes it
  * (adaptive_avgpool.c): a conv that the plan gave a fuse_mean calls it. */
 float cz_plane_mean(const float *x, size_t n);
+/* mean[p] = the mean of plane p of `planes` planes of n floats, over the
+ * threads: global average pooling, or a conv's fuse_mean pass. */
+void cz_planes_mean(const float *x, size_t n, int planes, float *mean);
 void cz_act_map(cz_act act, const float *x, float *y, size_t n);
 /* The same as the activation op's forward: in training, the sigmoid-based
  * ones through libm's expf (what their backward differentiates). */

@@ -40,6 +40,13 @@ CZ_ELEMENTWISE float cz_plane_mean(const float *x, size_t n)
     return (float)(part[0] / (double)n);
 }
 
+void cz_planes_mean(const float *x, size_t n, int planes, float *mean)
+{
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++)
+        mean[p] = cz_plane_mean(x + (size_t)p * n, n);
+}
+
 /* x (N, C, H, W) -> y (N, C, OH, OW) */
 static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
 {
@@ -48,9 +55,7 @@ static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
     int planes = net->batch * in->shape[0];
 
     if (OH == 1 && OW == 1) {
-#pragma omp parallel for schedule(static)
-        for (int p = 0; p < planes; p++)
-            node->out.data[p] = cz_plane_mean(in->out.data + (size_t)p * H * W, (size_t)H * W);
+        cz_planes_mean(in->out.data, (size_t)H * W, planes, node->out.data);
         return CZ_OK;
     }
 #pragma omp parallel for schedule(static)

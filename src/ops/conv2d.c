@@ -906,12 +906,8 @@ static cz_status conv2d_forward(cz_net *net, cz_node *node)
         return st;
     /* The kernel left the means to a pass of their own, as the pool would. */
     const float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
-    float *mean = net->nodes[node->fuse_mean].out.data;
-    int planes = net->batch * node->shape[0];
-    size_t P = (size_t)node->shape[1] * node->shape[2];
-#pragma omp parallel for schedule(static)
-    for (int p = 0; p < planes; p++)
-        mean[p] = cz_plane_mean(y + (size_t)p * P, P);
+    cz_planes_mean(y, (size_t)node->shape[1] * node->shape[2], net->batch * node->shape[0],
+                   net->nodes[node->fuse_mean].out.data);
     return CZ_OK;
 }
 

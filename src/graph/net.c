@@ -176,7 +176,7 @@ int cz_net_add_node(cz_net *net, const cz_op *op, const char *name, const int *i
         node->n_inputs = n_inputs;
         node->train_only = net->in_aux;
         node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
-        node->fuse_mean = -1;
+        node->fuse_mean = node->fuse_pre = -1;
         net->planned = -1; /* a new node: the inference plan is made again */
         if (attr)
             node->attr = *attr;
@@ -573,6 +573,8 @@ static cz_status plan_buffers(cz_net *net)
         for (int k = 0; k < node->n_inputs; k++)
             if (death[node->inputs[k]] < i)
                 death[node->inputs[k]] = i;
+        if (node->fuse_pre >= 0) /* the conv reads its prologue's input */
+            death[net->nodes[node->fuse_pre].inputs[0]] = i; /* i is past its other readers */
     }
     death[cz_net_output(net)] = n;
     int live = 0;
@@ -596,7 +598,7 @@ static void clear_fusion(cz_net *net)
     for (int i = 0; i < net->n_nodes; i++) {
         cz_node *node = &net->nodes[i];
         node->fuse_bn = node->fuse_add = node->fuse_res = node->fuse_act = node->fuse_dst = -1;
-        node->fuse_mean = -1;
+        node->fuse_mean = node->fuse_pre = -1;
         node->fused = node->inner = false;
     }
 }
@@ -670,6 +672,30 @@ static void take_mean(cz_net *net, int i)
     }
 }
 
+/* A BatchNorm chain (node i: BatchNorm, then maybe an activation, no add)
+ * whose only reader is a conv that takes prologues goes into that conv
+ * (fuse_pre), which applies it to each sliver of its input as the GEMM
+ * packs it and reads the BatchNorm's input: DenseNet's BN-ReLU-conv, whose
+ * BN-ReLU output is written and read again otherwise (1.8 of densenet121's
+ * 29 ms on one thread). The chain then writes nothing. */
+static void take_prologue(cz_net *net, const int *readers, const int *reader, int i)
+{
+    cz_node *bn = &net->nodes[i];
+    if (bn->op != &cz_op_batchnorm || bn->fused || bn->fuse_add >= 0 || bn->ndim != 3 ||
+        bn->train_only)
+        return;
+    int c = sole_reader(net, readers, reader, bn->fuse_dst >= 0 ? bn->fuse_dst : i);
+    if (c < 0 || net->nodes[c].op != &cz_op_conv2d || net->nodes[c].train_only ||
+        !cz_conv2d_takes_prologue(&net->nodes[c]))
+        return;
+    net->nodes[c].fuse_pre = i;
+    bn->fused = true;
+    bn->inner = false;
+    bn->fuse_dst = -1;
+    if (bn->fuse_act >= 0)
+        net->nodes[bn->fuse_act].inner = false;
+}
+
 /* The plans (cz_net_set_fusion), by what the forward is for. */
 enum { PLAN_NONE, PLAN_INFERENCE, PLAN_TRAINING };
 
@@ -724,6 +750,8 @@ static cz_status plan_fusion(cz_net *net)
         if (bn->op == &cz_op_batchnorm && !bn->fused && !(bn->train_only && !net->training))
             end_chain(net, readers, reader, i, i);
     }
+    for (int i = 0; want == PLAN_INFERENCE && i < net->n_nodes; i++)
+        take_prologue(net, readers, reader, i);
     for (int i = 0; want == PLAN_INFERENCE && i < net->n_nodes; i++)
         take_mean(net, i);
     free(readers);

@@ -113,6 +113,11 @@ struct cz_node {
      * fuse_mean (-1: none) of its output, each plane's mean taken while
      * the plane is in cache; that pool is `fused` and skipped. */
     int fuse_mean;
+    /* A 1x1 conv in the inference plan applies the BatchNorm chain
+     * fuse_pre (-1: none; the BatchNorm and its activation) to its input
+     * as the GEMM packs it, and reads that BatchNorm's input: the chain is
+     * `fused` and writes nothing. */
+    int fuse_pre;
     bool fused, inner;
     /* The plan's shared buffers: this node's output starts arena_at floats
      * per sample into net->arena (CZ_NO_BUFFER: it has none, being fused
@@ -254,6 +259,10 @@ typedef struct cz_bn_made {
 } cz_bn_made;
 void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *scale, float *shift,
                               cz_bn_made *made);
+/* Whether a conv can take a BatchNorm chain before it as its prologue
+ * (fuse_pre): a 1x1, stride-1, unpadded conv of one group, which always
+ * runs as a GEMM whose B is its input. */
+bool cz_conv2d_takes_prologue(const cz_node *conv);
 
 /* Elementwise loops built for AVX-512, AVX2 and baseline x86-64, the
  * best one chosen when the program loads (GCC's target_clones). The
@@ -265,13 +274,13 @@ void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *scale, floa
 #define CZ_ELEMENTWISE
 #endif
 
-/* Applies an activation to n floats (in place when x == y). */
 /* The mean of a plane of n floats, as global average pooling takes it
  * (adaptive_avgpool.c): a conv that the plan gave a fuse_mean calls it. */
 float cz_plane_mean(const float *x, size_t n);
 /* mean[p] = the mean of plane p of `planes` planes of n floats, over the
  * threads: global average pooling, or a conv's fuse_mean pass. */
 void cz_planes_mean(const float *x, size_t n, int planes, float *mean);
+/* Applies an activation to n floats (in place when x == y). */
 void cz_act_map(cz_act act, const float *x, float *y, size_t n);
 /* The same as the activation op's forward: in training, the sigmoid-based
  * ones through libm's expf (what their backward differentiates). */

@@ -113,42 +113,53 @@ static void pack_a(const cz_gemm_kernel *uk, bool trans_a, const float *A, int l
     }
 }
 
+/* One sliver of B's K block [p0, p0 + kc): columns [j0, j0 + cols),
+ * cols <= nr, zeros past them. */
+static void pack_sliver(const cz_gemm_kernel *uk, bool trans_b, const float *B, int ldb, int p0,
+                        int j0, int kc, int cols, float *dst)
+{
+    int nr = uk->nr;
+    if (!trans_b) {
+        if (uk->pack_plain) {
+            uk->pack_plain(B + (size_t)p0 * ldb + j0, ldb, cols, kc, dst);
+            return;
+        }
+        for (int k = 0; k < kc; k++) {
+            const float *src = B + (size_t)(p0 + k) * ldb + j0;
+            float *d = dst + (size_t)k * nr;
+            memcpy(d, src, sizeof(float) * (size_t)cols);
+            for (int c = cols; c < nr; c++)
+                d[c] = 0.0f;
+        }
+        return;
+    }
+    /* B stored N x K: column c of the sliver is a contiguous row of B. */
+    if (uk->pack_cols) {
+        uk->pack_cols(B + (size_t)j0 * ldb + p0, ldb, cols, kc, dst);
+        return;
+    }
+    for (int c = 0; c < cols; c++) {
+        const float *src = B + (size_t)(j0 + c) * ldb + p0;
+        for (int k = 0; k < kc; k++)
+            dst[(size_t)k * nr + c] = src[k];
+    }
+    for (int c = cols; c < nr; c++)
+        for (int k = 0; k < kc; k++)
+            dst[(size_t)k * nr + c] = 0.0f;
+}
+
 /* op(B)'s block rows [p0, p0 + kc) x cols [j0, j0 + n) into nr-wide
- * slivers: bp[s * kc * nr + k * nr + c]; columns past n are 0. */
+ * slivers: bp[s * kc * nr + k * nr + c]; columns past n are 0 (before
+ * the prologue, when there is one). */
 static void pack_b(const cz_gemm_kernel *uk, bool trans_b, const float *B, int ldb, int p0,
-                   int j0, int kc, int n, float *bp)
+                   int j0, int kc, int n, float *bp, const cz_gemm_prologue *pro)
 {
     int nr = uk->nr;
     for (int s = 0; s < n; s += nr) {
-        int cols = n - s < nr ? n - s : nr;
         float *dst = bp + (size_t)s * kc;
-        if (!trans_b) {
-            if (uk->pack_plain) {
-                uk->pack_plain(B + (size_t)p0 * ldb + j0 + s, ldb, cols, kc, dst);
-                continue;
-            }
-            for (int k = 0; k < kc; k++) {
-                const float *src = B + (size_t)(p0 + k) * ldb + j0 + s;
-                float *d = dst + (size_t)k * nr;
-                memcpy(d, src, sizeof(float) * (size_t)cols);
-                for (int c = cols; c < nr; c++)
-                    d[c] = 0.0f;
-            }
-            continue;
-        }
-        /* B stored N x K: column c of the sliver is a contiguous row of B. */
-        if (uk->pack_cols) {
-            uk->pack_cols(B + (size_t)(j0 + s) * ldb + p0, ldb, cols, kc, dst);
-            continue;
-        }
-        for (int c = 0; c < cols; c++) {
-            const float *src = B + (size_t)(j0 + s + c) * ldb + p0;
-            for (int k = 0; k < kc; k++)
-                dst[(size_t)k * nr + c] = src[k];
-        }
-        for (int c = cols; c < nr; c++)
-            for (int k = 0; k < kc; k++)
-                dst[(size_t)k * nr + c] = 0.0f;
+        pack_sliver(uk, trans_b, B, ldb, p0, j0 + s, kc, n - s < nr ? n - s : nr, dst);
+        if (pro) /* while the sliver is in L1 */
+            pro->fn(pro->ctx, dst, p0, kc, nr);
     }
 }
 
@@ -193,18 +204,45 @@ static const float *packed_block(const cz_packed_a *pa, int row0, int ic, int pc
     return pa->data + (size_t)pc * pa->rows + (size_t)(row0 + ic) * kc;
 }
 
+/* The reference product with B's rows through the prologue, 64 x 16
+ * blocks of B at a time on the stack, for when there is no memory to
+ * pack B. */
+static void ref_with_prologue(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
+                              const float *A, int lda, const float *B, int ldb, float beta,
+                              float *C, int ldc, const cz_gemm_prologue *pro)
+{
+    enum { KB = 64, NB = 16 };
+    float b[KB * NB];
+    for (int j0 = 0; j0 < N; j0 += NB) {
+        int cols = N - j0 < NB ? N - j0 : NB;
+        for (int p0 = 0; p0 < K; p0 += KB) {
+            int kc = K - p0 < KB ? K - p0 : KB;
+            for (int k = 0; k < kc; k++)
+                for (int c = 0; c < NB; c++)
+                    b[k * NB + c] = c >= cols          ? 0.0f
+                                    : trans_b ? B[(size_t)(j0 + c) * ldb + p0 + k]
+                                              : B[(size_t)(p0 + k) * ldb + j0 + c];
+            pro->fn(pro->ctx, b, p0, kc, NB);
+            const float *a = trans_a ? A + (size_t)p0 * lda : A + p0;
+            cz_gemm_ref(trans_a, false, M, cols, kc, alpha, a, lda, b, NB,
+                        p0 == 0 ? beta : 1.0f, C + j0, ldc);
+        }
+    }
+}
+
 void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                      float *C, int ldc)
 {
     cz_gemm_blocked_packed(uk, NULL, 0, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                           ldc, NULL);
+                           ldc, NULL, NULL);
 }
 
 void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int row0,
                             bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                             const float *A, int lda, const float *B, int ldb, float beta,
-                            float *C, int ldc, const cz_gemm_epilogue *ep)
+                            float *C, int ldc, const cz_gemm_prologue *pro,
+                            const cz_gemm_epilogue *ep)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -214,6 +252,8 @@ void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int
          * answer, with A itself. */
         if (K <= 0 || alpha == 0.0f)
             scale_c(M, N, beta, C, ldc);
+        else if (pro)
+            ref_with_prologue(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pro);
         else
             cz_gemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         if (ep)
@@ -225,7 +265,7 @@ void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int
         int nc = N - jc < NC ? N - jc : NC;
         for (int pc = 0; pc < K; pc += kc_full) {
             int kc = K - pc < kc_full ? K - pc : kc_full;
-            pack_b(uk, trans_b, B, ldb, pc, jc, kc, nc, pb->b);
+            pack_b(uk, trans_b, B, ldb, pc, jc, kc, nc, pb->b, pro);
             /* The first K block applies the caller's beta; later ones add. */
             float beta_block = pc == 0 ? beta : 1.0f;
             for (int ic = 0; ic < M; ic += MC) {
@@ -499,7 +539,7 @@ void cz_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const
 static void split_over_threads(const cz_gemm_kernel *uk, const cz_packed_a *pa, bool trans_a,
                                bool trans_b, int M, int N, int K, float alpha, const float *A,
                                int lda, const float *B, int ldb, float beta, float *C, int ldc,
-                               const cz_gemm_epilogue *ep, int T)
+                               const cz_gemm_prologue *pro, const cz_gemm_epilogue *ep, int T)
 {
     bool by_cols = M <= N;
     int unit = !uk ? 1 : by_cols ? uk->nr : uk->mr, extent = by_cols ? N : M;
@@ -518,7 +558,7 @@ static void split_over_threads(const cz_gemm_kernel *uk, const cz_packed_a *pa, 
         float *c = by_cols ? C + lo : C + (size_t)lo * ldc;
         if (hi > lo && uk)
             cz_gemm_blocked_packed(uk, pa, row0, trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb,
-                                   beta, c, ldc, ep);
+                                   beta, c, ldc, pro, ep);
         else if (hi > lo)
             cz_gemm_ref(trans_a, trans_b, m, n, K, alpha, a, lda, b, ldb, beta, c, ldc);
     }
@@ -557,7 +597,7 @@ void cz_gemm_parallel(bool trans_a, bool trans_b, int M, int N, int K, float alp
         return;
     }
     split_over_threads(uk, NULL, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
-                       NULL, T);
+                       NULL, NULL, T);
 }
 
 /* ------------------------------------------------------ packed A */
@@ -659,12 +699,15 @@ static bool packed_usable(const cz_packed_a *pa, const float *A, int M, int N, i
            (!is_thin(M, N) || !A) && current_kernel();
 }
 
+bool cz_gemm_packs_b(int M, int N) { return current_kernel() && !is_thin(M, N); }
+
 void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                     const float *B, int ldb, float beta, float *C, int ldc,
-                    const cz_gemm_epilogue *ep)
+                    const cz_gemm_prologue *pro, const cz_gemm_epilogue *ep)
 {
     bool trans_a = pa && pa->trans;
-    if (N == 1 && packed_usable(pa, NULL, M, N, K) && !trans_a && current_kernel()->mr == 8) {
+    if (N == 1 && !pro && packed_usable(pa, NULL, M, N, K) && !trans_a &&
+        current_kernel()->mr == 8) {
         packed_gemv8(pa, B, ldb, beta, C, ldc);
         if (ep)
             ep->fn(ep->ctx, C, ldc, 0, M, N);
@@ -674,30 +717,35 @@ void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N
         const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
         if (uk)
             cz_gemm_blocked_packed(uk, NULL, 0, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb,
-                                   beta, C, ldc, ep);
+                                   beta, C, ldc, pro, ep);
         else {
-            cz_gemm(trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+            if (pro)
+                ref_with_prologue(trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc,
+                                  pro);
+            else
+                cz_gemm(trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
             if (ep)
                 ep->fn(ep->ctx, C, ldc, 0, M, N);
         }
         return;
     }
     cz_gemm_blocked_packed(current_kernel(), pa, 0, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb,
-                           beta, C, ldc, ep);
+                           beta, C, ldc, pro, ep);
 }
 
 void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                              const float *B, int ldb, float beta, float *C, int ldc,
-                             const cz_gemm_epilogue *ep)
+                             const cz_gemm_prologue *pro, const cz_gemm_epilogue *ep)
 {
     int T = omp_get_max_threads();
     const cz_gemm_kernel *uk = is_thin(M, N) ? NULL : current_kernel();
     if (!uk || T <= 1 || omp_in_parallel() || (double)M * N * K < PARALLEL_MIN_MACS) {
-        cz_gemm_packed(pa, A, lda, M, N, K, B, ldb, beta, C, ldc, ep);
+        cz_gemm_packed(pa, A, lda, M, N, K, B, ldb, beta, C, ldc, pro, ep);
         return;
     }
     bool trans_a = pa && pa->trans;
     if (!packed_usable(pa, A, M, N, K))
         pa = NULL;
-    split_over_threads(uk, pa, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, ep, T);
+    split_over_threads(uk, pa, trans_a, false, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, pro,
+                       ep, T);
 }

@@ -48,11 +48,13 @@ extern const cz_gemm_kernel cz_gemm_kernel_avx2, cz_gemm_kernel_avx512;
 /* The blocked GEMM on one thread through kernel `uk` (same contract as
  * cz_gemm); the _packed form reads A's rows [row0, row0 + M) from pa
  * (packed for uk; A itself is the fallback when memory is short) instead
- * of packing A, and runs ep on each block of C once it is final. */
+ * of packing A, runs pro on each sliver of B as it is packed and ep on
+ * each block of C once it is final. */
 void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int row0,
                             bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                             const float *A, int lda, const float *B, int ldb, float beta,
-                            float *C, int ldc, const cz_gemm_epilogue *ep);
+                            float *C, int ldc, const cz_gemm_prologue *pro,
+                            const cz_gemm_epilogue *ep);
 void cz_gemm_blocked(const cz_gemm_kernel *uk, bool trans_a, bool trans_b, int M, int N, int K,
                      float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                      float *C, int ldc);

@@ -114,20 +114,34 @@ typedef struct cz_gemm_epilogue {
     void (*fn)(void *ctx, float *c, int ldc, int row, int rows, int cols);
     void *ctx;
 } cz_gemm_epilogue;
+/* Work on B's rows as the GEMM packs them, in place of a pass over B of
+ * its own (a BatchNorm and activation before a 1x1 conv, which then
+ * reads their input): fn gets a packed sliver of B, b[k * nr + c] for k <
+ * rows being row `row` + k of B, c < nr (the columns past B's last are
+ * zeros before fn, and unused after). Where cz_gemm_packs_b is false the
+ * product is the reference one, on B's rows through fn 64 at a time: the
+ * right sums, not the bits of that shape without a prologue. */
+typedef struct cz_gemm_prologue {
+    void (*fn)(void *ctx, float *b, int row, int rows, int nr);
+    void *ctx;
+} cz_gemm_prologue;
+/* Whether the GEMM of M x N (any K) on the current path packs B (not the
+ * reference path, not thin shapes), so that a prologue keeps its bits. */
+bool cz_gemm_packs_b(int M, int N);
 /* C (M x N) = op(A) B + beta C with op(A) from pa, the same bits as
  * cz_gemm on A (the pack is the one cz_gemm makes per call); when pa does
  * not fit (NULL, another path, a shape cz_gemm sends to the reference) it
  * runs cz_gemm on A, transposed as pa says (not, when pa is NULL). A may
  * be NULL when pa was packed on the current path: a thin shape then runs
- * on pa as well. Then ep (NULL: none) on every block of C, each once, as
- * soon as the block is final. The _parallel form is cz_gemm_parallel's
- * split. */
+ * on pa as well. B's rows go through pro (NULL: none) as they are packed;
+ * then ep (NULL: none) runs on every block of C, each once, as soon as
+ * the block is final. The _parallel form is cz_gemm_parallel's split. */
 void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                     const float *B, int ldb, float beta, float *C, int ldc,
-                    const cz_gemm_epilogue *ep);
+                    const cz_gemm_prologue *pro, const cz_gemm_epilogue *ep);
 void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                              const float *B, int ldb, float beta, float *C, int ldc,
-                             const cz_gemm_epilogue *ep);
+                             const cz_gemm_prologue *pro, const cz_gemm_epilogue *ep);
 
 /* --------------------------------------------------------- convolution */
 

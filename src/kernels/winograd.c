@@ -541,7 +541,7 @@ void cz_winograd_conv(const cz_conv_geom *g, int m, int OC, const float *U, cons
                 }
                 cz_packed_a pa = cz_gemm_packed_view(OC, C, U + xi * us);
                 cz_gemm_packed(&pa, NULL, C, OC, s.T, C, w.V + xi * vs, s.Tp, 0.0f,
-                               w.M + xi * ms, s.Tp, NULL);
+                               w.M + xi * ms, s.Tp, NULL, NULL);
             }
 #pragma omp for schedule(static)
             for (int oc = 0; oc < OC; oc++) {

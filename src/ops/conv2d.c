@@ -185,8 +185,10 @@ static sizes scratch_sizes(const cz_node *node, const cz_conv_geom *g)
  * between the two). The scratch itself is the net's shared one. */
 typedef struct saved_block {
     int threads;
-    cz_bn_made made;  /* what epilogue[] was made from */
-    float epilogue[]; /* a fused BatchNorm folded: scale, shift (OC each) */
+    cz_bn_made made;     /* what epilogue[] was made from */
+    cz_bn_made pre_made; /* what the prologue's part was made from */
+    float epilogue[];    /* a fused BatchNorm folded: scale, shift (OC each);
+                          * then the prologue's (C each) */
 } saved_block;
 
 /* Each buffer of a thread's part starts on a cache line (cz_line_floats),
@@ -392,6 +394,80 @@ static bool has_work(const epilogue *e)
     return e->bias || e->scale || e->residual || e->act >= 0;
 }
 
+/* The BatchNorm chain that the plan put before a 1x1 conv (fuse_pre),
+ * per input channel: x scale + shift, then the activation (-1: none). */
+typedef struct prologue {
+    const float *scale, *shift;
+    int act;
+} prologue;
+
+/* The prologue on a packed sliver of the input (rows of nr floats, row k
+ * being channel row + k): the BatchNorm op's operations (a multiply, an
+ * add) and the activation op's cz_act_map, so the same bits as the two
+ * ops. */
+CZ_ELEMENTWISE static void prologue_rows_c(const prologue *p, float *b, int row, int rows, int nr)
+{
+    for (int k = 0; k < rows; k++) {
+        float sc = p->scale[row + k], sh = p->shift[row + k], *v = b + (size_t)k * nr;
+        for (int c = 0; c < nr; c++)
+            v[c] = v[c] * sc + sh;
+    }
+    if (p->act >= 0)
+        cz_act_map((cz_act)p->act, b, b, (size_t)rows * nr);
+}
+
+#ifdef CZ_HAVE_X86
+/* prologue_rows_c with each vector through all the steps in a register:
+ * one pass where the C loops made two (a packed sliver took 4-5% more of
+ * a 1x1 conv's time so); the same IEEE operations, so the same bits. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+prologue_rows16(const int act, const prologue *p, float *b, int row, int rows, int nr)
+{
+    __mmask16 tail = cz_first_lanes(nr % 16);
+    for (int k = 0; k < rows; k++) {
+        __m512 sc = _mm512_set1_ps(p->scale[row + k]), sh = _mm512_set1_ps(p->shift[row + k]);
+        float *v = b + (size_t)k * nr;
+        int c = 0;
+        for (; c + 16 <= nr; c += 16)
+            _mm512_storeu_ps(v + c, cz_act16(act, _mm512_add_ps(
+                                                       _mm512_mul_ps(_mm512_loadu_ps(v + c), sc),
+                                                       sh)));
+        if (c < nr)
+            _mm512_mask_storeu_ps(
+                v + c, tail,
+                cz_act16(act, _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, v + c), sc),
+                                            sh)));
+    }
+}
+
+__attribute__((target("avx512f"))) static void prologue_rows_avx512(const prologue *p, float *b,
+                                                                    int row, int rows, int nr)
+{
+#define ROWS(A) prologue_rows16(A, p, b, row, rows, nr)
+    CZ_ACT16_SWITCH(p->act, ROWS)
+#undef ROWS
+}
+#endif
+
+static void prologue_rows(void *ctx, float *b, int row, int rows, int nr)
+{
+    const prologue *p = ctx;
+#ifdef CZ_HAVE_X86
+    if (cz_kernels_current() == CZ_KPATH_AVX512 && (p->act < 0 || cz_act16_has(p->act))) {
+        prologue_rows_avx512(p, b, row, rows, nr);
+        return;
+    }
+#endif
+    prologue_rows_c(p, b, row, rows, nr);
+}
+
+bool cz_conv2d_takes_prologue(const cz_node *conv)
+{
+    const cz_conv_attr *c = &conv->attr.conv;
+    return c->kernel_h == 1 && c->kernel_w == 1 && c->stride_h == 1 && c->stride_w == 1 &&
+           c->pad_h == 0 && c->pad_w == 0 && c->groups == 1;
+}
+
 /* The key of a cache derived from the weights: their version (any change
  * through the public API bumps it), the kernel path, and what it holds. */
 enum {
@@ -415,7 +491,8 @@ typedef struct fwd_ctx {
     const float *weight;
     const cz_packed_a *packed; /* per group, or NULL: cz_gemm packs per call */
     epilogue ep;
-    float *mean; /* (N, OC) plane means (fuse_mean), or NULL */
+    const cz_gemm_prologue *pro; /* on the input's rows as they are packed, or NULL */
+    float *mean;                 /* (N, OC) plane means (fuse_mean), or NULL */
 } fwd_ctx;
 
 /* The epilogue of group grp's rows, as the GEMM finishes each block. */
@@ -443,9 +520,9 @@ static void columns_gemm(const fwd_ctx *f, int grp, const float *b, int ldb, int
     cz_gemm_epilogue ep = {.fn = run_group_epilogue, .ctx = &ge};
     const cz_gemm_epilogue *use = has_work(&f->ep) ? &ep : NULL;
     if (parallel)
-        cz_gemm_packed_parallel(pa, w, f->K, f->OCg, n, f->K, b, ldb, 0.0f, c, f->P, use);
+        cz_gemm_packed_parallel(pa, w, f->K, f->OCg, n, f->K, b, ldb, 0.0f, c, f->P, f->pro, use);
     else
-        cz_gemm_packed(pa, w, f->K, f->OCg, n, f->K, b, ldb, 0.0f, c, f->P, use);
+        cz_gemm_packed(pa, w, f->K, f->OCg, n, f->K, b, ldb, 0.0f, c, f->P, f->pro, use);
 }
 
 /* Group grp's weights times all its columns into y. */
@@ -644,7 +721,7 @@ static void forward_batched(const fwd_ctx *f, int N, int nb, const float *x, siz
             cz_gemm_packed_parallel(f->packed ? &f->packed[grp] : NULL,
                                     f->weight + (size_t)grp * f->OCg * f->K, f->K, f->OCg, (int)W,
                                     f->K, cols + (size_t)grp * f->K * W, (int)W, 0.0f,
-                                    ycat + (size_t)grp * f->OCg * W, (int)W, NULL);
+                                    ycat + (size_t)grp * f->OCg * W, (int)W, f->pro, NULL);
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int j = 0; j < m; j++) {
             float *yj = y + (size_t)(n + j) * out_size;
@@ -833,9 +910,23 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
     int G = node->attr.conv.groups, OC = node->shape[0];
     size_t in_size = cz_node_numel(in), out_size = cz_node_numel(node);
     int threads = omp_get_max_threads();
-    saved_block *saved = cz_node_saved(node, sizeof *saved + sizeof(float) * 2 * (size_t)OC);
+    saved_block *saved = cz_node_saved(
+        node, sizeof *saved + sizeof(float) * 2 * ((size_t)OC + (size_t)g.channels));
     if (!saved)
         return CZ_ERR_NOMEM;
+    /* With a prologue the input is the BatchNorm's, which its chain
+     * (fused, writing nothing) would have made ours. */
+    const float *x = in->out.data;
+    prologue pre = {.act = -1};
+    cz_gemm_prologue pro = {.fn = prologue_rows, .ctx = &pre};
+    if (node->fuse_pre >= 0) {
+        const cz_node *bn = &net->nodes[node->fuse_pre];
+        x = cz_node_in(net, bn, 0)->out.data;
+        float *scale = saved->epilogue + 2 * (size_t)OC, *shift = scale + g.channels;
+        cz_batchnorm_eval_affine(net, bn, scale, shift, &saved->pre_made);
+        pre = (prologue){scale, shift,
+                         bn->fuse_act >= 0 ? (int)net->nodes[bn->fuse_act].attr.act.act : -1};
+    }
     saved->threads = threads;
     /* The inference plan may send the result to the last fused node. */
     float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
@@ -852,10 +943,24 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
      * will follow sizes the scratch for backward too, so backward cannot
      * fail for lack of memory. The layout is the same either way. */
     size_t stride = cz_net_wants_backward(net) ? full_stride(z) : col_stride(z);
+    /* A GEMM that does not pack its input (the reference path, a map of
+     * one or two positions) would not keep a prologue's bits: the chain's
+     * output is made here instead, after the rest of the scratch. */
+    bool pre_apart = node->fuse_pre >= 0 && !cz_gemm_packs_b(OC, g.out_h * g.out_w);
+    size_t pre_floats = pre_apart ? in_size * (size_t)net->batch : 0;
     /* After the threads' parts: forward_batched's columns, one set. */
-    float *base = cz_net_scratch(net, sizeof(float) * (stride * (size_t)threads + z.cat + 1));
+    float *base =
+        cz_net_scratch(net, sizeof(float) * (stride * (size_t)threads + z.cat + pre_floats + 1));
     if (!base)
         return CZ_ERR_NOMEM;
+    if (pre_apart) {
+        float *made = base + stride * (size_t)threads + z.cat;
+        memcpy(made, x, sizeof(float) * pre_floats);
+        for (int n = 0; n < net->batch; n++) /* a sample is C rows of H W */
+            prologue_rows(&pre, made + (size_t)n * in_size, 0, g.channels,
+                          (int)(in_size / (size_t)g.channels));
+        x = made;
+    }
     fwd_ctx f = {
         .g = &g,
         .G = G,
@@ -866,6 +971,7 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
         .pointwise = is_pointwise(&g),
         .weight = cz_node_param(net, node, 0)->value.data,
         .ep = ep,
+        .pro = node->fuse_pre >= 0 && !pre_apart ? &pro : NULL,
     };
     cz_kpath path = cz_kernels_current();
     if (is_depthwise(node, &g) && path != CZ_KPATH_REF) {
@@ -873,7 +979,7 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
         if (node->fuse_mean >= 0)
             f.mean = net->nodes[node->fuse_mean].out.data;
         *means = f.mean != NULL;
-        forward_depthwise(&f, net->batch, in->out.data, y, base, stride, threads);
+        forward_depthwise(&f, net->batch, x, y, base, stride, threads);
         return CZ_OK;
     }
     node->kernel = G > 1 ? grouped_names[path] : f.pointwise ? pointwise_names[path]
@@ -881,7 +987,7 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
     f.packed = packed_weights(net, node, &f);
     int nb = cat_samples(&g);
     if (nb > 1 && net->batch > 1 && (f.P > 2 || net->training)) {
-        forward_batched(&f, net->batch, nb, in->out.data, in_size, y, out_size, base, stride,
+        forward_batched(&f, net->batch, nb, x, in_size, y, out_size, base, stride,
                         base + stride * (size_t)threads, threads);
         return CZ_OK;
     }
@@ -891,10 +997,10 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
     int whole = threads > 1 ? net->batch / threads * threads : net->batch;
 #pragma omp parallel for schedule(static) num_threads(threads) if (whole > 0)
     for (int n = 0; n < whole; n++)
-        forward_sample(&f, in->out.data + n * in_size, y + n * out_size,
+        forward_sample(&f, x + n * in_size, y + n * out_size,
                        thread_scratch(base, omp_get_thread_num(), stride, z).col);
     for (int n = whole; n < net->batch; n++)
-        forward_sample_split(&f, threads, in->out.data + n * in_size, y + n * out_size, base);
+        forward_sample_split(&f, threads, x + n * in_size, y + n * out_size, base);
     return CZ_OK;
 }
 
@@ -958,7 +1064,7 @@ static void input_grad_sample(const cz_node *node, const cz_conv_geom *g, const 
         float beta = pointwise && !fresh ? 1.0f : 0.0f;
         if (wt)
             cz_gemm_packed(&wt[grp], wg, K, K, P, OCg, dyg, P, beta, dst + (size_t)grp * K * P, P,
-                           NULL);
+                           NULL, NULL);
         else
             cz_gemm(true, false, K, P, OCg, 1.0f, wg, K, dyg, P, beta, dst + (size_t)grp * K * P,
                     P);
@@ -999,7 +1105,8 @@ static void grads_batched(const cz_node *node, const cz_conv_geom *g, const floa
         const float *wg = weight + (size_t)grp * OCg * K, *dyg = dys + (size_t)grp * OCg * W;
         float *dst = dcols + (size_t)grp * K * W;
         if (wt)
-            cz_gemm_packed(&wt[grp], wg, K, K, (int)W, OCg, dyg, (int)W, 0.0f, dst, (int)W, NULL);
+            cz_gemm_packed(&wt[grp], wg, K, K, (int)W, OCg, dyg, (int)W, 0.0f, dst, (int)W, NULL,
+                           NULL);
         else
             cz_gemm(true, false, K, (int)W, OCg, 1.0f, wg, K, dyg, (int)W, 0.0f, dst, (int)W);
     }

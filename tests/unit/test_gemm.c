@@ -342,7 +342,7 @@ static void test_gemm_packed_vector(void **state)
                     seen_rows seen = {0};
                     cz_gemm_epilogue ep = {.fn = count_rows, .ctx = &seen};
                     cz_gemm_packed(&pa, with_a ? o.A : NULL, c.lda, c.M, 1, c.K, o.B, c.ldb,
-                                   c.beta, got, c.ldc, &ep);
+                                   c.beta, got, c.ldc, NULL, &ep);
                     assert_int_equal(seen.rows, c.M);
                     expect_match(&c, &o, got, want, paths[p]);
                     free(got);
@@ -351,6 +351,82 @@ static void test_gemm_packed_vector(void **state)
                 free(want);
                 free_operands(&o);
             }
+    }
+    cz_kernels_force(NULL);
+}
+
+/* A prologue that maps B's row k to max(x s_k + t_k, 0), as a BatchNorm
+ * and ReLU before a 1x1 conv; counts the rows it saw. */
+typedef struct row_affine {
+    const float *s, *t;
+    long rows;
+} row_affine;
+
+static void affine_rows(void *ctx, float *b, int row, int rows, int nr)
+{
+    row_affine *a = ctx;
+    for (int k = 0; k < rows; k++)
+        for (int c = 0; c < nr; c++) {
+            float v = b[(size_t)k * nr + c] * a->s[row + k] + a->t[row + k];
+            b[(size_t)k * nr + c] = v > 0.0f ? v : 0.0f;
+        }
+#pragma omp atomic
+    a->rows += rows;
+}
+
+/* cz_gemm_packed(_parallel) with a prologue = the same product on B with
+ * the prologue applied first: the same bits where the path packs B
+ * (cz_gemm_packs_b), within the usual bound elsewhere (the reference path,
+ * thin shapes); K past one kc block, so that rows start past 0; one and
+ * two threads. Each row of B goes through the prologue at least once. */
+static void test_gemm_prologue(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"ref", "portable", "avx2", "avx512"};
+    static const int shapes[][3] = {{128, 3136, 64}, {128, 49, 608}, {33, 70, 300},
+                                    {8, 2, 40},      {2, 50, 30},    {96, 1, 24}};
+    int saved = omp_get_max_threads();
+    cz_rng rng;
+    cz_rng_seed(&rng, 23);
+    for (size_t p = 0; p < 4; p++) {
+        if (!cz_kernels_force(paths[p]))
+            continue;
+        for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++) {
+            int M = shapes[t][0], N = shapes[t][1], K = shapes[t][2];
+            gemm_case c = {false, false, M, N, K, K, N, N, 1.0f, 0.0f};
+            operands o = make_operands(&c, &rng);
+            float *s = alloc_floats((size_t)K), *sh = alloc_floats((size_t)K);
+            tu_fill_uniform(&rng, s, (size_t)K, 0.5f, 1.5f);
+            tu_fill_uniform(&rng, sh, (size_t)K, -0.3f, 0.3f);
+            operands plain = o;
+            plain.B = alloc_floats((size_t)K * N);
+            row_affine direct = {s, sh, 0};
+            memcpy(plain.B, o.B, sizeof(float) * (size_t)K * N);
+            affine_rows(&direct, plain.B, 0, K, N);
+            float *packed = alloc_floats(cz_gemm_pack_size(M, K) + 1);
+            cz_packed_a pa = {0};
+            bool have_pack = cz_gemm_pack_a(false, M, K, o.A, K, packed, &pa);
+            float *want = run(&c, &plain, cz_gemm);
+            for (int T = 1; T <= 2; T++) {
+                omp_set_num_threads(T);
+                float *got = alloc_floats((size_t)M * N);
+                row_affine ra = {s, sh, 0};
+                cz_gemm_prologue pro = {.fn = affine_rows, .ctx = &ra};
+                cz_gemm_packed_parallel(have_pack ? &pa : NULL, o.A, K, M, N, K, o.B, N, 0.0f,
+                                        got, N, &pro, NULL);
+                char what[96];
+                snprintf(what, sizeof what, "%s, %dx%dx%d, %d threads", paths[p], M, N, K, T);
+                assert_true(ra.rows >= K);
+                if (cz_gemm_packs_b(M, N))
+                    expect_same_bits(got, want, (size_t)M * N, what);
+                else
+                    expect_match(&c, &plain, got, want, what);
+                free(got);
+            }
+            omp_set_num_threads(saved);
+            free(want), free(packed), free(s), free(sh), free(plain.B);
+            free_operands(&o);
+        }
     }
     cz_kernels_force(NULL);
 }
@@ -380,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_gemm_avx512),
         cmocka_unit_test(test_gemm_conv_shapes),
         cmocka_unit_test(test_gemm_packed_vector),
+        cmocka_unit_test(test_gemm_prologue),
         cmocka_unit_test(test_gemm_parallel_bits),
         cmocka_unit_test(test_gemm_pieces_bits),
     };

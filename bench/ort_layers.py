@@ -7,7 +7,8 @@ CNNZOO_JSON is `cnnzoo bench MODEL --layers --json`; ORT_PROFILE_TXT is what
 "/features/features.2/conv/conv.0/conv.0.0/Conv": each part repeats its parent's
 name, so the module is features.2.conv.0.0, as cnnzoo names the layer. ORT fuses
 an activation into the conv before it under the activation's name; that time
-goes to the conv's row, as cnnzoo fused the activation there too. Prints each
+goes to the conv's row, as cnnzoo fused the activation there too (under the
+block's name, /conv1/Relu, where the module called F.relu). Prints each
 layer's ms, ORT's and the ratio, then ORT's nodes that match no layer.
 """
 import json
@@ -46,10 +47,16 @@ def main():
             ops[name] = f[-2]
     # A layer cnnzoo fused into the conv before it ("fused", 0 ms) gives
     # its ORT time, where ORT fused the same way, to that conv's row.
+    # A fused layer whose module ORT does not name (googlenet's conv1.relu,
+    # an F.relu that torch.onnx names after the block, /conv1/Relu) takes
+    # the block's time.
     rows, seen = [], set()
     for l in layers:
-        o = ort.get(l['name'])
-        seen.add(l['name'])
+        name = l['name']
+        if l['kernel'] == 'fused' and name not in ort and '.' in name:
+            name = name.rsplit('.', 1)[0]
+        o = ort.get(name) if name not in seen else None
+        seen.add(name)
         if l['kernel'] == 'fused' and rows:
             if o is not None:
                 rows[-1][4] = (rows[-1][4] or 0.0) + o

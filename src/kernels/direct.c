@@ -5,12 +5,19 @@
  *
  * One call copies each sample's input into a zero-padded blocked buffer
  * (direct_impl.h), then runs the tile kernel over work items of (sample,
- * filter set of up to 64 output channels, up to 256 output positions),
- * taken by the threads one at a time; each item's blocked output goes
- * back to NCHW, and through the caller's epilogue, as soon as it is final,
- * while it is in L2. Items split the work at batch 1 too, so both cores
- * work on every layer; every output is one thread's sum in a fixed order,
- * so the bits depend neither on the thread count nor on the batch.
+ * up to 256 output positions, filter set of up to 64 output channels);
+ * each item's blocked output goes back to NCHW, and through the caller's
+ * epilogue, as soon as it is final, while it is in L2. Items split the
+ * work at batch 1 too, so both cores work on every layer; every output is
+ * one thread's sum in a fixed order, so the bits depend neither on the
+ * thread count nor on the batch.
+ *
+ * Both steps split statically in the same order, by sample, then rows:
+ * each thread's items read the input rows it copied itself, but for a
+ * few rows at the seams. Taken one at a time (dynamic), every other item
+ * read rows the other core had copied, and a line crosses between this
+ * VM's cores in 230 ns: the 7x7 stem of resnet50 on two threads 0.96 ->
+ * 0.81 ms alone, 1.03 -> 0.94 in the model.
  */
 #include <omp.h>
 
@@ -147,15 +154,15 @@ void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, c
     {
         float *buf = bufs + omp_get_thread_num() * chunk_floats();
 #pragma omp for schedule(static)
-        for (long i = 0; i < (long)N * CB * H; i++) {
-            long nb = i / H;
-            cz_direct_to_blocks_avx512(g, s.cs, x + (size_t)(nb / CB) * in_size, (int)(nb % CB),
-                                       (int)(i % H), xb + (size_t)nb * s.x_block);
+        for (long i = 0; i < (long)N * H * CB; i++) {
+            long n = i / ((long)H * CB), cb = i % CB;
+            cz_direct_to_blocks_avx512(g, s.cs, x + (size_t)n * in_size, (int)cb,
+                                       (int)(i / CB % H), xb + (size_t)(n * CB + cb) * s.x_block);
         }
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(static)
         for (long i = 0; i < items; i++) {
             int n = (int)(i / ((long)sp.sets * sp.chunks));
-            int set = (int)(i / sp.chunks % sp.sets), chunk = (int)(i % sp.chunks);
+            int chunk = (int)(i / sp.sets % sp.chunks), set = (int)(i % sp.sets);
             int ob0 = part(OCB, sp.sets, set), F = part(OCB, sp.sets, set + 1) - ob0;
             int p0 = chunk_start(P, sp.chunks, chunk), p1 = chunk_start(P, sp.chunks, chunk + 1);
             const float *xn = xb + (size_t)n * CB * s.x_block;

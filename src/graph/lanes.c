@@ -197,9 +197,14 @@ static uint64_t caches_key(const cz_net *net)
  * net's output, into keep; their count. `read` has n_nodes zeros. */
 static int trunk_outputs(const cz_net *net, int split, int *read, int *keep)
 {
-    for (int j = split; j < net->n_nodes; j++)
-        for (int k = 0; k < net->nodes[j].n_inputs && !net->nodes[j].train_only; k++)
-            read[net->nodes[j].inputs[k]] = 1;
+    for (int j = split; j < net->n_nodes; j++) {
+        const cz_node *node = &net->nodes[j];
+        const cz_node *pre = node->fuse_pre >= 0 ? &net->nodes[node->fuse_pre] : NULL;
+        for (int k = 0; k < node->n_inputs && !node->train_only; k++)
+            read[node->inputs[k]] = 1;
+        for (int k = 0; pre && k < pre->n_inputs; k++) /* a conv reads its prologue's inputs */
+            read[pre->inputs[k]] = 1;
+    }
     read[cz_net_output(net)] = 1;
     int n = 0;
     for (int i = 1; i < split; i++)

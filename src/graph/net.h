@@ -113,10 +113,10 @@ struct cz_node {
      * fuse_mean (-1: none) of its output, each plane's mean taken while
      * the plane is in cache; that pool is `fused` and skipped. */
     int fuse_mean;
-    /* A 1x1 conv in the inference plan applies the BatchNorm chain
-     * fuse_pre (-1: none; the BatchNorm and its activation) to its input
-     * as the GEMM packs it, and reads that BatchNorm's input: the chain is
-     * `fused` and writes nothing. */
+    /* A 1x1 conv in the inference plan applies node fuse_pre (-1: none):
+     * a BatchNorm chain (the BatchNorm and its activation) or an SE gate
+     * (channel_mul) to its input as the GEMM packs it, and reads that
+     * node's inputs; the node is `fused` and writes nothing. */
     int fuse_pre;
     bool fused, inner;
     /* The plan's shared buffers: this node's output starts arena_at floats
@@ -259,8 +259,8 @@ typedef struct cz_bn_made {
 } cz_bn_made;
 void cz_batchnorm_eval_affine(cz_net *net, const cz_node *bn, float *scale, float *shift,
                               cz_bn_made *made);
-/* Whether a conv can take a BatchNorm chain before it as its prologue
- * (fuse_pre): a 1x1, stride-1, unpadded conv of one group, which always
+/* Whether a conv can take a BatchNorm chain or an SE gate before it as
+ * its prologue (fuse_pre): a 1x1, stride-1, unpadded conv of one group, which always
  * runs as a GEMM whose B is its input. */
 bool cz_conv2d_takes_prologue(const cz_node *conv);
 

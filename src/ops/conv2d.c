@@ -394,29 +394,44 @@ static bool has_work(const epilogue *e)
     return e->bias || e->scale || e->residual || e->act >= 0;
 }
 
-/* The BatchNorm chain that the plan put before a 1x1 conv (fuse_pre),
- * per input channel: x scale + shift, then the activation (-1: none). */
+/* What the plan put before a 1x1 conv (fuse_pre), per input channel: a
+ * BatchNorm chain, x scale + shift then the activation; or an SE block's
+ * gate (channel_mul), x scale with each sample's own scale. */
 typedef struct prologue {
-    const float *scale, *shift;
-    int act;
+    const float *scale, *shift; /* shift NULL: the scale alone */
+    int act;                    /* a cz_act, or -1 */
+    size_t sample_stride;       /* scale's floats per sample: 0, or C for a gate */
 } prologue;
 
 /* The prologue on a packed sliver of the input (rows of nr floats, row k
  * being channel row + k): the BatchNorm op's operations (a multiply, an
- * add) and the activation op's cz_act_map, so the same bits as the two
- * ops. */
+ * add) or channel_mul's (a multiply), and the activation op's
+ * cz_act_map, so the same bits as those ops. */
 CZ_ELEMENTWISE static void prologue_rows_c(const prologue *p, float *b, int row, int rows, int nr)
 {
     for (int k = 0; k < rows; k++) {
-        float sc = p->scale[row + k], sh = p->shift[row + k], *v = b + (size_t)k * nr;
-        for (int c = 0; c < nr; c++)
-            v[c] = v[c] * sc + sh;
+        float sc = p->scale[row + k], *v = b + (size_t)k * nr;
+        if (p->shift) {
+            float sh = p->shift[row + k];
+            for (int c = 0; c < nr; c++)
+                v[c] = v[c] * sc + sh;
+        } else {
+            for (int c = 0; c < nr; c++)
+                v[c] = v[c] * sc;
+        }
     }
     if (p->act >= 0)
         cz_act_map((cz_act)p->act, b, b, (size_t)rows * nr);
 }
 
 #ifdef CZ_HAVE_X86
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+prologue16(const int act, const prologue *p, __m512 v, __m512 sc, __m512 sh)
+{
+    v = _mm512_mul_ps(v, sc);
+    return cz_act16(act, p->shift ? _mm512_add_ps(v, sh) : v);
+}
+
 /* prologue_rows_c with each vector through all the steps in a register:
  * one pass where the C loops made two (a packed sliver took 4-5% more of
  * a 1x1 conv's time so); the same IEEE operations, so the same bits. */
@@ -425,18 +440,15 @@ prologue_rows16(const int act, const prologue *p, float *b, int row, int rows, i
 {
     __mmask16 tail = cz_first_lanes(nr % 16);
     for (int k = 0; k < rows; k++) {
-        __m512 sc = _mm512_set1_ps(p->scale[row + k]), sh = _mm512_set1_ps(p->shift[row + k]);
+        __m512 sc = _mm512_set1_ps(p->scale[row + k]);
+        __m512 sh = _mm512_set1_ps(p->shift ? p->shift[row + k] : 0.0f);
         float *v = b + (size_t)k * nr;
         int c = 0;
         for (; c + 16 <= nr; c += 16)
-            _mm512_storeu_ps(v + c, cz_act16(act, _mm512_add_ps(
-                                                       _mm512_mul_ps(_mm512_loadu_ps(v + c), sc),
-                                                       sh)));
+            _mm512_storeu_ps(v + c, prologue16(act, p, _mm512_loadu_ps(v + c), sc, sh));
         if (c < nr)
-            _mm512_mask_storeu_ps(
-                v + c, tail,
-                cz_act16(act, _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, v + c), sc),
-                                            sh)));
+            _mm512_mask_storeu_ps(v + c, tail,
+                                  prologue16(act, p, _mm512_maskz_loadu_ps(tail, v + c), sc, sh));
     }
 }
 
@@ -459,6 +471,24 @@ static void prologue_rows(void *ctx, float *b, int row, int rows, int nr)
     }
 #endif
     prologue_rows_c(p, b, row, rows, nr);
+}
+
+/* The prologue of the conv's node (its fuse_pre) and where its input x
+ * is: the BatchNorm's or the gate's input, which the fused node (writing
+ * nothing) would have made the conv's. */
+static prologue prologue_of(cz_net *net, const cz_node *node, saved_block *saved,
+                            const float **x)
+{
+    const cz_node *pre = &net->nodes[node->fuse_pre];
+    int C = cz_node_in(net, node, 0)->shape[0];
+    *x = cz_node_in(net, pre, 0)->out.data;
+    if (pre->op == &cz_op_channel_mul)
+        return (prologue){.scale = cz_node_in(net, pre, 1)->out.data, .act = -1,
+                          .sample_stride = (size_t)C};
+    float *scale = saved->epilogue + 2 * (size_t)node->shape[0], *shift = scale + C;
+    cz_batchnorm_eval_affine(net, pre, scale, shift, &saved->pre_made);
+    return (prologue){scale, shift,
+                      pre->fuse_act >= 0 ? (int)net->nodes[pre->fuse_act].attr.act.act : -1, 0};
 }
 
 bool cz_conv2d_takes_prologue(const cz_node *conv)
@@ -494,6 +524,20 @@ typedef struct fwd_ctx {
     const cz_gemm_prologue *pro; /* on the input's rows as they are packed, or NULL */
     float *mean;                 /* (N, OC) plane means (fuse_mean), or NULL */
 } fwd_ctx;
+
+/* Sample n's forward context: its own prologue (a gate's scale is the
+ * sample's) in *mine, *pro. */
+static fwd_ctx for_sample(const fwd_ctx *f, int n, prologue *mine, cz_gemm_prologue *pro)
+{
+    fwd_ctx fn = *f;
+    if (f->pro) {
+        *mine = *(const prologue *)f->pro->ctx;
+        mine->scale += (size_t)n * mine->sample_stride;
+        *pro = (cz_gemm_prologue){.fn = prologue_rows, .ctx = mine};
+        fn.pro = pro;
+    }
+    return fn;
+}
 
 /* The epilogue of group grp's rows, as the GEMM finishes each block. */
 typedef struct group_epilogue {
@@ -914,19 +958,11 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
         node, sizeof *saved + sizeof(float) * 2 * ((size_t)OC + (size_t)g.channels));
     if (!saved)
         return CZ_ERR_NOMEM;
-    /* With a prologue the input is the BatchNorm's, which its chain
-     * (fused, writing nothing) would have made ours. */
     const float *x = in->out.data;
     prologue pre = {.act = -1};
     cz_gemm_prologue pro = {.fn = prologue_rows, .ctx = &pre};
-    if (node->fuse_pre >= 0) {
-        const cz_node *bn = &net->nodes[node->fuse_pre];
-        x = cz_node_in(net, bn, 0)->out.data;
-        float *scale = saved->epilogue + 2 * (size_t)OC, *shift = scale + g.channels;
-        cz_batchnorm_eval_affine(net, bn, scale, shift, &saved->pre_made);
-        pre = (prologue){scale, shift,
-                         bn->fuse_act >= 0 ? (int)net->nodes[bn->fuse_act].attr.act.act : -1};
-    }
+    if (node->fuse_pre >= 0)
+        pre = prologue_of(net, node, saved, &x);
     saved->threads = threads;
     /* The inference plan may send the result to the last fused node. */
     float *y = node->fuse_dst >= 0 ? net->nodes[node->fuse_dst].out.data : node->out.data;
@@ -944,9 +980,14 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
      * fail for lack of memory. The layout is the same either way. */
     size_t stride = cz_net_wants_backward(net) ? full_stride(z) : col_stride(z);
     /* A GEMM that does not pack its input (the reference path, a map of
-     * one or two positions) would not keep a prologue's bits: the chain's
-     * output is made here instead, after the rest of the scratch. */
-    bool pre_apart = node->fuse_pre >= 0 && !cz_gemm_packs_b(OC, g.out_h * g.out_w);
+     * one or two positions) would not keep a prologue's bits, and one over
+     * several samples (forward_batched) cannot take a gate's per-sample
+     * scale: the fused node's output is made here then, after the rest of
+     * the scratch. */
+    int nb = cat_samples(&g);
+    bool batched = nb > 1 && net->batch > 1 && (g.out_h * g.out_w > 2 || net->training);
+    bool pre_apart = node->fuse_pre >= 0 && (!cz_gemm_packs_b(OC, g.out_h * g.out_w) ||
+                                             (batched && pre.sample_stride));
     size_t pre_floats = pre_apart ? in_size * (size_t)net->batch : 0;
     /* After the threads' parts: forward_batched's columns, one set. */
     float *base =
@@ -956,9 +997,12 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
     if (pre_apart) {
         float *made = base + stride * (size_t)threads + z.cat;
         memcpy(made, x, sizeof(float) * pre_floats);
-        for (int n = 0; n < net->batch; n++) /* a sample is C rows of H W */
-            prologue_rows(&pre, made + (size_t)n * in_size, 0, g.channels,
+        for (int n = 0; n < net->batch; n++) { /* a sample is C rows of H W */
+            prologue mine = pre;
+            mine.scale += (size_t)n * pre.sample_stride;
+            prologue_rows(&mine, made + (size_t)n * in_size, 0, g.channels,
                           (int)(in_size / (size_t)g.channels));
+        }
         x = made;
     }
     fwd_ctx f = {
@@ -985,8 +1029,7 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
     node->kernel = G > 1 ? grouped_names[path] : f.pointwise ? pointwise_names[path]
                                                              : gemm_names[path];
     f.packed = packed_weights(net, node, &f);
-    int nb = cat_samples(&g);
-    if (nb > 1 && net->batch > 1 && (f.P > 2 || net->training)) {
+    if (batched) {
         forward_batched(&f, net->batch, nb, x, in_size, y, out_size, base, stride,
                         base + stride * (size_t)threads, threads);
         return CZ_OK;
@@ -996,11 +1039,19 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
      * cost 4-5 us per conv on two threads. */
     int whole = threads > 1 ? net->batch / threads * threads : net->batch;
 #pragma omp parallel for schedule(static) num_threads(threads) if (whole > 0)
-    for (int n = 0; n < whole; n++)
-        forward_sample(&f, x + n * in_size, y + n * out_size,
+    for (int n = 0; n < whole; n++) {
+        prologue mine;
+        cz_gemm_prologue mine_pro;
+        fwd_ctx fn = for_sample(&f, n, &mine, &mine_pro);
+        forward_sample(&fn, x + n * in_size, y + n * out_size,
                        thread_scratch(base, omp_get_thread_num(), stride, z).col);
-    for (int n = whole; n < net->batch; n++)
-        forward_sample_split(&f, threads, x + n * in_size, y + n * out_size, base);
+    }
+    for (int n = whole; n < net->batch; n++) {
+        prologue mine;
+        cz_gemm_prologue mine_pro;
+        fwd_ctx fn = for_sample(&f, n, &mine, &mine_pro);
+        forward_sample_split(&fn, threads, x + n * in_size, y + n * out_size, base);
+    }
     return CZ_OK;
 }
 

@@ -704,7 +704,8 @@ enum { PLAN_NONE, PLAN_INFERENCE, PLAN_TRAINING };
  * chains (each part optional), where each link is the previous one's only
  * reader, become one conv whose epilogue applies the rest (see conv2d.c);
  * a BatchNorm that no conv took becomes one BatchNorm pass with the add
- * and activation after it. Only when no backward follows: the fused
+ * and activation after it, or the prologue of a 1x1 conv that alone reads
+ * it (take_prologue), as an SE gate can be. Only when no backward follows: the fused
  * nodes' own outputs are not written.
  *
  * The training plan has the BatchNorm chains alone: their backward

@@ -433,8 +433,8 @@ prologue16(const int act, const prologue *p, __m512 v, __m512 sc, __m512 sh)
 }
 
 /* prologue_rows_c with each vector through all the steps in a register:
- * one pass where the C loops made two (a packed sliver took 4-5% more of
- * a 1x1 conv's time so); the same IEEE operations, so the same bits. */
+ * one pass where the C loops make two (the activation's apart); the same
+ * IEEE operations, so the same bits. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 prologue_rows16(const int act, const prologue *p, float *b, int row, int rows, int nr)
 {

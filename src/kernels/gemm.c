@@ -205,14 +205,19 @@ static const float *packed_block(const cz_packed_a *pa, int row0, int ic, int pc
 }
 
 /* The reference product with B's rows through the prologue, 64 x 16
- * blocks of B at a time on the stack, for when there is no memory to
- * pack B. */
+ * blocks of B at a time on the stack: for the shapes and the path that
+ * pack no B (thin ones, the reference), and when there is no memory to
+ * pack it. */
 static void ref_with_prologue(bool trans_a, bool trans_b, int M, int N, int K, float alpha,
                               const float *A, int lda, const float *B, int ldb, float beta,
                               float *C, int ldc, const cz_gemm_prologue *pro)
 {
     enum { KB = 64, NB = 16 };
     float b[KB * NB];
+    if (K <= 0) { /* no rows to take: C = beta C */
+        cz_gemm_ref(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
     for (int j0 = 0; j0 < N; j0 += NB) {
         int cols = N - j0 < NB ? N - j0 : NB;
         for (int p0 = 0; p0 < K; p0 += KB) {

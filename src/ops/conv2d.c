@@ -525,14 +525,19 @@ typedef struct fwd_ctx {
     float *mean;                 /* (N, OC) plane means (fuse_mean), or NULL */
 } fwd_ctx;
 
-/* Sample n's forward context: its own prologue (a gate's scale is the
- * sample's) in *mine, *pro. */
+/* Sample n's prologue: a gate's scale is the sample's own. */
+static prologue of_sample(prologue p, int n)
+{
+    p.scale += (size_t)n * p.sample_stride;
+    return p;
+}
+
+/* Sample n's forward context: its own prologue in *mine, *pro. */
 static fwd_ctx for_sample(const fwd_ctx *f, int n, prologue *mine, cz_gemm_prologue *pro)
 {
     fwd_ctx fn = *f;
     if (f->pro) {
-        *mine = *(const prologue *)f->pro->ctx;
-        mine->scale += (size_t)n * mine->sample_stride;
+        *mine = of_sample(*(const prologue *)f->pro->ctx, n);
         *pro = (cz_gemm_prologue){.fn = prologue_rows, .ctx = mine};
         fn.pro = pro;
     }
@@ -998,8 +1003,7 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
         float *made = base + stride * (size_t)threads + z.cat;
         memcpy(made, x, sizeof(float) * pre_floats);
         for (int n = 0; n < net->batch; n++) { /* a sample is C rows of H W */
-            prologue mine = pre;
-            mine.scale += (size_t)n * pre.sample_stride;
+            prologue mine = of_sample(pre, n);
             prologue_rows(&mine, made + (size_t)n * in_size, 0, g.channels,
                           (int)(in_size / (size_t)g.channels));
         }

@@ -419,21 +419,27 @@ static bool gemv(bool trans_a, bool trans_b, int M, int N, int K, float alpha, c
 
 /* out[m][r] = A[m, :] . b_r for m < M and the R rows b_0 .. b_(R-1) of B
  * (ldb apart; M and R constants after inlining), in 16 lanes per output
- * summed pairwise at the end: an order fixed by K alone. The accumulators
- * are vector values: as arrays of floats, GCC kept them on the stack. Two
- * rows of B per pass halve the reads of A, which at batch 8 (295 KB for
- * alexnet's fc6) come from L2 and were the limit. */
+ * summed pairwise at the end: an order fixed by K alone, whatever R. The
+ * accumulators are vector values: as arrays of floats, GCC kept them on
+ * the stack. Four rows of B (the weights, streaming from memory) per
+ * pass: with two, one core read them at 9 GB/s, with four at 14 (alexnet's
+ * fc6 at batch 8, 17.1 -> 11.1 ms on one thread, 8.2 -> 5.3 on two),
+ * though at batch 8 the 32 accumulators no longer all fit in registers.
+ * Three rows were no faster than two, and a software prefetch ahead in
+ * each row slowed every width: the gain is the hardware's, four streams
+ * in flight instead of two. */
+enum { B_ROWS = 4 };
 static inline __attribute__((always_inline)) void
 dots_body(const int M, const int R, const float *A, int lda, const float *b, int ldb, int K,
-          float out[][2])
+          float out[][B_ROWS])
 {
-    v16f acc[ROWS_DOT_MAX][2];
+    v16f acc[ROWS_DOT_MAX][B_ROWS];
     for (int m = 0; m < M; m++)
         for (int r = 0; r < R; r++)
             acc[m][r] = (v16f){0};
     int k = 0;
     for (; k + 16 <= K; k += 16) {
-        v16f bv[2], av;
+        v16f bv[B_ROWS], av;
         for (int r = 0; r < R; r++)
             memcpy(&bv[r], b + (size_t)r * ldb + k, sizeof bv[r]);
         for (int m = 0; m < M; m++) {
@@ -456,7 +462,7 @@ dots_body(const int M, const int R, const float *A, int lda, const float *b, int
         }
 }
 
-/* dots_body for M rows of A (2 .. ROWS_DOT_MAX) and R (1 or 2) of B. */
+/* dots_body for M rows of A (2 .. ROWS_DOT_MAX) and R (1 or B_ROWS) of B. */
 #define DOTS_CASES(R)                                                                         \
     switch (M) {                                                                              \
     case 2: dots_body(2, R, a, lda, b, ldb, K, d); break;                                     \
@@ -479,12 +485,12 @@ CZ_CLONES static void rows_dot(int M, int K, float alpha, const float *A, int ld
                                int hi)
 {
     const float *a = A;
-    for (int j = lo; j < hi; j += 2) {
-        float d[ROWS_DOT_MAX][2];
+    for (int j = lo, R; j < hi; j += R) {
+        float d[ROWS_DOT_MAX][B_ROWS];
         const float *b = B + (size_t)j * ldb;
-        int R = hi - j >= 2 ? 2 : 1;
-        if (R == 2) {
-            DOTS_CASES(2)
+        R = hi - j >= B_ROWS ? B_ROWS : 1;
+        if (R == B_ROWS) {
+            DOTS_CASES(B_ROWS)
         } else {
             DOTS_CASES(1)
         }

@@ -58,6 +58,18 @@ static cz_status adaptive_avgpool_forward(cz_net *net, cz_node *node)
         cz_planes_mean(in->out.data, (size_t)H * W, planes, node->out.data);
         return CZ_OK;
     }
+    if (OH == H && OW == W) {
+        /* Windows of one element (alexnet's and vgg16's pool at 224):
+         * sum / 1 is 0 + x, kept as the same addition (-0 becomes +0)
+         * without the window search, which took 0.37 ms at batch 8. */
+        size_t n = (size_t)planes * H * W;
+        const float *x = in->out.data;
+        float *y = node->out.data;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            y[i] = 0.0f + x[i];
+        return CZ_OK;
+    }
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++) {
         const float *x = in->out.data + (size_t)p * H * W;

@@ -324,47 +324,72 @@ static bool is_thin(int M, int N) { return M <= 2 || N <= 2; }
  * four xmm in the others, the same operations lane by lane in each. */
 typedef float v16f __attribute__((vector_size(64)));
 
-/* a . b in 64 lanes (four AVX-512 add chains), the rest in 16 of them,
- * summed pairwise at the end: an order fixed by n alone, the same bits in
- * every clone. a (a batch-1 linear layer's weights, up to 411 MB in
- * vgg16) streams from memory, faster with a prefetch ahead than the
- * hardware's alone: alexnet's fc6 6.84 -> 5.58 ms on one thread, 3.45 ->
- * 3.06 on two. The lanes are vector values: as an array of 64 floats GCC
- * kept them on the stack and summed them a float at a time, which for
- * short rows took most of the time (efficientnet_b0's SE conv 48 -> 1152,
- * a dot product of 48 per output before packed_gemv8 took those: 0.040
- * -> 0.018 ms). */
+/* a_r . b for the R rows a_r (lda apart) in 64 lanes each (four AVX-512
+ * add chains), the rest in 16 of them, summed pairwise at the end: an
+ * order fixed by n alone, the same bits in every clone and for any R.
+ * The rows (a batch-1 linear layer's weights, up to 411 MB in vgg16)
+ * stream from memory, faster with a prefetch ahead than the hardware's
+ * alone (alexnet's fc6 6.84 -> 5.58 ms on one thread, 3.45 -> 3.06 on
+ * two), and four rows at once faster than one (5.6 -> 4.2 ms on one
+ * thread; two threads were already at the memory's 50 GB/s). The lanes
+ * are vector values: as an array of 64 floats GCC kept them on the stack
+ * and summed them a float at a time, which for short rows took most of
+ * the time (efficientnet_b0's SE conv 48 -> 1152, a dot product of 48 per
+ * output before packed_gemv8 took those: 0.040 -> 0.018 ms). */
 enum { DOT_AHEAD = 8192 }; /* bytes */
-CZ_CLONES static float dot_wide(const float *a, const float *b, int n)
+static inline __attribute__((always_inline)) void
+dots_wide(const int R, const float *a, size_t lda, const float *b, int n, float *out)
 {
-    v16f acc[4] = {{0}, {0}, {0}, {0}}, av, bv;
+    v16f acc[4][4], av, bv;
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < 4; q++)
+            acc[r][q] = (v16f){0};
     int k = 0;
     for (; k + 64 <= n; k += 64) {
         /* 8 KB ahead of a, past its end into the next row of a matrix
          * (integer arithmetic: the address may lie outside a). */
-        for (int l = 0; l < 64; l += 16)
-            __builtin_prefetch((const void *)((uintptr_t)(a + k + l) + DOT_AHEAD));
+        for (int r = 0; r < R; r++)
+            for (int l = 0; l < 64; l += 16)
+                __builtin_prefetch((const void *)((uintptr_t)(a + r * lda + k + l) + DOT_AHEAD));
         for (int q = 0; q < 4; q++) {
-            memcpy(&av, a + k + 16 * q, sizeof av);
             memcpy(&bv, b + k + 16 * q, sizeof bv);
-            acc[q] += av * bv;
+            for (int r = 0; r < R; r++) {
+                memcpy(&av, a + r * lda + k + 16 * q, sizeof av);
+                acc[r][q] += av * bv;
+            }
         }
     }
     for (; k + 16 <= n; k += 16) {
-        memcpy(&av, a + k, sizeof av);
         memcpy(&bv, b + k, sizeof bv);
-        acc[0] += av * bv;
+        for (int r = 0; r < R; r++) {
+            memcpy(&av, a + r * lda + k, sizeof av);
+            acc[r][0] += av * bv;
+        }
     }
-    v16f all = (acc[0] + acc[2]) + (acc[1] + acc[3]);
-    float lane[16];
-    memcpy(lane, &all, sizeof lane);
-    for (int w = 8; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++)
-            lane[l] += lane[l + w];
-    float sum = lane[0];
-    for (; k < n; k++)
-        sum += a[k] * b[k];
-    return sum;
+    for (int r = 0; r < R; r++) {
+        v16f all = (acc[r][0] + acc[r][2]) + (acc[r][1] + acc[r][3]);
+        float lane[16];
+        memcpy(lane, &all, sizeof lane);
+        for (int w = 8; w >= 1; w /= 2)
+            for (int l = 0; l < w; l++)
+                lane[l] += lane[l + w];
+        float sum = lane[0];
+        for (int t = k; t < n; t++)
+            sum += a[r * lda + t] * b[t];
+        out[r] = sum;
+    }
+}
+
+CZ_CLONES static float dot_wide(const float *a, const float *b, int n)
+{
+    float out;
+    dots_wide(1, a, 0, b, n, &out);
+    return out;
+}
+
+CZ_CLONES static void dot4_wide(const float *a, size_t lda, const float *b, int n, float out[4])
+{
+    dots_wide(4, a, lda, b, n, out);
 }
 
 /* c[i] = beta c[i] + sum_k (alpha a[k][i]) x[k] for i in [lo, hi), k in
@@ -408,11 +433,20 @@ static bool gemv(bool trans_a, bool trans_b, int M, int N, int K, float alpha, c
     } else {
         return false;
     }
-    for (int i = lo; i < hi; i++) {
-        float *c = rows_of_a ? C + (size_t)i * ldc : C + i;
-        float d = dot_wide(rows_of_a ? A + (size_t)i * lda : B + (size_t)i * ldb, x, K);
-        float old = beta == 0.0f ? 0.0f : beta == 1.0f ? *c : beta * *c;
-        *c = old + alpha * d;
+    size_t ld = rows_of_a ? (size_t)lda : (size_t)ldb;
+    for (int i = lo; i < hi;) {
+        float d[4];
+        int R = hi - i >= 4 ? 4 : 1;
+        const float *rows = (rows_of_a ? A : B) + (size_t)i * ld;
+        if (R == 4)
+            dot4_wide(rows, ld, x, K, d);
+        else
+            d[0] = dot_wide(rows, x, K);
+        for (int r = 0; r < R; r++, i++) {
+            float *c = rows_of_a ? C + (size_t)i * ldc : C + i;
+            float old = beta == 0.0f ? 0.0f : beta == 1.0f ? *c : beta * *c;
+            *c = old + alpha * d[r];
+        }
     }
     return true;
 }

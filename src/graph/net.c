@@ -542,20 +542,88 @@ static void place_lifetimes(lifetime *v, int n, lifetime **near, size_t *peak)
     }
 }
 
+/* Whether x may lie in another node's buffer: it has one of its own in
+ * the plan (it is not the input, which lanes read where the caller put
+ * it) and only nodes below `below` read it. */
+static bool may_share(const cz_net *net, const int *birth, const int *death, int below, int x)
+{
+    return x > 0 && birth[x] >= 0 && death[x] < below && x != cz_net_output(net);
+}
+
+/* Whether concat y's inputs lie one after another in root r's buffer from
+ * off[y's first input] on. */
+static bool inputs_in_place(const cz_net *net, const int *root, const size_t *off, int y, int r)
+{
+    const cz_node *cat = &net->nodes[y];
+    size_t plane = (size_t)cat->shape[1] * cat->shape[2], at = off[cat->inputs[0]];
+    for (int k = 0; k < cat->n_inputs; k++) {
+        int x = cat->inputs[k];
+        if (root[x] != r || off[x] != at)
+            return false;
+        at += (size_t)net->nodes[x].shape[0] * plane;
+    }
+    return true;
+}
+
+/* Concats done in place: each input of a concat is placed at its
+ * channels' offset in the concat's buffer, so that its writer (the conv
+ * ending an Inception branch, a DenseNet layer's new feature maps) puts
+ * it where the concat wants it and the concat copies nothing for it
+ * (concat.c skips inputs already in place). Concats from the last back:
+ * a DenseNet block's last concat takes the block's input and every
+ * layer's new maps, and each earlier concat of the block, whose inputs
+ * are a prefix of those, becomes that prefix of its buffer. Sets root[x]
+ * (the node whose buffer x lies in) and off[x] (floats per sample into
+ * it), -1 and 0 for the rest. Only for nodes below `below`, which run one
+ * sample at a time (a batch of one, or the lanes): in a batch of N in one
+ * tensor sample n of x lies at n times x's size, not n times the
+ * concat's. An input joins only on a 64-byte line (as every buffer
+ * starts) and written after the input before it, so the buffer fills in
+ * order. */
+static void plan_in_place(const cz_net *net, const int *birth, const int *death, int below,
+                          int *root, size_t *off)
+{
+    for (int i = 0; i < net->n_nodes; i++)
+        root[i] = -1, off[i] = 0;
+    for (int y = below - 1; y > 0; y--) {
+        const cz_node *cat = &net->nodes[y];
+        if (cat->op != &cz_op_concat || cat->ndim != 3 || birth[y] < 0)
+            continue;
+        int first = cat->inputs[0];
+        if (root[y] < 0 && root[first] >= 0 && may_share(net, birth, death, below, y) &&
+            inputs_in_place(net, root, off, y, root[first])) {
+            root[y] = root[first]; /* a prefix of a later concat */
+            off[y] = off[first];
+            continue;
+        }
+        int r = root[y] >= 0 ? root[y] : y; /* y's buffer may lie in a later concat's */
+        size_t plane = (size_t)cat->shape[1] * cat->shape[2], at = off[y];
+        for (int k = 0; k < cat->n_inputs; k++) {
+            int x = cat->inputs[k];
+            bool in_order = k == 0 || birth[x] > birth[cat->inputs[k - 1]];
+            if (root[x] < 0 && may_share(net, birth, death, below, x) && in_order && at % 16 == 0)
+                root[x] = r, off[x] = at;
+            at += (size_t)net->nodes[x].shape[0] * plane;
+        }
+    }
+}
+
 /* The plan's memory: a node output lives from the step that writes it to
  * the last step that reads it (the net's output, to the end); outputs that
  * are never alive together share memory. Fused nodes other than a chain's
  * last have no output at all. Per sample, densenet121's 187 MiB of
  * feature maps (one buffer per node) become 8 MiB, resnet50's 144 MiB
  * 6.9 MiB, vgg16's 110 MiB 24.5 MiB. */
-static cz_status plan_buffers(cz_net *net)
+static cz_status plan_buffers(cz_net *net, int below)
 {
     int n = net->n_nodes;
-    lifetime *v = malloc(sizeof *v * (size_t)(n > 0 ? n : 1));
-    lifetime **near = malloc(sizeof *near * (size_t)(n > 0 ? n : 1));
-    int *birth = malloc(sizeof *birth * 2 * (size_t)(n > 0 ? n : 1)), *death = birth + n;
-    if (!v || !near || !birth) {
-        free(v), free(near), free(birth);
+    size_t slots = (size_t)(n > 0 ? n : 1);
+    lifetime *v = malloc(sizeof *v * slots);
+    lifetime **near = malloc(sizeof *near * slots);
+    int *birth = malloc(sizeof *birth * 3 * slots), *death = birth + n, *root = death + n;
+    size_t *off = malloc(sizeof *off * slots);
+    if (!v || !near || !birth || !off) {
+        free(v), free(near), free(birth), free(off);
         return cz_fail(CZ_ERR_NOMEM, "forward: no memory for the inference plan");
     }
     for (int i = 0; i < n; i++)
@@ -577,10 +645,17 @@ static cz_status plan_buffers(cz_net *net)
             death[net->nodes[node->fuse_pre].inputs[k]] = i; /* the conv reads them, last */
     }
     death[cz_net_output(net)] = n;
+    plan_in_place(net, birth, death, below, root, off);
+    for (int i = 0; i < n; i++) /* a shared buffer lives while any of its parts does */
+        if (root[i] >= 0) {
+            int r = root[i];
+            birth[r] = birth[i] < birth[r] ? birth[i] : birth[r];
+            death[r] = death[i] > death[r] ? death[i] : death[r];
+        }
     int live = 0;
     for (int i = 0; i < n; i++) {
         net->nodes[i].arena_at = CZ_NO_BUFFER;
-        if (birth[i] < 0)
+        if (birth[i] < 0 || root[i] >= 0)
             continue;
         size_t size = (cz_node_numel(&net->nodes[i]) + 15) / 16 * 16;
         v[live++] = (lifetime){i, birth[i], death[i] > birth[i] ? death[i] : birth[i], size, 0};
@@ -588,7 +663,10 @@ static cz_status plan_buffers(cz_net *net)
     place_lifetimes(v, live, near, &net->arena_per_sample);
     for (int i = 0; i < live; i++)
         net->nodes[v[i].node].arena_at = v[i].at;
-    free(v), free(near), free(birth);
+    for (int i = 0; i < n; i++)
+        if (root[i] >= 0)
+            net->nodes[i].arena_at = net->nodes[root[i]].arena_at + off[i];
+    free(v), free(near), free(birth), free(off);
     return CZ_OK;
 }
 
@@ -723,7 +801,11 @@ static cz_status plan_fusion(cz_net *net)
                : !cz_net_wants_backward(net) ? PLAN_INFERENCE
                : net->training               ? PLAN_TRAINING
                                              : PLAN_NONE;
-    if (net->planned == want)
+    /* Nodes that run one sample at a time (plan_in_place): the lanes'
+     * trunk, or all of them at a batch of one without lanes. */
+    int split = cz_lanes_split(net);
+    int below = want != PLAN_INFERENCE ? 0 : split > 0 ? split : net->batch == 1 ? net->n_nodes : 0;
+    if (net->planned == want && net->planned_below == below)
         return CZ_OK;
     clear_fusion(net);
     net->planned = PLAN_NONE;
@@ -757,13 +839,14 @@ static cz_status plan_fusion(cz_net *net)
     for (int i = 0; want == PLAN_INFERENCE && i < net->n_nodes; i++)
         take_mean(net, i);
     free(readers);
-    cz_status st = want == PLAN_INFERENCE ? plan_buffers(net) : CZ_OK;
+    cz_status st = want == PLAN_INFERENCE ? plan_buffers(net, below) : CZ_OK;
     if (st != CZ_OK) {
         clear_fusion(net); /* no half plan: a later forward starts afresh */
         net->planned = -1;
         return st;
     }
     net->planned = want;
+    net->planned_below = below;
     return CZ_OK;
 }
 

@@ -158,6 +158,7 @@ struct cz_net {
     double *profile;   /* non-NULL: forward adds each node's seconds here */
     bool fusion;       /* forwards fuse BN, adds and activations (cz_net_set_fusion) */
     int planned;       /* the plan in place (net.c's PLAN_*), -1 none yet */
+    int planned_below; /* its concats share buffers among nodes below this (see net.c) */
     float *arena;      /* the plan's node outputs, by liveness (cz_node.arena_at) */
     size_t arena_cap;  /* floats allocated there */
     size_t arena_per_sample; /* floats the plan needs per sample */

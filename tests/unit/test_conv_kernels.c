@@ -815,18 +815,39 @@ static void test_pool_planes16(void **state)
         print_message("[  SKIPPED ] pools x16: AVX-512 not on this path\n");
 }
 
+/* Sample s of x as a batch of one. */
+static cz_tensor one_sample(const cz_tensor *x, int s)
+{
+    cz_tensor one = *x;
+    size_t per = cz_tensor_numel(x) / (size_t)x->shape[0];
+    one.shape[0] = 1;
+    one.data = x->data + (size_t)s * per;
+    return one;
+}
+
+/* The number of nodes whose last forward ran `kernel`. */
+static int count_kernel(const cz_net *net, const char *kernel)
+{
+    int n = 0;
+    for (int i = 0; i < cz_net_node_count(net); i++)
+        n += cz_net_node_kernel(net, i) && strcmp(cz_net_node_kernel(net, i), kernel) == 0;
+    return n;
+}
+
 /* The inference plan folds conv -> BatchNorm -> activation into one pass
  * with the separate ops' arithmetic: the logits are the same bits with
  * fusion on and off, on every path (ReLU, ReLU6, SiLU, Hardswish;
  * depthwise, pointwise, Winograd, grouped convs; DenseNet's BN-before-conv
- * order, where BatchNorm and ReLU fold into one pass). */
+ * order, where BatchNorm and ReLU fold into one pass), at batch 2 (lanes)
+ * and batch 1 (the net itself). DenseNet's and GoogLeNet's concats are
+ * done in place there: the writers of their inputs write into them. */
 static void test_fusion_bits(void **state)
 {
     (void)state;
     static const struct { const char *model; int size; } models[] = {
         {"resnet18", 64}, {"mobilenet_v2", 64}, {"mobilenet_v3_large", 64},
         {"efficientnet_b0", 64}, {"densenet121", 64}, {"vgg11_bn", 32},
-        {"resnext50_32x4d", 48},
+        {"resnext50_32x4d", 48}, {"googlenet", 64},
     };
     static const char *const paths[] = {"ref", "portable", "avx2", "avx512"};
     for (size_t m = 0; m < sizeof models / sizeof *models; m++) {
@@ -845,15 +866,30 @@ static void test_fusion_bits(void **state)
             float *plain = layer_forward(net, &x);
             cz_net_set_fusion(net, true);
             float *fused = layer_forward(net, &x);
-            int n_fused = 0;
-            for (int i = 0; i < cz_net_node_count(net); i++)
-                n_fused += cz_net_node_kernel(net, i) &&
-                           strcmp(cz_net_node_kernel(net, i), "fused") == 0;
+            int n_fused = count_kernel(net, "fused");
             char what[96];
             snprintf(what, sizeof what, "%s on %s, %d nodes fused", models[m].model, paths[p],
                      n_fused);
             assert_true(n_fused > 0);
             expect_same_bits(fused, plain, 20, what);
+            /* A linear layer sums one row in another order than several,
+             * so batch 1 against batch 1. */
+            for (int s = 0; s < 2; s++) {
+                cz_tensor one = one_sample(&x, s);
+                cz_net_set_fusion(net, false);
+                float *plain1 = layer_forward(net, &one);
+                cz_net_set_fusion(net, true);
+                float *fused1 = layer_forward(net, &one);
+                int in_place = count_kernel(net, "in place");
+                snprintf(what, sizeof what, "%s on %s, sample %d alone, %d concats in place",
+                         models[m].model, paths[p], s, in_place);
+                expect_same_bits(fused1, plain1, 10, what);
+                bool concats = strcmp(models[m].model, "densenet121") == 0 ||
+                               strcmp(models[m].model, "googlenet") == 0;
+                assert_true(concats ? in_place > 0 : in_place == 0);
+                free(plain1);
+                free(fused1);
+            }
             free(plain);
             free(fused);
         }

@@ -146,6 +146,10 @@ static const pool_case pool_cases[] = {
     {1, 2, 10, 6, 4, 4, 3, 3, 2, 2, false, false},
     {2, 1, 8, 8, 2, 2, 2, 2, 1, 1, true, true},
     {1, 4, 5, 3, 5, 3, 1, 1, 2, 1, false, true},  /* window = whole padded map */
+    {1, 2, 7, 147, 3, 3, 2, 2, 0, 0, false, true}, /* wide 3x3/2 rows (Inception-v3) */
+    {1, 2, 9, 112, 3, 3, 2, 2, 1, 1, false, true}, /* and ResNet's, padded */
+    {1, 2, 5, 37, 3, 3, 2, 2, 1, 1, true, true},
+    {1, 2, 6, 112, 2, 2, 2, 2, 0, 0, false, true}, /* VGG's 2x2/2 */
     /* Same size, stride 1 (the flat path: maxpool's in inference,
      * avgpool's always), each case at an even index (inference) and an
      * odd one (training). */
@@ -356,6 +360,22 @@ static void test_maxpool_ties_and_nan(void **state)
     assert_true(y->data[0] == 3.0f);
     assert_true(isnan(y->data[1]));
     cz_tensor_free(&dy);
+    cz_tensor_free(&x);
+    cz_net_free(net);
+
+    /* A 3x3/2 pool on wide rows (its taps in one vector loop): a NaN in
+     * row 1, column 36 wins windows 17 and 18 and no other. */
+    net = cz_net_create(1, 3, 60, 1);
+    cz_maxpool(net, CZ_INPUT, "pool", (cz_pool_args){.kernel = 3, .stride = 2});
+    tu_check(cz_net_status(net));
+    tu_check(cz_tensor_alloc(&x, 4, (int[]){1, 1, 3, 60}));
+    for (int i = 0; i < 180; i++)
+        x.data[i] = (float)(i % 7);
+    x.data[60 + 36] = NAN;
+    tu_check(cz_net_forward(net, &x, &y));
+    assert_int_equal(cz_tensor_numel(y), 29);
+    for (int ow = 0; ow < 29; ow++)
+        assert_true(isnan(y->data[ow]) == (ow == 17 || ow == 18));
     cz_tensor_free(&x);
     cz_net_free(net);
 }

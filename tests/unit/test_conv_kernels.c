@@ -910,7 +910,7 @@ static void test_stem_bits(void **state)
     (void)state;
     static const struct { int C, H, W, OC, kh, kw, s, p; } cases[] = {
         {3, 37, 37, 24, 3, 3, 2, 1}, {3, 20, 40, 64, 3, 3, 1, 1}, {4, 17, 33, 16, 5, 3, 2, 2},
-        {2, 9, 50, 8, 2, 2, 2, 0},
+        {2, 9, 50, 8, 2, 2, 2, 0},  {3, 11, 101, 32, 3, 3, 2, 1}, {3, 9, 99, 32, 3, 3, 2, 0},
     };
     if (!cz_kernels_force("avx512")) {
         print_message("[  SKIPPED ] stem: AVX-512 not on this machine\n");

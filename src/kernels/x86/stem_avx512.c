@@ -43,6 +43,21 @@ TARGET static inline __m512 tap_inputs(const cz_conv_geom *g, const float *r, in
     return _mm512_permutex2var_ps(lo, even, hi);
 }
 
+/* tap_inputs for a block whose every tap lies inside the row: plain
+ * loads, no masks to make (which cost about as much as the tap's 16 FMAs;
+ * the same values). */
+TARGET static inline __m512 inner_inputs(const cz_conv_geom *g, const float *r, int ow0, int kw)
+{
+    if (!r)
+        return _mm512_setzero_ps();
+    const float *p = r + g->stride_w * ow0 - g->pad_w + kw;
+    if (g->stride_w == 1)
+        return _mm512_loadu_ps(p);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_loadu_ps(p + 16));
+}
+
 /* Output row oh of one sample for output channels [oc0, oc0 + 16): w the
  * block's packed weights (taps x 16), y the sample's output. */
 TARGET void cz_stem_row_avx512(const cz_conv_geom *g, const float *x, const float *w, int oh,
@@ -56,13 +71,17 @@ TARGET void cz_stem_row_avx512(const cz_conv_geom *g, const float *x, const floa
         for (int o = 0; o < 16; o++)
             acc[o] = _mm512_setzero_ps();
         const float *wt = w;
+        /* Whether all taps of the block read inside the row (the last
+         * tap's widest load ends there). */
+        int c0 = g->stride_w * ow0 - g->pad_w;
+        bool inner = c0 >= 0 && c0 + KW - 1 + 16 * g->stride_w <= g->width;
         for (int c = 0; c < g->channels; c++)
             for (int kh = 0; kh < KH; kh++) {
                 int ih = oh * g->stride_h - g->pad_h + kh;
                 const float *r =
                     ih >= 0 && ih < g->height ? x + c * plane + (size_t)ih * g->width : NULL;
                 for (int kw = 0; kw < KW; kw++, wt += 16) {
-                    __m512 v = tap_inputs(g, r, ow0, kw);
+                    __m512 v = inner ? inner_inputs(g, r, ow0, kw) : tap_inputs(g, r, ow0, kw);
                     for (int o = 0; o < 16; o++)
                         acc[o] = _mm512_fmadd_ps(v, _mm512_set1_ps(wt[o]), acc[o]);
                 }

@@ -236,10 +236,13 @@ dw_rows_nocopy_avx512(const cz_conv_geom *g, const float *x, const float *zero, 
         int c0 = S * ow - g->pad_w; /* tap 0's first column */
         /* Stride 1: tap j's lanes; stride 2: the 48 columns from c0. */
         __mmask16 m[MAX_K];
+        /* Inside the row, every lane: no masks to make (the same loads). */
+        bool inner = c0 >= 0 && c0 + (S == 1 ? K - 1 + 16 : 48) <= W;
 #pragma GCC unroll 8
         for (int j = 0; j < MAX_K; j++)
-            m[j] = S == 1 ? cz_lane_range(-c0 - j, W - c0 - j)
-                          : cz_lane_range(-c0 - 16 * j, W - c0 - 16 * j);
+            m[j] = inner ? (__mmask16)0xFFFF
+                   : S == 1 ? cz_lane_range(-c0 - j, W - c0 - j)
+                            : cz_lane_range(-c0 - 16 * j, W - c0 - 16 * j);
         __m512 acc[ROWS];
 #pragma GCC unroll 8
         for (int r = 0; r < ROWS; r++)

@@ -793,8 +793,9 @@ enum { PLAN_NONE, PLAN_INFERENCE, PLAN_TRAINING };
  * 14. The convs' epilogues stay off: the GEMM's output must be kept for
  * BatchNorm's backward anyway.
  *
- * A plan depends on the graph and on that alone, so a forward makes it
- * only when it changes (net->planned). */
+ * A plan depends on the graph, and on which nodes run one sample at a
+ * time (the concats in place), so a forward makes it only when one of
+ * those changes (net->planned, net->planned_below). */
 static cz_status plan_fusion(cz_net *net)
 {
     int want = !net->fusion                  ? PLAN_NONE

@@ -19,9 +19,10 @@
  * through per-tile offsets; a tile's arithmetic is the same in every lane,
  * so results do not depend on the threading: input tiles are split over
  * channels, the GEMMs over xi (each GEMM whole on one thread), output
- * tiles over output channels. (Each thread taking a range of tiles through
- * all three steps instead, so that V and M never cross between the cores,
- * was slower: each thread then reads all of U, and its GEMMs are thinner.)
+ * tiles over output channels. At batch 1, where U is small, each thread
+ * instead takes a band of tile rows through all three steps, so that V
+ * and M never cross between the cores (bands_of); with a large U that was
+ * slower, each thread then reading all of it.
  *
  * Rounding: the transforms add a few ulps per layer relative to direct
  * convolution (F(4x4)'s G has 1/6 and 1/24, which are inexact, and its A^T
@@ -66,6 +67,9 @@ static wino_shape shape_of(const cz_conv_geom *g, int m)
     return s;
 }
 
+/* Part i of n of [0, len), as even as possible. */
+static int part(int len, int n, int i) { return i * (len / n) + (i < len % n ? i : len % n); }
+
 int cz_winograd_tiles(const cz_conv_geom *g, int m)
 {
     wino_shape s = shape_of(g, m);
@@ -90,36 +94,82 @@ static size_t xi_stride(size_t rows, int Tp)
     return (xs / 16) % 2 ? xs : xs + 16;
 }
 
-/* Scratch layout (floats): V, M, the tile offsets (2 Tp ints), then per
- * thread a padded input plane and an extended output plane. */
-typedef struct wino_scratch {
+/* A band: tile rows [r0, r1) of a sample, T of its tiles (Tp rounded up
+ * to LANES), their transforms V and M, and where each tile lies in the
+ * band's padded input and extended output. One band is the whole map; at
+ * batch 1 on several threads each thread may take a band of its own
+ * (bands_of). */
+typedef struct wino_band {
+    int r0, r1, T, Tp;
     float *V, *M;
+    size_t vs, ms; /* floats from V[xi] to V[xi + 1], M[xi] to M[xi + 1] */
     int *in_off, *out_off;
-    float *per_thread;
-    size_t thread_floats;
-} wino_scratch;
+} wino_band;
 
-static wino_scratch carve(const cz_conv_geom *g, int m, int OC, float *base)
+static size_t band_floats(int xis, int C, int OC, int Tp)
 {
-    wino_shape s = shape_of(g, m);
-    int C = g->channels;
-    wino_scratch w;
-    w.V = base;
-    w.M = w.V + (size_t)s.xis * xi_stride(C, s.Tp);
-    w.in_off = (int *)(w.M + (size_t)s.xis * xi_stride(OC, s.Tp));
-    w.out_off = w.in_off + s.Tp;
-    w.per_thread = (float *)(w.out_off + s.Tp);
-    w.thread_floats = cz_line_floats((size_t)s.PH * s.PW + s.ext);
-    return w;
+    return (size_t)xis * (xi_stride(C, Tp) + xi_stride(OC, Tp)) + cz_line_floats(2 * (size_t)Tp);
+}
+
+/* Band b of n: its tile rows and the share of scratch at *at. */
+static wino_band carve_band(const wino_shape *s, int C, int OC, int b, int n, float **at)
+{
+    wino_band band;
+    band.r0 = part(s->th, n, b);
+    band.r1 = part(s->th, n, b + 1);
+    band.T = (band.r1 - band.r0) * s->tw;
+    band.Tp = (band.T + LANES - 1) / LANES * LANES;
+    band.vs = xi_stride(C, band.Tp);
+    band.ms = xi_stride(OC, band.Tp);
+    band.V = *at;
+    band.M = band.V + (size_t)s->xis * band.vs;
+    band.in_off = (int *)(band.M + (size_t)s->xis * band.ms);
+    band.out_off = band.in_off + band.Tp;
+    *at += band_floats(s->xis, C, OC, band.Tp);
+    return band;
+}
+
+/* Floats per thread: a padded input plane and an extended output plane. */
+static size_t thread_floats(const wino_shape *s)
+{
+    return cz_line_floats((size_t)s->PH * s->PW + s->ext);
+}
+
+/* Scratch for n bands, then `threads` threads' planes. */
+static size_t scratch_floats(const wino_shape *s, int C, int OC, int n, int threads)
+{
+    size_t sum = 0;
+    for (int b = 0; b < n; b++) {
+        int rows = part(s->th, n, b + 1) - part(s->th, n, b);
+        sum += band_floats(s->xis, C, OC, (rows * s->tw + LANES - 1) / LANES * LANES);
+    }
+    return sum + (size_t)threads * thread_floats(s);
+}
+
+/* Bands at batch 1 on several threads. Splitting one map's work over
+ * channels, xi and output channels (one band) sends V and M across the
+ * cores between the steps, at about 230 ns a line on this VM: resnet's
+ * 64 x 56 x 56 3x3 conv took 0.54 ms on one thread and 0.52 on two. A
+ * band per thread keeps V and M in its core (that conv 0.47 -> 0.43 ms on
+ * two threads), but each thread reads all of U: worth it while U is
+ * smaller than V and M and a few MB at most (inception_v3's 192 -> 384
+ * on 71 x 71, 10.6 MB of U, went 6.5 -> 7.3 ms), and while the bands
+ * are even: whole tile rows, so 7 rows (28 x 28) make bands of 4 and 3,
+ * and googlenet's 96 -> 128 conv there went 0.34 -> 0.44 ms. */
+static int bands_of(const wino_shape *s, int C, int OC, int N, int threads)
+{
+    if (N != 1 || threads < 2 || (s->th % threads != 0 && s->th < 4 * threads))
+        return 1;
+    size_t U = (size_t)s->xis * OC * C, VM = (size_t)s->xis * (C + OC) * s->Tp;
+    return U <= VM && U <= ((size_t)1 << 20) ? threads : 1;
 }
 
 size_t cz_winograd_scratch(const cz_conv_geom *g, int m, int out_channels, int threads)
 {
     wino_shape s = shape_of(g, m);
-    size_t xis = (size_t)s.xis;
-    return xis * xi_stride(g->channels, s.Tp) + xis * xi_stride(out_channels, s.Tp) +
-           2 * (size_t)s.Tp +
-           (size_t)threads * cz_line_floats((size_t)s.PH * s.PW + s.ext);
+    size_t one = scratch_floats(&s, g->channels, out_channels, 1, threads);
+    size_t many = scratch_floats(&s, g->channels, out_channels, threads, threads);
+    return one > many ? one : many;
 }
 
 /* --------------------------------------------------------- transforms */
@@ -358,32 +408,34 @@ output_tiles(const int m, const bool avx512, const float *m_in, size_t xs, float
 
 /* ------------------------------------------------------ plane passes */
 
-/* Channel c of x (H, W) -> V[xi][c][0..Tp), V[xi] at V + xi xs. pad's
- * padding is zero already (cz_winograd_conv clears it once; the planes
- * only write the same inner rows). */
+/* Channel c of x (H, W) -> V[xi][c][0..Tp) for the band's tiles, V[xi]
+ * at V + xi xs. pad holds the band's padded input rows, m r0 to m r1 + 2;
+ * its padding is zero already (cz_winograd_conv clears it once; the
+ * planes only write the same inner rows). */
 static inline __attribute__((always_inline)) void
 input_plane_body(const int m, const bool avx512, const cz_conv_geom *g, const wino_shape *s,
-                 const float *x, float *pad, const int *in_off, float *V, size_t xs)
+                 const wino_band *b, const float *x, float *pad, float *V, size_t xs)
 {
-    for (int h = 0; h < g->height && h + g->pad_h < s->PH; h++) {
-        int w0 = g->pad_w, n = g->width < s->PW - w0 ? g->width : s->PW - w0;
-        memcpy(pad + (size_t)(h + g->pad_h) * s->PW + w0, x + (size_t)h * g->width,
+    int first = m * b->r0 - g->pad_h, last = m * b->r1 + 2 - g->pad_h; /* input rows */
+    int w0 = g->pad_w, n = g->width < s->PW - w0 ? g->width : s->PW - w0;
+    for (int h = first < 0 ? 0 : first; h < g->height && h < last; h++)
+        memcpy(pad + (size_t)(h - first) * s->PW + w0, x + (size_t)h * g->width,
                sizeof(float) * (size_t)n);
-    }
-    for (int t = 0; t < s->Tp; t += LANES)
-        input_tiles(m, avx512, pad, s->PW, in_off + t, V + t, xs);
+    for (int t = 0; t < b->Tp; t += LANES)
+        input_tiles(m, avx512, pad, s->PW, b->in_off + t, V + t, xs);
 }
 
-/* Output channel oc: M[xi][oc][0..Tp) -> y (OH, OW) + bias. */
+/* Output channel oc: M[xi][oc][0..Tp) -> the band's rows of y (OH, OW),
+ * plus bias. */
 static inline __attribute__((always_inline)) void
 output_plane_body(const int m, const bool avx512, const cz_conv_geom *g, const wino_shape *s,
-                  const float *M, size_t xs, float *ext, const int *out_off, float bias,
-                  float *y)
+                  const wino_band *b, const float *M, size_t xs, float *ext, float bias, float *y)
 {
-    for (int t = 0; t < s->Tp; t += LANES)
-        output_tiles(m, avx512, M + t, xs, ext, s->OWe, out_off + t);
-    for (int oh = 0; oh < g->out_h; oh++) {
-        const float *e = ext + (size_t)oh * s->OWe;
+    for (int t = 0; t < b->Tp; t += LANES)
+        output_tiles(m, avx512, M + t, xs, ext, s->OWe, b->out_off + t);
+    int oh1 = m * b->r1 < g->out_h ? m * b->r1 : g->out_h;
+    for (int oh = m * b->r0; oh < oh1; oh++) {
+        const float *e = ext + (size_t)(oh - m * b->r0) * s->OWe;
         float *out = y + (size_t)oh * g->out_w;
         for (int ow = 0; ow < g->out_w; ow++)
             out[ow] = e[ow] + bias;
@@ -392,18 +444,18 @@ output_plane_body(const int m, const bool avx512, const cz_conv_geom *g, const w
 
 /* The plane passes for tile size M on one path, M a constant the bodies
  * specialise on. */
-#define CZ_WINO_PASSES(M, suffix, attr, avx512)                                                       \
+#define CZ_WINO_PASSES(M, suffix, attr, avx512)                                                \
     attr static void input_plane##M##_##suffix(const cz_conv_geom *g, const wino_shape *s,     \
-                                               const float *x, float *pad, const int *in_off,  \
+                                               const wino_band *b, const float *x, float *pad, \
                                                float *V, size_t xs)                            \
     {                                                                                          \
-        input_plane_body(M, avx512, g, s, x, pad, in_off, V, xs);                              \
+        input_plane_body(M, avx512, g, s, b, x, pad, V, xs);                                   \
     }                                                                                          \
     attr static void output_plane##M##_##suffix(const cz_conv_geom *g, const wino_shape *s,    \
-                                                const float *Mx, size_t xs, float *ext,        \
-                                                const int *out_off, float bias, float *y)      \
+                                                const wino_band *b, const float *Mx,           \
+                                                size_t xs, float *ext, float bias, float *y)   \
     {                                                                                          \
-        output_plane_body(M, avx512, g, s, Mx, xs, ext, out_off, bias, y);                     \
+        output_plane_body(M, avx512, g, s, b, Mx, xs, ext, bias, y);                           \
     }
 
 CZ_WINO_PASSES(4, portable, , false)
@@ -415,10 +467,10 @@ CZ_WINO_PASSES(4, avx512, __attribute__((target("avx512f,fma"))), true)
 CZ_WINO_PASSES(2, avx512, __attribute__((target("avx512f,fma"))), true)
 #endif
 
-typedef void (*input_plane_fn)(const cz_conv_geom *, const wino_shape *, const float *, float *,
-                               const int *, float *, size_t);
-typedef void (*output_plane_fn)(const cz_conv_geom *, const wino_shape *, const float *, size_t,
-                                float *, const int *, float, float *);
+typedef void (*input_plane_fn)(const cz_conv_geom *, const wino_shape *, const wino_band *,
+                               const float *, float *, float *, size_t);
+typedef void (*output_plane_fn)(const cz_conv_geom *, const wino_shape *, const wino_band *,
+                                const float *, size_t, float *, float, float *);
 
 /* The passes for tile size m on the current path. */
 static void pick_passes(int m, input_plane_fn *in, output_plane_fn *out)
@@ -438,20 +490,26 @@ static void pick_passes(int m, input_plane_fn *in, output_plane_fn *out)
 #undef CZ_PICK
 }
 
-/* Tile t's top-left corner in the padded input and the extended output;
- * idle lanes past T read tile 0 and write the junk tile after the plane. */
-static void tile_offsets(const wino_shape *s, int *in_off, int *out_off)
+/* The band's tile t: its top-left corner in the band's padded input and
+ * extended output; idle lanes past T read tile 0 and write the junk tile
+ * after the band's rows. */
+static void tile_offsets(const wino_shape *s, int OC, wino_band *b)
 {
-    for (int t = 0; t < s->Tp; t++) {
-        if (t < s->T) {
+    for (int t = 0; t < b->Tp; t++) {
+        if (t < b->T) {
             int ty = t / s->tw, tx = t % s->tw;
-            in_off[t] = s->m * (ty * s->PW + tx);
-            out_off[t] = s->m * (ty * s->OWe + tx);
+            b->in_off[t] = s->m * (ty * s->PW + tx);
+            b->out_off[t] = s->m * (ty * s->OWe + tx);
         } else {
-            in_off[t] = 0;
-            out_off[t] = s->OHe * s->OWe;
+            b->in_off[t] = 0;
+            b->out_off[t] = s->m * (b->r1 - b->r0) * s->OWe;
         }
     }
+    /* M's columns past T are never written by the GEMMs; the idle lanes
+     * of the output pass read them, so keep them finite. */
+    for (int i = 0; i < s->xis; i++)
+        for (int oc = 0; oc < OC; oc++)
+            memset(b->M + i * b->ms + (size_t)oc * b->Tp + b->T, 0, sizeof(float) * (size_t)(b->Tp - b->T));
 }
 
 const char *cz_winograd_name(int m)
@@ -503,53 +561,97 @@ bool cz_winograd_weights(int m, int OC, int C, const float *weight, float *U, in
     return true;
 }
 
+/* What every band of one call shares. */
+typedef struct wino_run {
+    const cz_conv_geom *g;
+    wino_shape s;
+    int C, OC;
+    const float *U, *bias, *x;
+    size_t us;
+    bool packed;
+    float *y;
+    const cz_gemm_epilogue *ep;
+    input_plane_fn input_plane;
+    output_plane_fn output_plane;
+} wino_run;
+
+/* Band b of sample n: its input tiles, the xi GEMMs and its output rows
+ * (then the epilogue on them), each step split over the `team` threads
+ * that share the band (this one is `me`), with a barrier between the
+ * steps where they share it. pad and ext are this thread's own. */
+static void run_band(const wino_run *r, const wino_band *b, int n, float *pad, float *ext, int me,
+                     int team)
+{
+    const cz_conv_geom *g = r->g;
+    size_t in_plane = (size_t)g->height * g->width, out_plane = (size_t)g->out_h * g->out_w;
+    const float *x = r->x + (size_t)n * r->C * in_plane;
+    float *y = r->y + (size_t)n * r->OC * out_plane;
+    for (int c = part(r->C, team, me); c < part(r->C, team, me + 1); c++)
+        r->input_plane(g, &r->s, b, x + c * in_plane, pad, b->V + (size_t)c * b->Tp, b->vs);
+    if (team > 1) {
+#pragma omp barrier
+    }
+    for (int xi = part(r->s.xis, team, me); xi < part(r->s.xis, team, me + 1); xi++) {
+        float *V = b->V + xi * b->vs, *M = b->M + xi * b->ms;
+        if (!r->packed) {
+            cz_gemm(false, false, r->OC, b->T, r->C, 1.0f, r->U + xi * r->us, r->C, V, b->Tp,
+                    0.0f, M, b->Tp);
+            continue;
+        }
+        cz_packed_a pa = cz_gemm_packed_view(r->OC, r->C, r->U + xi * r->us);
+        cz_gemm_packed(&pa, NULL, r->C, r->OC, b->T, r->C, V, b->Tp, 0.0f, M, b->Tp, NULL, NULL);
+    }
+    if (team > 1) {
+#pragma omp barrier
+    }
+    int oh0 = r->s.m * b->r0, oh1 = r->s.m * b->r1 < g->out_h ? r->s.m * b->r1 : g->out_h;
+    for (int oc = part(r->OC, team, me); oc < part(r->OC, team, me + 1); oc++) {
+        float *yp = y + (size_t)oc * out_plane;
+        r->output_plane(g, &r->s, b, b->M + (size_t)oc * b->Tp, b->ms, ext,
+                        r->bias ? r->bias[oc] : 0.0f, yp);
+        if (r->ep)
+            r->ep->fn(r->ep->ctx, yp + (size_t)oh0 * g->out_w, (int)out_plane, oc, 1,
+                      (oh1 - oh0) * g->out_w);
+    }
+    if (team > 1) {
+#pragma omp barrier
+    }
+}
+
 void cz_winograd_conv(const cz_conv_geom *g, int m, int OC, const float *U, const float *bias,
                       int N, const float *x, float *y, float *scratch, int threads,
                       const cz_gemm_epilogue *ep)
 {
-    wino_shape s = shape_of(g, m);
-    wino_scratch w = carve(g, m, OC, scratch);
-    int C = g->channels;
-    size_t in_plane = (size_t)g->height * g->width, out_plane = (size_t)g->out_h * g->out_w;
-    size_t vs = xi_stride(C, s.Tp), ms = xi_stride(OC, s.Tp), us = u_stride(OC, C);
-    bool packed = cz_gemm_pack_size(OC, C) > 0;
-    input_plane_fn input_plane;
-    output_plane_fn output_plane;
-    pick_passes(m, &input_plane, &output_plane);
-    tile_offsets(&s, w.in_off, w.out_off);
-    /* M's columns past T are never written by the GEMMs; the idle lanes
-     * of the output pass read them, so keep them finite. */
-    for (int xi = 0; xi < s.xis; xi++)
-        for (int oc = 0; oc < OC; oc++)
-            memset(w.M + xi * ms + (size_t)oc * s.Tp + s.T, 0, sizeof(float) * (size_t)(s.Tp - s.T));
+    wino_run r = {.g = g, .s = shape_of(g, m), .C = g->channels, .OC = OC, .U = U,
+                  .bias = bias, .x = x, .us = u_stride(OC, g->channels),
+                  .packed = cz_gemm_pack_size(OC, g->channels) > 0, .y = y, .ep = ep};
+    pick_passes(m, &r.input_plane, &r.output_plane);
+    int bands = bands_of(&r.s, r.C, OC, N, threads);
+    float *per_thread = scratch + scratch_floats(&r.s, r.C, OC, bands, 0);
+    wino_band whole;
+    if (bands == 1) {
+        float *at = scratch;
+        whole = carve_band(&r.s, r.C, OC, 0, 1, &at);
+        tile_offsets(&r.s, OC, &whole);
+    }
 #pragma omp parallel num_threads(threads)
     {
-        float *mine = w.per_thread + (size_t)omp_get_thread_num() * w.thread_floats;
-        float *pad = mine, *ext = mine + (size_t)s.PH * s.PW;
-        memset(pad, 0, sizeof(float) * (size_t)s.PH * s.PW);
-        for (int n = 0; n < N; n++) {
-#pragma omp for schedule(static)
-            for (int c = 0; c < C; c++)
-                input_plane(g, &s, x + ((size_t)n * C + c) * in_plane, pad, w.in_off,
-                            w.V + (size_t)c * s.Tp, vs);
-#pragma omp for schedule(static)
-            for (int xi = 0; xi < s.xis; xi++) {
-                if (!packed) {
-                    cz_gemm(false, false, OC, s.T, C, 1.0f, U + xi * us, C, w.V + xi * vs, s.Tp,
-                            0.0f, w.M + xi * ms, s.Tp);
-                    continue;
-                }
-                cz_packed_a pa = cz_gemm_packed_view(OC, C, U + xi * us);
-                cz_gemm_packed(&pa, NULL, C, OC, s.T, C, w.V + xi * vs, s.Tp, 0.0f,
-                               w.M + xi * ms, s.Tp, NULL, NULL);
-            }
-#pragma omp for schedule(static)
-            for (int oc = 0; oc < OC; oc++) {
-                float *yp = y + ((size_t)n * OC + oc) * out_plane;
-                output_plane(g, &s, w.M + (size_t)oc * s.Tp, ms, ext, w.out_off,
-                             bias ? bias[oc] : 0.0f, yp);
-                if (ep)
-                    ep->fn(ep->ctx, yp, (int)out_plane, oc, 1, (int)out_plane);
+        int me = omp_get_thread_num(), team = omp_get_num_threads();
+        float *pad = per_thread + (size_t)me * thread_floats(&r.s);
+        float *ext = pad + (size_t)r.s.PH * r.s.PW;
+        if (bands == 1) {
+            memset(pad, 0, sizeof(float) * (size_t)r.s.PH * r.s.PW);
+            for (int n = 0; n < N; n++)
+                run_band(&r, &whole, n, pad, ext, me, team);
+        } else {
+            for (int b = me; b < bands; b += team) {
+                float *at = scratch;
+                wino_band band;
+                for (int i = 0; i <= b; i++)
+                    band = carve_band(&r.s, r.C, OC, i, bands, &at);
+                tile_offsets(&r.s, OC, &band);
+                memset(pad, 0, sizeof(float) * (size_t)r.s.PH * r.s.PW);
+                run_band(&r, &band, 0, pad, ext, 0, 1);
             }
         }
     }

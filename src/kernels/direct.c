@@ -127,9 +127,6 @@ size_t cz_direct_scratch(const cz_conv_geom *g, int N, int threads)
     return (size_t)N * blocks(g->channels) * shape_of(g).x_block + threads * chunk_floats();
 }
 
-/* Part i of n of [0, len), as even as possible. */
-static int part(int len, int n, int i) { return i * (len / n) + (i < len % n ? i : len % n); }
-
 /* Where output chunk i of n starts. Where a plane is whole lines (P a
  * multiple of 16), chunks are whole runs of 16 positions, so that two
  * threads writing neighbouring chunks of a row never share a line. Other
@@ -141,8 +138,8 @@ static int part(int len, int n, int i) { return i * (len / n) + (i < len % n ? i
 static int chunk_start(int P, int n, int i)
 {
     if (P % 16 != 0)
-        return part(P, n, i);
-    return 16 * part(P / 16, n, i);
+        return cz_part(P, n, i);
+    return 16 * cz_part(P / 16, n, i);
 }
 
 void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, const float *x,
@@ -168,7 +165,7 @@ void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, c
         for (long i = 0; i < items; i++) {
             int n = (int)(i / ((long)sp.sets * sp.chunks));
             int chunk = (int)(i / sp.sets % sp.chunks), set = (int)(i % sp.sets);
-            int ob0 = part(OCB, sp.sets, set), F = part(OCB, sp.sets, set + 1) - ob0;
+            int ob0 = cz_part(OCB, sp.sets, set), F = cz_part(OCB, sp.sets, set + 1) - ob0;
             int p0 = chunk_start(P, sp.chunks, chunk), p1 = chunk_start(P, sp.chunks, chunk + 1);
             const float *xn = xb + (size_t)n * CB * s.x_block;
             const float *w = packed + (size_t)ob0 * s.w_block;

@@ -32,6 +32,13 @@
  * slower on two threads than on one. */
 static inline size_t cz_line_floats(size_t n) { return (n + 15) & ~(size_t)15; }
 
+/* Where part i of n of [0, len) starts, the parts as even as possible
+ * (the first len % n one longer): a thread's share of some work. */
+static inline int cz_part(int len, int n, int i)
+{
+    return i * (len / n) + (i < len % n ? i : len % n);
+}
+
 /* Asks for the n floats at p, a request per cache line, for kernels that
  * read a large input in more streams than the hardware prefetcher
  * follows. An asm statement on x86: GCC deletes a loop that does nothing

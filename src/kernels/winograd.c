@@ -67,9 +67,6 @@ static wino_shape shape_of(const cz_conv_geom *g, int m)
     return s;
 }
 
-/* Part i of n of [0, len), as even as possible. */
-static int part(int len, int n, int i) { return i * (len / n) + (i < len % n ? i : len % n); }
-
 int cz_winograd_tiles(const cz_conv_geom *g, int m)
 {
     wino_shape s = shape_of(g, m);
@@ -115,8 +112,8 @@ static size_t band_floats(int xis, int C, int OC, int Tp)
 static wino_band carve_band(const wino_shape *s, int C, int OC, int b, int n, float **at)
 {
     wino_band band;
-    band.r0 = part(s->th, n, b);
-    band.r1 = part(s->th, n, b + 1);
+    band.r0 = cz_part(s->th, n, b);
+    band.r1 = cz_part(s->th, n, b + 1);
     band.T = (band.r1 - band.r0) * s->tw;
     band.Tp = (band.T + LANES - 1) / LANES * LANES;
     band.vs = xi_stride(C, band.Tp);
@@ -140,7 +137,7 @@ static size_t scratch_floats(const wino_shape *s, int C, int OC, int n, int thre
 {
     size_t sum = 0;
     for (int b = 0; b < n; b++) {
-        int rows = part(s->th, n, b + 1) - part(s->th, n, b);
+        int rows = cz_part(s->th, n, b + 1) - cz_part(s->th, n, b);
         sum += band_floats(s->xis, C, OC, (rows * s->tw + LANES - 1) / LANES * LANES);
     }
     return sum + (size_t)threads * thread_floats(s);
@@ -490,10 +487,10 @@ static void pick_passes(int m, input_plane_fn *in, output_plane_fn *out)
 #undef CZ_PICK
 }
 
-/* The band's tile t: its top-left corner in the band's padded input and
- * extended output; idle lanes past T read tile 0 and write the junk tile
- * after the band's rows. */
-static void tile_offsets(const wino_shape *s, int OC, wino_band *b)
+/* The band's tile offsets: tile t's top-left corner in the band's padded
+ * input and extended output (idle lanes past T read tile 0 and write the
+ * junk tile after the band's rows); and M's columns past T zeroed. */
+static void prepare_band(const wino_shape *s, int OC, wino_band *b)
 {
     for (int t = 0; t < b->Tp; t++) {
         if (t < b->T) {
@@ -509,7 +506,8 @@ static void tile_offsets(const wino_shape *s, int OC, wino_band *b)
      * of the output pass read them, so keep them finite. */
     for (int i = 0; i < s->xis; i++)
         for (int oc = 0; oc < OC; oc++)
-            memset(b->M + i * b->ms + (size_t)oc * b->Tp + b->T, 0, sizeof(float) * (size_t)(b->Tp - b->T));
+            memset(b->M + i * b->ms + (size_t)oc * b->Tp + b->T, 0,
+                   sizeof(float) * (size_t)(b->Tp - b->T));
 }
 
 const char *cz_winograd_name(int m)
@@ -586,12 +584,12 @@ static void run_band(const wino_run *r, const wino_band *b, int n, float *pad, f
     size_t in_plane = (size_t)g->height * g->width, out_plane = (size_t)g->out_h * g->out_w;
     const float *x = r->x + (size_t)n * r->C * in_plane;
     float *y = r->y + (size_t)n * r->OC * out_plane;
-    for (int c = part(r->C, team, me); c < part(r->C, team, me + 1); c++)
+    for (int c = cz_part(r->C, team, me); c < cz_part(r->C, team, me + 1); c++)
         r->input_plane(g, &r->s, b, x + c * in_plane, pad, b->V + (size_t)c * b->Tp, b->vs);
     if (team > 1) {
 #pragma omp barrier
     }
-    for (int xi = part(r->s.xis, team, me); xi < part(r->s.xis, team, me + 1); xi++) {
+    for (int xi = cz_part(r->s.xis, team, me); xi < cz_part(r->s.xis, team, me + 1); xi++) {
         float *V = b->V + xi * b->vs, *M = b->M + xi * b->ms;
         if (!r->packed) {
             cz_gemm(false, false, r->OC, b->T, r->C, 1.0f, r->U + xi * r->us, r->C, V, b->Tp,
@@ -605,7 +603,7 @@ static void run_band(const wino_run *r, const wino_band *b, int n, float *pad, f
 #pragma omp barrier
     }
     int oh0 = r->s.m * b->r0, oh1 = r->s.m * b->r1 < g->out_h ? r->s.m * b->r1 : g->out_h;
-    for (int oc = part(r->OC, team, me); oc < part(r->OC, team, me + 1); oc++) {
+    for (int oc = cz_part(r->OC, team, me); oc < cz_part(r->OC, team, me + 1); oc++) {
         float *yp = y + (size_t)oc * out_plane;
         r->output_plane(g, &r->s, b, b->M + (size_t)oc * b->Tp, b->ms, ext,
                         r->bias ? r->bias[oc] : 0.0f, yp);
@@ -632,7 +630,7 @@ void cz_winograd_conv(const cz_conv_geom *g, int m, int OC, const float *U, cons
     if (bands == 1) {
         float *at = scratch;
         whole = carve_band(&r.s, r.C, OC, 0, 1, &at);
-        tile_offsets(&r.s, OC, &whole);
+        prepare_band(&r.s, OC, &whole);
     }
 #pragma omp parallel num_threads(threads)
     {
@@ -649,7 +647,7 @@ void cz_winograd_conv(const cz_conv_geom *g, int m, int OC, const float *U, cons
                 wino_band band;
                 for (int i = 0; i <= b; i++)
                     band = carve_band(&r.s, r.C, OC, i, bands, &at);
-                tile_offsets(&r.s, OC, &band);
+                prepare_band(&r.s, OC, &band);
                 memset(pad, 0, sizeof(float) * (size_t)r.s.PH * r.s.PW);
                 run_band(&r, &band, 0, pad, ext, 0, 1);
             }

@@ -272,11 +272,8 @@ static cz_status maxpool_forward(cz_net *net, cz_node *node)
     /* Each sample's channels in blocks of 16 where cz_maxpool_planes16
      * takes them (the row sweeps of small planes were mostly their loops'
      * remainders), then the rest one by one; larger planes one by one, so
-     * that the threads get even shares. Same-size pools from 14 wide
-     * sweep the flat plane faster (googlenet's 3x3/1 on 28x28 0.063 ->
-     * 0.035 ms, on 14x14 0.051 -> 0.031; on 7x7 the blocks win). */
-    int C = in->shape[0];
-    int blocks = cz_maxpool_planes16_takes(&g) && !(same && W >= 14) ? C / 16 : 0;
+     * that the threads get even shares. */
+    int C = in->shape[0], blocks = cz_maxpool_planes16_takes(&g) ? C / 16 : 0;
     int per_sample = blocks + C - 16 * blocks;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (int i = 0; i < net->batch * per_sample; i++) {

@@ -182,6 +182,16 @@ size_t cz_depthwise_scratch(const cz_conv_geom *g);
  * holds cz_depthwise_scratch(g) floats (a zero-padded copy of x). */
 void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, float bias,
                         float *y, float *scratch);
+/* What a depthwise conv's epilogue does after the bias, per channel c:
+ * y = act(y scale[c] + shift[c]), BatchNorm's product and sum only when
+ * scale is not NULL, act a cz_act or -1 for none; scale and shift start
+ * at the call's first channel. cz_depthwise_planes16 applies it to each
+ * vector before it transposes and stores it, with the epilogue pass's
+ * operations in its order (ops/conv2d.c), so the same bits. */
+typedef struct cz_dw_after {
+    const float *scale, *shift;
+    int act;
+} cz_dw_after;
 /* Window ops on 16 planes at once, the channels in the vector lanes
  * (planes16.c): for small planes (28x28 down to 7x7), where one plane is
  * too little work for a plane-wide vector. x holds 16 input planes one
@@ -199,10 +209,13 @@ static inline int cz_planes16_item(int j, int blocks, int *count)
     return j < blocks ? 16 * j : 16 * blocks + (j - blocks);
 }
 /* Depthwise: w holds the 16 filters (KH x KW each), bias 16 values or
- * NULL; the bits are cz_depthwise_plane's. _takes: whether it would. */
+ * NULL, after NULL or what follows the bias (its activation one with a
+ * vector form: not tanh); the bits are cz_depthwise_plane's, then the
+ * epilogue pass's. _takes: whether it would. */
 bool cz_depthwise_planes16_takes(const cz_conv_geom *g);
 bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
-                           const float *bias, float *y, float *scratch);
+                           const float *bias, const cz_dw_after *after, float *y,
+                           float *scratch);
 /* Max pool (the geometry's kernel, stride and padding; padding never
  * wins, a NaN in a window gives NaN). */
 bool cz_maxpool_planes16_takes(const cz_conv_geom *g);

@@ -26,6 +26,7 @@
 #include "kernels/kernels.h"
 
 #ifdef CZ_HAVE_X86
+#include "kernels/x86/act_avx512.h"
 #include "kernels/x86/transpose_avx512.h"
 #endif
 
@@ -142,10 +143,11 @@ static float *aligned_in(float *scratch)
 /* ---------------------------------------------------------- depthwise */
 
 /* Each output adds its taps in the plane kernel's order (row by row, then
- * column, from zero, then the bias), so the bits are the same. */
+ * column, from zero, then the bias), so the bits are the same; then
+ * `after` (NULL: nothing). */
 __attribute__((target("avx512f,fma"))) static void
 depthwise_positions(const float *const base[16], const __m512 *wv, const int *off, int taps,
-                    __m512 bias, int P, int p0, int n, float *y)
+                    __m512 bias, const cz_after16 *after, int P, int p0, int n, float *y)
 {
     __m512 acc[16];
 #pragma GCC unroll 16
@@ -160,12 +162,25 @@ depthwise_positions(const float *const base[16], const __m512 *wv, const int *of
 #pragma GCC unroll 16
     for (int q = 0; q < 16; q++)
         acc[q] = _mm512_add_ps(acc[q], bias);
+    if (after)
+#pragma GCC unroll 16
+        for (int q = 0; q < 16; q++)
+            acc[q] = cz_after16_apply(after, acc[q]);
     store_positions(acc, P, p0, n, y);
 }
 
-__attribute__((target("avx512f"))) static void depthwise16(const cz_conv_geom *g, const float *x,
-                                                           const float *w, const float *bias,
-                                                           float *y, float *blk)
+/* The lanes of after's 16 channels. */
+__attribute__((target("avx512f"))) static cz_after16 after_lanes(const cz_dw_after *a)
+{
+    cz_after16 v = {.scaled = a->scale != NULL, .act = a->act};
+    v.scale = v.scaled ? _mm512_loadu_ps(a->scale) : _mm512_setzero_ps();
+    v.shift = v.scaled ? _mm512_loadu_ps(a->shift) : _mm512_setzero_ps();
+    return v;
+}
+
+__attribute__((target("avx512f,fma"))) static void
+depthwise16(const cz_conv_geom *g, const float *x, const float *w, const float *bias,
+            const cz_dw_after *after, float *y, float *blk)
 {
     blocked b = blocked_of(g);
     int off[64], taps = tap_offsets(g, b, off);
@@ -180,13 +195,14 @@ __attribute__((target("avx512f"))) static void depthwise16(const cz_conv_geom *g
     for (int c = 0; c < 16; c++)
         lanes[c] = bias ? bias[c] : 0.0f;
     __m512 bv = _mm512_loadu_ps(lanes);
+    cz_after16 av = after ? after_lanes(after) : (cz_after16){0};
     fill_blocks(g, b, x, 0.0f, blk);
     int P = g->out_h * g->out_w;
     for (int p0 = 0; p0 < P; p0 += 16) {
         const float *base[16];
         int n = P - p0 < 16 ? P - p0 : 16;
         window_bases(g, b, blk, p0, n, base);
-        depthwise_positions(base, wv, off, taps, bv, P, p0, n, y);
+        depthwise_positions(base, wv, off, taps, bv, after ? &av : NULL, P, p0, n, y);
     }
 }
 
@@ -297,15 +313,16 @@ bool cz_depthwise_planes16_takes(const cz_conv_geom *g)
 }
 
 bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
-                           const float *bias, float *y, float *scratch)
+                           const float *bias, const cz_dw_after *after, float *y,
+                           float *scratch)
 {
 #ifdef CZ_HAVE_X86
     if (!cz_depthwise_planes16_takes(g))
         return false;
-    depthwise16(g, x, w, bias, y, aligned_in(scratch));
+    depthwise16(g, x, w, bias, after, y, aligned_in(scratch));
     return true;
 #else
-    (void)g, (void)x, (void)w, (void)bias, (void)y, (void)scratch;
+    (void)g, (void)x, (void)w, (void)bias, (void)after, (void)y, (void)scratch;
     return false;
 #endif
 }

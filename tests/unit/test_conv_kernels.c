@@ -78,6 +78,38 @@ static bool random_geom(cz_rng *rng, int channels, geom_limits lim, cz_conv_geom
     return true;
 }
 
+static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
+                     (double)b[i]);
+}
+
+/* What a depthwise conv's epilogue may do after its bias, at random:
+ * BatchNorm's scale and shift (half the time) and an activation with a
+ * vector form or none; scale and shift have room for 16 channels. */
+static cz_dw_after random_after(cz_rng *rng, float scale[16], float shift[16])
+{
+    static const int acts[] = {-1,          CZ_ACT_RELU,      CZ_ACT_RELU6,
+                               CZ_ACT_SILU, CZ_ACT_HARDSWISH, CZ_ACT_SIGMOID};
+    tu_fill_uniform(rng, scale, 16, -2.0f, 2.0f);
+    tu_fill_uniform(rng, shift, 16, -1.0f, 1.0f);
+    bool scaled = cz_rng_below(rng, 2) == 0;
+    int act = acts[cz_rng_below(rng, sizeof acts / sizeof *acts)];
+    return (cz_dw_after){scaled ? scale : NULL, scaled ? shift : NULL, act};
+}
+
+/* after on channel c's plane y, as the conv's epilogue pass does it. */
+static void apply_after(const cz_dw_after *a, int c, float *y, size_t n)
+{
+    if (a->scale)
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] * a->scale[c] + a->shift[c];
+    if (a->act >= 0)
+        cz_act_map((cz_act)a->act, y, y, n);
+}
+
 static void check_depthwise(const cz_conv_geom *g, cz_rng *rng, const char *path)
 {
     size_t in = (size_t)g->height * g->width, out = (size_t)g->out_h * g->out_w;
@@ -100,14 +132,6 @@ static void check_depthwise(const cz_conv_geom *g, cz_rng *rng, const char *path
     /* Sums of at most 25 products of values in [-1, 1]. */
     tu_expect_close_f(got, want, out, 1e-5, 1e-5, what);
     free(x), free(w), free(want), free(got), free(scratch);
-}
-
-static void expect_same_bits(const float *a, const float *b, size_t n, const char *what)
-{
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
-            fail_msg("%s: element %zu differs: %.9g vs %.9g", what, i, (double)a[i],
-                     (double)b[i]);
 }
 
 static void test_depthwise_planes(void **state)
@@ -153,21 +177,29 @@ static bool check_planes16(const cz_conv_geom *g, cz_rng *rng)
     float *x = malloc(sizeof(float) * in * 16), *w = malloc(sizeof(float) * taps * 16);
     float *want = malloc(sizeof(float) * out * 16), *got = malloc(sizeof(float) * out * 16);
     float *scratch = malloc(sizeof(float) * cz_depthwise_scratch(g));
-    float bias[16];
+    float bias[16], scale[16], shift[16];
     assert_true(x && w && want && got && scratch);
     tu_fill_uniform(rng, x, in * 16, -1.0f, 1.0f);
     tu_fill_uniform(rng, w, taps * 16, -1.0f, 1.0f);
     tu_fill_uniform(rng, bias, 16, -0.5f, 0.5f);
-    for (int c = 0; c < 16; c++)
+    /* Half the time with what follows the bias: then the planes' bits
+     * with the epilogue's pass after them. */
+    cz_dw_after after = random_after(rng, scale, shift);
+    bool with_after = cz_rng_below(rng, 2) == 0;
+    for (int c = 0; c < 16; c++) {
         cz_depthwise_plane(g, x + c * in, w + c * taps, bias[c], want + c * out, scratch);
+        if (with_after)
+            apply_after(&after, c, want + c * out, out);
+    }
     for (size_t i = 0; i < out * 16; i++)
         got[i] = NAN;
-    bool taken = cz_depthwise_planes16(g, x, w, bias, got, scratch);
+    bool taken = cz_depthwise_planes16(g, x, w, bias, with_after ? &after : NULL, got, scratch);
     if (taken) {
         char what[160];
-        snprintf(what, sizeof what, "depthwise x16 %s %dx%d k%dx%d s%dx%d p%dx%d d%d",
+        snprintf(what, sizeof what, "depthwise x16 %s %dx%d k%dx%d s%dx%d p%dx%d d%d%s act %d",
                  cz_kernels_path(), g->height, g->width, g->kernel_h, g->kernel_w, g->stride_h,
-                 g->stride_w, g->pad_h, g->pad_w, g->dilation);
+                 g->stride_w, g->pad_h, g->pad_w, g->dilation,
+                 with_after && after.scale ? " scaled" : "", with_after ? after.act : -1);
         expect_same_bits(got, want, out * 16, what);
     }
     free(x), free(w), free(want), free(got), free(scratch);

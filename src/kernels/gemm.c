@@ -186,11 +186,39 @@ static int kc_for(int K)
     return (K + blocks - 1) / blocks;
 }
 
-/* The mc x nc macro-kernel: every (mr, nr) tile of this C block. */
+/* Up to this depth the macro-kernel goes along C's rows (below). */
+#define SHALLOW_KC 32
+
+/* The mc x nc macro-kernel: every (mr, nr) tile of this C block. A B
+ * sliver stays in L1 while every row sliver of A meets it. A shallow one
+ * (kc <= SHALLOW_KC: the MobileNets' and EfficientNet's 1x1 convs on
+ * 16 and 32 channels at 112 x 112) is mostly C's stores, into mc row
+ * streams: there each row sliver runs along all of the block's columns
+ * instead, so that mr rows are written at a time, and asks for the lines
+ * of the tile two ahead before writing them (stores that miss wait for
+ * the line): mobilenet_v3_large's 16 -> 64 conv 0.29 -> 0.23 ms on one
+ * thread, efficientnet_b0's 16 -> 96 0.51 -> 0.44. Each element is the
+ * same sum either way. */
 static void macro_kernel(const cz_gemm_kernel *uk, int m, int n, int kc, const float *ap,
                          const float *bp, float beta, float *C, int ldc)
 {
     int mr = uk->mr, nr = uk->nr;
+    if (kc <= SHALLOW_KC) {
+        for (int i = 0; i < m; i += mr) {
+            int rows = m - i < mr ? m - i : mr;
+            float *c = C + (size_t)i * ldc;
+            for (int j = 0; j < n; j += nr) {
+                for (int r = 0; r < rows && j + 2 * nr < n; r++) {
+                    const float *ahead = c + (size_t)r * ldc + j + 2 * nr;
+                    __builtin_prefetch(ahead, 1);
+                    __builtin_prefetch(ahead + 16, 1);
+                }
+                uk->ukernel(kc, ap + (size_t)i * kc, bp + (size_t)j * kc, c + j, ldc, rows,
+                            n - j < nr ? n - j : nr, beta);
+            }
+        }
+        return;
+    }
     for (int j = 0; j < n; j += nr)
         for (int i = 0; i < m; i += mr)
             uk->ukernel(kc, ap + (size_t)i * kc, bp + (size_t)j * kc, C + (size_t)i * ldc + j, ldc,

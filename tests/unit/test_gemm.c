@@ -190,6 +190,7 @@ static void test_gemm_conv_shapes(void **state)
         {true, false, 70, 49, 2304, 70, 49, 49, 1.0f, 0.0f},
         {false, true, 8, 700, 1030, 1030, 1030, 700, 1.0f, 0.0f}, /* linear, batch 8: dots */
         {false, true, 3, 65, 77, 80, 77, 70, 0.5f, 1.0f},        /* batch 3, ragged K */
+        {false, false, 29, 2100, 16, 16, 2100, 2100, 1.0f, 0.0f}, /* shallow: along rows */
     };
     cz_rng rng;
     cz_rng_seed(&rng, 9);

@@ -87,6 +87,38 @@ static void test_activation_forward(void **state)
     cz_kernels_force(NULL);
 }
 
+/* ReLU6 on its edge cases, bit for bit on every path: a zero keeps its
+ * sign, a NaN passes, the clamps give +0 and 6 (the vector forms are
+ * vmaxps/vminps, whose NaN and zero rules this pins). 35 values: two
+ * whole vectors and a tail. */
+static void test_relu6_edges(void **state)
+{
+    (void)state;
+    static const float in[5] = {-0.0f, 0.0f, -1.0f, 7.0f, 2.5f};
+    static const float out[5] = {-0.0f, 0.0f, 0.0f, 6.0f, 2.5f};
+    cz_tensor x = {0};
+    tu_check(cz_tensor_alloc(&x, 4, (int[]){1, 1, 5, 7}));
+    for (int i = 0; i < 35; i++)
+        x.data[i] = i % 6 == 5 ? NAN : in[i % 6];
+    for (int p = 0; p < 4; p++) {
+        if (!cz_kernels_force(paths[p]))
+            continue;
+        cz_net *net = cz_net_create(1, 5, 7, 1);
+        cz_activation(net, CZ_INPUT, NULL, CZ_ACT_RELU6);
+        const cz_tensor *y;
+        tu_check(cz_net_forward(net, &x, &y));
+        for (int i = 0; i < 35; i++) {
+            bool nan_in = i % 6 == 5;
+            if (nan_in ? !isnan(y->data[i]) : memcmp(&y->data[i], &out[i % 6], sizeof(float)))
+                fail_msg("relu6 on %s: element %d (%g) gave %g", paths[p], i, (double)x.data[i],
+                         (double)y->data[i]);
+        }
+        cz_net_free(net);
+    }
+    cz_kernels_force(NULL);
+    cz_tensor_free(&x);
+}
+
 /* The sigmoid and SiLU across their whole range, 2^16 points on [-100,
  * 100] (past exp's clamps at -87.3 and 88.3), within 1e-6 of the exact
  * values relative to them (1e-30 absolute, for SiLU's tiny tail), on every
@@ -181,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activation_forward),
         cmocka_unit_test(test_sigmoid_range),
+        cmocka_unit_test(test_relu6_edges),
         cmocka_unit_test(test_activation_kink_gradients),
         cmocka_unit_test(test_activation_errors),
     };

@@ -87,15 +87,17 @@ static void test_activation_forward(void **state)
     cz_kernels_force(NULL);
 }
 
-/* ReLU6 on its edge cases, bit for bit on every path: a zero keeps its
- * sign, a NaN passes, the clamps give +0 and 6 (the vector forms are
+/* ReLU and ReLU6 on their edge cases, bit for bit on every path: ReLU
+ * makes -0 +0, ReLU6 keeps a zero's sign, both pass a NaN, the clamps
+ * give +0 and 6 (the vector forms are one compare and a blend, and
  * vmaxps/vminps, whose NaN and zero rules this pins). 35 values: two
  * whole vectors and a tail. */
-static void test_relu6_edges(void **state)
+static void test_relu_edges(void **state)
 {
     (void)state;
     static const float in[5] = {-0.0f, 0.0f, -1.0f, 7.0f, 2.5f};
-    static const float out[5] = {-0.0f, 0.0f, 0.0f, 6.0f, 2.5f};
+    static const float relu[5] = {0.0f, 0.0f, 0.0f, 7.0f, 2.5f};
+    static const float relu6[5] = {-0.0f, 0.0f, 0.0f, 6.0f, 2.5f};
     cz_tensor x = {0};
     tu_check(cz_tensor_alloc(&x, 4, (int[]){1, 1, 5, 7}));
     for (int i = 0; i < 35; i++)
@@ -103,17 +105,21 @@ static void test_relu6_edges(void **state)
     for (int p = 0; p < 4; p++) {
         if (!cz_kernels_force(paths[p]))
             continue;
-        cz_net *net = cz_net_create(1, 5, 7, 1);
-        cz_activation(net, CZ_INPUT, NULL, CZ_ACT_RELU6);
-        const cz_tensor *y;
-        tu_check(cz_net_forward(net, &x, &y));
-        for (int i = 0; i < 35; i++) {
-            bool nan_in = i % 6 == 5;
-            if (nan_in ? !isnan(y->data[i]) : memcmp(&y->data[i], &out[i % 6], sizeof(float)))
-                fail_msg("relu6 on %s: element %d (%g) gave %g", paths[p], i, (double)x.data[i],
-                         (double)y->data[i]);
+        for (int six = 0; six < 2; six++) {
+            const float *out = six ? relu6 : relu;
+            cz_net *net = cz_net_create(1, 5, 7, 1);
+            cz_activation(net, CZ_INPUT, NULL, six ? CZ_ACT_RELU6 : CZ_ACT_RELU);
+            const cz_tensor *y;
+            tu_check(cz_net_forward(net, &x, &y));
+            for (int i = 0; i < 35; i++) {
+                bool nan_in = i % 6 == 5;
+                if (nan_in ? !isnan(y->data[i])
+                           : memcmp(&y->data[i], &out[i % 6], sizeof(float)) != 0)
+                    fail_msg("relu%s on %s: element %d (%g) gave %g", six ? "6" : "", paths[p],
+                             i, (double)x.data[i], (double)y->data[i]);
+            }
+            cz_net_free(net);
         }
-        cz_net_free(net);
     }
     cz_kernels_force(NULL);
     cz_tensor_free(&x);
@@ -213,7 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activation_forward),
         cmocka_unit_test(test_sigmoid_range),
-        cmocka_unit_test(test_relu6_edges),
+        cmocka_unit_test(test_relu_edges),
         cmocka_unit_test(test_activation_kink_gradients),
         cmocka_unit_test(test_activation_errors),
     };

@@ -66,10 +66,8 @@ CZ_AVX512 __m512 cz_act16(int act, __m512 x)
     const __m512 sixth = _mm512_set1_ps(1.0f / 6.0f); /* as the C loops: no division */
     switch (act) {
     case CZ_ACT_RELU:
-        /* x > 0 ? x : (x is NaN ? x : 0) */
-        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, zero, _CMP_GT_OQ) |
-                                       _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q),
-                                   x);
+        /* x > 0 ? x : (x is NaN ? x : 0): "not x <= 0" in one compare */
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, zero, _CMP_NLE_UQ), x);
     case CZ_ACT_RELU6:
         return cz_relu6_16(x);
     case CZ_ACT_SIGMOID:

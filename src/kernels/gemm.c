@@ -196,9 +196,10 @@ static int kc_for(int K)
  * streams: there each row sliver runs along all of the block's columns
  * instead, so that mr rows are written at a time, and asks for the lines
  * of the tile two ahead before writing them (stores that miss wait for
- * the line): mobilenet_v3_large's 16 -> 64 conv 0.29 -> 0.23 ms on one
- * thread, efficientnet_b0's 16 -> 96 0.51 -> 0.44. Each element is the
- * same sum either way. */
+ * the line): mobilenet_v3_large's 16 -> 64 conv 0.21 -> 0.19 ms on one
+ * thread (0.29 -> 0.23 with another tenant loading the host),
+ * mobilenet_v2's 16 -> 96 0.31 -> 0.28. Each element is the same sum
+ * either way. */
 static void macro_kernel(const cz_gemm_kernel *uk, int m, int n, int kc, const float *ap,
                          const float *bp, float beta, float *C, int ldc)
 {

@@ -142,12 +142,29 @@ static float *aligned_in(float *scratch)
 
 /* ---------------------------------------------------------- depthwise */
 
+/* A cz_dw_after with its 16 channels in the lanes. */
+typedef struct after16 {
+    bool scaled;
+    __m512 scale, shift;
+    int act;
+} after16;
+
+/* v * scale + shift (when scaled), then the activation: ops/conv2d.c's
+ * epilogue16 after its bias, the same operations, so the same bits. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+after16_apply(const after16 *a, __m512 v)
+{
+    if (a->scaled)
+        v = _mm512_add_ps(_mm512_mul_ps(v, a->scale), a->shift);
+    return cz_act16(a->act, v);
+}
+
 /* Each output adds its taps in the plane kernel's order (row by row, then
  * column, from zero, then the bias), so the bits are the same; then
  * `after` (NULL: nothing). */
 __attribute__((target("avx512f,fma"))) static void
 depthwise_positions(const float *const base[16], const __m512 *wv, const int *off, int taps,
-                    __m512 bias, const cz_after16 *after, int P, int p0, int n, float *y)
+                    __m512 bias, const after16 *after, int P, int p0, int n, float *y)
 {
     __m512 acc[16];
 #pragma GCC unroll 16
@@ -165,14 +182,14 @@ depthwise_positions(const float *const base[16], const __m512 *wv, const int *of
     if (after)
 #pragma GCC unroll 16
         for (int q = 0; q < 16; q++)
-            acc[q] = cz_after16_apply(after, acc[q]);
+            acc[q] = after16_apply(after, acc[q]);
     store_positions(acc, P, p0, n, y);
 }
 
 /* The lanes of after's 16 channels. */
-__attribute__((target("avx512f"))) static cz_after16 after_lanes(const cz_dw_after *a)
+__attribute__((target("avx512f"))) static after16 after_lanes(const cz_dw_after *a)
 {
-    cz_after16 v = {.scaled = a->scale != NULL, .act = a->act};
+    after16 v = {.scaled = a->scale != NULL, .act = a->act};
     v.scale = v.scaled ? _mm512_loadu_ps(a->scale) : _mm512_setzero_ps();
     v.shift = v.scaled ? _mm512_loadu_ps(a->shift) : _mm512_setzero_ps();
     return v;
@@ -195,7 +212,7 @@ depthwise16(const cz_conv_geom *g, const float *x, const float *w, const float *
     for (int c = 0; c < 16; c++)
         lanes[c] = bias ? bias[c] : 0.0f;
     __m512 bv = _mm512_loadu_ps(lanes);
-    cz_after16 av = after ? after_lanes(after) : (cz_after16){0};
+    after16 av = after ? after_lanes(after) : (after16){0};
     fill_blocks(g, b, x, 0.0f, blk);
     int P = g->out_h * g->out_w;
     for (int p0 = 0; p0 < P; p0 += 16) {

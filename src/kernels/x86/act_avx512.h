@@ -84,23 +84,6 @@ CZ_AVX512 __m512 cz_act16(int act, __m512 x)
     }
 }
 
-/* A depthwise conv's cz_dw_after for the 16 channels from c0 in the
- * lanes (planes16) or for one channel c0 in all of them (a plane). */
-typedef struct cz_after16 {
-    bool scaled;
-    __m512 scale, shift;
-    int act;
-} cz_after16;
-
-/* v * scale + shift (when scaled), then the activation: ops/conv2d.c's
- * epilogue16 after its bias, the same operations, so the same bits. */
-CZ_AVX512 __m512 cz_after16_apply(const cz_after16 *a, __m512 v)
-{
-    if (a->scaled)
-        v = _mm512_add_ps(_mm512_mul_ps(v, a->scale), a->shift);
-    return cz_act16(a->act, v);
-}
-
 /* BODY(A) with A the constant equal to act (a cz_act with cz_act16_has,
  * or -1 for none): a loop that calls cz_act16(A, ...) then inlines one
  * case and runs no switch per vector (with the switch inside the loop,

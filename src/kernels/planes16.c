@@ -85,17 +85,21 @@ __attribute__((target("avx512f"))) static void fill_blocks(const cz_conv_geom *g
         for (int w = right; w < b.PW; w++)
             _mm512_store_ps(row + (size_t)w * 16, fill);
     }
-    for (int h = 0; h < H; h++)
-        for (int c0 = 0; c0 < W; c0 += 16) {
-            int n = W - c0 < 16 ? W - c0 : 16;
-            __m512 r[16];
-            for (int c = 0; c < 16; c++)
-                r[c] = _mm512_maskz_loadu_ps(cz_first_lanes(n), x + c * HW + (size_t)h * W + c0);
-            cz_transpose16(r);
-            float *dst = blk + ((size_t)(h + g->pad_h) * b.PW + g->pad_w + c0) * 16;
-            for (int j = 0; j < n; j++)
-                _mm512_store_ps(dst + (size_t)j * 16, r[j]);
+    /* Then the planes 16 positions at a time, across rows: a 7x7 plane
+     * is 4 transposes where a row at a time made 7 of 7 lanes each. */
+    int h = 0, w = 0;
+    for (size_t p0 = 0; p0 < HW; p0 += 16) {
+        int n = HW - p0 < 16 ? (int)(HW - p0) : 16;
+        __m512 r[16];
+        for (int c = 0; c < 16; c++)
+            r[c] = _mm512_maskz_loadu_ps(cz_first_lanes(n), x + c * HW + p0);
+        cz_transpose16(r);
+        for (int j = 0; j < n; j++) {
+            _mm512_store_ps(blk + ((size_t)(h + g->pad_h) * b.PW + g->pad_w + w) * 16, r[j]);
+            if (++w == W)
+                w = 0, h++;
         }
+    }
 }
 
 /* Where output positions p0 .. p0 + 15 start in blk (positions past n

@@ -209,9 +209,10 @@ static inline int cz_planes16_item(int j, int blocks, int *count)
     return j < blocks ? 16 * j : 16 * blocks + (j - blocks);
 }
 /* Depthwise: w holds the 16 filters (KH x KW each), bias 16 values or
- * NULL, after NULL or what follows the bias (its activation one with a
- * vector form: not tanh); the bits are cz_depthwise_plane's, then the
- * epilogue pass's. _takes: whether it would. */
+ * NULL, after NULL or what follows the bias; the bits are
+ * cz_depthwise_plane's, then the epilogue pass's. _takes: whether it
+ * would (without after, or with one whose activation has a vector form:
+ * with tanh it declines). */
 bool cz_depthwise_planes16_takes(const cz_conv_geom *g);
 bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w,
                            const float *bias, const cz_dw_after *after, float *y,

@@ -338,7 +338,10 @@ bool cz_depthwise_planes16(const cz_conv_geom *g, const float *x, const float *w
                            float *scratch)
 {
 #ifdef CZ_HAVE_X86
-    if (!cz_depthwise_planes16_takes(g))
+    /* An activation with no vector form would pass unapplied: the caller
+     * then runs the planes and its pass. */
+    bool vector_act = !after || after->act < 0 || cz_act16_has(after->act);
+    if (!cz_depthwise_planes16_takes(g) || !vector_act)
         return false;
     depthwise16(g, x, w, bias, after, y, aligned_in(scratch));
     return true;

@@ -274,6 +274,12 @@ static void test_depthwise_planes16(void **state)
             /* On AVX-512 every one of these is taken; elsewhere none. */
             assert_true(check_planes16(&g, &rng) == here);
         }
+        /* tanh after the bias has no vector form: declined, nothing done. */
+        cz_conv_geom small = plane_geom(7, 7, 3, 3, 1, 1, 1, 1);
+        float zeros[16 * 49] = {0}, out[16 * 49], scratch16[16 * 9 * 9 + 64];
+        cz_dw_after tanh_after = {.act = CZ_ACT_TANH};
+        assert_false(cz_depthwise_planes16(&small, zeros, zeros, NULL, &tanh_after, out,
+                                           scratch16));
         /* 3x3 from 20 wide: the plane kernel's (no padded copy). */
         cz_conv_geom wide = plane_geom(28, 28, 3, 3, 2, 2, 1, 1);
         assert_false(cz_depthwise_planes16_takes(&wide));

@@ -353,14 +353,18 @@ input_tiles(const int m, const bool avx512, const float *pad, int PW, const int 
 __attribute__((target("avx512f"))) static void
 scatter_tiles_avx512(int m, const float rows[4][4][LANES], float *ext, int OWe, const int *off)
 {
-    __mmask16 row = cz_first_lanes(m);
     for (int i = 0; i < m; i++) {
         __m512 r[16];
         for (int j = 0; j < 16; j++)
             r[j] = j < m ? _mm512_loadu_ps(rows[i][j]) : _mm512_setzero_ps();
         cz_transpose16(r);
-        for (int v = 0; v < 16; v++)
-            _mm512_mask_storeu_ps(ext + off[v] + i * OWe, row, r[v]);
+        for (int v = 0; v < 16; v++) {
+            __m128 t = _mm512_castps512_ps128(r[v]);
+            if (m == 4)
+                _mm_storeu_ps(ext + off[v] + i * OWe, t);
+            else
+                _mm_storel_pi((__m64 *)(ext + off[v] + i * OWe), t);
+        }
     }
 }
 #endif

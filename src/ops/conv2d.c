@@ -836,6 +836,38 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
     }
 }
 
+/* The blocked direct conv, in inference (training keeps the GEMM's
+ * rounding, as for Winograd). Against im2col + GEMM it saves the column
+ * matrix (KH x KW times the input) and packing it on every call, and
+ * splits batch 1 over both threads in one region; but it copies the
+ * input into blocks and the output back. Not for 1x1 convs, whose im2col
+ * is the input itself (or a subsample): in resnet50 the copies made
+ * them no faster even on 7x7 maps (0.50-0.54 ms against the GEMM's
+ * 0.49-0.59), and slower on larger ones. Under 16 input channels only
+ * for large kernels: the 7x7 and 11x11 stems run 1.4-1.8x faster, but a
+ * 3x3 on 3 channels (27 MACs per output) spends more on copying its large
+ * output back than it saves (vgg16's first conv: 2.4 -> 4.1 ms). */
+static bool use_direct(const cz_net *net, const cz_conv_geom *g, int groups)
+{
+    int taps = g->kernel_h * g->kernel_w;
+    return !cz_net_wants_backward(net) && taps > 1 && (g->channels >= 16 || taps >= 25) &&
+           cz_direct_fits(groups);
+}
+
+/* Below this many multiply-adds (9 C OC OH OW) the direct conv beats
+ * Winograd: the transforms, the 36 (16) products' fixed costs and the
+ * barriers between the three steps outweigh the 4x (2.25x) fewer
+ * products, on two threads most, where Winograd's small layers run slower
+ * than on one. googlenet's 5x5-branch convs and densenet121's on 7x7 maps
+ * (one layer alone, BatchNorm and ReLU after, ms on one / two threads,
+ * Winograd -> direct): 16 -> 32 on 28x28 0.037 / 0.053 -> 0.043 / 0.030,
+ * 32 -> 64 on 14x14 0.036 / 0.052 -> 0.042 / 0.030, 48 -> 128 on 7x7
+ * 0.032 / 0.043 -> 0.032 / 0.025, 128 -> 32 on 7x7 0.025 / 0.037 ->
+ * 0.025 / 0.024. At 7.2 M (32 -> 128 or 128 -> 32 on 14x14, 64 -> 64)
+ * Winograd is 15-40% faster on one thread and 20-30% slower on two;
+ * there it stays. */
+#define SMALL_WINOGRAD 7000000L
+
 /* Winograd's tile size m for this conv (4 or 2), or 0 where it does not
  * pay: only in inference, as training keeps the direct conv's rounding so
  * that gradients and forward agree exactly. Below 16 channels in or out,
@@ -849,11 +881,15 @@ static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y,
  * densenet121's 128 -> 32 convs on 56x56 13.9 -> 9.0 ms in all, on 28x28
  * 6.9 -> 4.9, on 14x14 3.6 -> 2.7 (one thread). F(2x2) where F(4x4) makes
  * too few tiles but it makes 16 (a 7x7 map): 16 products of 16 columns
- * against the direct conv's 9 of 49. */
+ * against the direct conv's 9 of 49. Not where the blocked direct conv
+ * runs and the conv is small (SMALL_WINOGRAD). */
 static int winograd_tile(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
 {
     if (cz_net_wants_backward(net) || cz_kernels_current() == CZ_KPATH_REF ||
         !cz_winograd_fits(g, groups) || g->channels < 16 || OC < 16)
+        return 0;
+    long macs = 9L * g->channels * OC * g->out_h * g->out_w;
+    if (macs < SMALL_WINOGRAD && use_direct(net, g, groups))
         return 0;
     if (cz_winograd_tiles(g, 4) >= 16)
         return 4;
@@ -886,24 +922,6 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
     cz_winograd_conv(g, m, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads,
                      has_work(&rest) ? &run : NULL);
     return CZ_OK;
-}
-
-/* The blocked direct conv, in inference (training keeps the GEMM's
- * rounding, as for Winograd). Against im2col + GEMM it saves the column
- * matrix (KH x KW times the input) and packing it on every call, and
- * splits batch 1 over both threads in one region; but it copies the
- * input into blocks and the output back. Not for 1x1 convs, whose im2col
- * is the input itself (or a subsample): in resnet50 the copies made
- * them no faster even on 7x7 maps (0.50-0.54 ms against the GEMM's
- * 0.49-0.59), and slower on larger ones. Under 16 input channels only
- * for large kernels: the 7x7 and 11x11 stems run 1.4-1.8x faster, but a
- * 3x3 on 3 channels (27 MACs per output) spends more on copying its large
- * output back than it saves (vgg16's first conv: 2.4 -> 4.1 ms). */
-static bool use_direct(const cz_net *net, const cz_conv_geom *g, int groups)
-{
-    int taps = g->kernel_h * g->kernel_w;
-    return !cz_net_wants_backward(net) && taps > 1 && (g->channels >= 16 || taps >= 25) &&
-           cz_direct_fits(groups);
 }
 
 /* The node's weights in a kernel's packed form (`floats` of them, made by

@@ -431,17 +431,20 @@ static const layer_case layer_cases[] = {
     /* 3x3 stems: by output rows at batch 1, some starting in the padding */
     {3, 10, 12, 16, 3, 2, 1, 1, 1, false, "conv-gemm-", "conv-stem-"},
     {3, 6, 9, 8, 3, 1, 2, 2, 1, true, "conv-gemm-", NULL},
-    {24, 26, 30, 32, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL},
-    {16, 27, 29, 20, 3, 1, 0, 1, 1, false, "winograd-f4x3-", NULL}, /* ragged last tiles */
+    /* Winograd from 7 M multiply-adds where the direct conv runs (avx512) */
+    {24, 26, 30, 48, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL},
+    {48, 27, 29, 40, 3, 1, 0, 1, 1, false, "winograd-f4x3-", NULL}, /* ragged last tiles */
     {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL},
     {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL}, /* 16 tiles, the fewest */
     /* 12 tiles of 4x4 but 42 of 2x2; a 7x7 map, 16 of 2x2; ragged 2x2 tiles */
-    {64, 11, 13, 64, 3, 1, 1, 1, 1, true, "winograd-f2x3-", NULL},
-    {64, 7, 7, 64, 3, 1, 1, 1, 1, false, "winograd-f2x3-", NULL},
-    {24, 9, 11, 64, 3, 1, 0, 1, 1, true, "winograd-f2x3-", NULL},
+    {64, 11, 13, 96, 3, 1, 1, 1, 1, true, "winograd-f2x3-", NULL},
+    {128, 7, 7, 128, 3, 1, 1, 1, 1, false, "winograd-f2x3-", NULL},
+    {128, 9, 11, 112, 3, 1, 0, 1, 1, true, "winograd-f2x3-", NULL},
     /* 9 tiles of 2x2: direct, the samples side by side */
     {64, 5, 6, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-"},
-    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", NULL},
+    /* 16 tiles of 2x2 but 0.7 M multiply-adds; 16 of 4x4 and 6.4 M */
+    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", "conv-direct-"},
+    {32, 14, 14, 114, 3, 1, 1, 1, 1, true, "winograd-f4x3-", "conv-direct-"},
     {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-"},  /* 1x1 map: one at a time */
     {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", "conv-direct-"}, /* ragged blocks, dilated */
     {40, 5, 13, 100, 3, 1, 0, 1, 1, false, "conv-gemm-", "conv-direct-"}, /* sets of 4 + 3 blocks */

@@ -863,9 +863,9 @@ static bool use_direct(const cz_net *net, const cz_conv_geom *g, int groups)
  * Winograd -> direct): 16 -> 32 on 28x28 0.037 / 0.053 -> 0.043 / 0.030,
  * 32 -> 64 on 14x14 0.036 / 0.052 -> 0.042 / 0.030, 48 -> 128 on 7x7
  * 0.032 / 0.043 -> 0.032 / 0.025, 128 -> 32 on 7x7 0.025 / 0.037 ->
- * 0.025 / 0.024. At 7.2 M (32 -> 128 or 128 -> 32 on 14x14, 64 -> 64)
- * Winograd is 15-40% faster on one thread and 20-30% slower on two;
- * there it stays. */
+ * 0.025 / 0.024. At 7.2 M (32 -> 128, 128 -> 32 or 64 -> 64 on 14x14)
+ * Winograd takes 16-31% less time than the direct conv on one thread and
+ * 24-62% more on two; there it stays. */
 #define SMALL_WINOGRAD 7000000L
 
 /* Winograd's tile size m for this conv (4 or 2), or 0 where it does not

@@ -4,7 +4,7 @@
  *
  * The driver follows the Goto/BLIS scheme: C is swept in nc-wide column
  * panels; K in kc-deep blocks (B's kc x nc block is packed once into
- * nr-wide slivers); M in mc-tall blocks (A's mc x kc block packed into
+ * nr-wide slivers, or read in place for a few rows of C); M in mc-tall blocks (A's mc x kc block packed into
  * mr-tall slivers, alpha folded in). The micro-kernel then multiplies one
  * A sliver by one B sliver into an mr x nr tile of C held in registers.
  */
@@ -17,11 +17,12 @@
 #include "kernels/kernels.h"
 
 /* C tile (m x n, m <= mr, n <= nr, row stride ldc) = beta * C + a * b,
- * where a is a packed sliver (kc x mr, a[k * mr + i]) and b a packed
- * sliver (kc x nr, b[k * nr + j]); beta == 0 writes without reading C.
- * Each element's sum runs over k in order, the same whatever m and n. */
-typedef void (*cz_ukernel_fn)(int kc, const float *a, const float *b, float *c, int ldc, int m,
-                              int n, float beta);
+ * where a is a packed sliver (kc x mr, a[k * mr + i]) and b is kc rows of
+ * nr values ldb apart (b[k * ldb + j]: a packed sliver with ldb = nr, or
+ * B's own rows; any alignment); beta == 0 writes without reading C. Each
+ * element's sum runs over k in order, the same whatever m and n. */
+typedef void (*cz_ukernel_fn)(int kc, const float *a, const float *b, int ldb, float *c, int ldc,
+                              int m, int n, float beta);
 
 /* Packs in the kernel's own vector code (NULL: the driver's plain loops,
  * which give the same values). pack_rows: an A sliver from `rows` (<= mr)

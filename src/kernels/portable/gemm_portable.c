@@ -10,11 +10,11 @@
 #define MR 4
 #define NR 8
 
-static void ukernel_4x8(int kc, const float *a, const float *b, float *c, int ldc, int m, int n,
-                        float beta)
+static void ukernel_4x8(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int m,
+                        int n, float beta)
 {
     float acc[MR][NR] = {{0}};
-    for (int k = 0; k < kc; k++, a += MR, b += NR)
+    for (int k = 0; k < kc; k++, a += MR, b += ldb)
         for (int r = 0; r < MR; r++)
             for (int j = 0; j < NR; j++)
                 acc[r][j] += a[r] * b[j];

@@ -31,13 +31,13 @@ __attribute__((target("avx2,fma"))) static void store_row(float *c, __m256 v, __
 }
 
 __attribute__((target("avx2,fma"))) static void ukernel_6x16(int kc, const float *a,
-                                                             const float *b, float *c, int ldc,
-                                                             int m, int n, float beta)
+                                                             const float *b, int ldb, float *c,
+                                                             int ldc, int m, int n, float beta)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), ar;
+    for (int k = 0; k < kc; k++, a += MR, b += ldb) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), ar;
 #define CZ_ROW(r)                                  \
     ar = _mm256_broadcast_ss(a + r);               \
     c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);   \

@@ -50,17 +50,17 @@ __attribute__((target("avx512f,fma"))) static void store_row(float *c, __m512 v,
  * where the full tile made 16. Each element is the same chain as in the
  * full tile (a[r] b[k][j] added in k order), so the same bits. */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
-ukernel_8x16(int kc, const float *a, const float *b, float *c, int ldc, int m, int n,
-                  float beta, const int T)
+ukernel_8x16(int kc, const float *a, const float *b, int ldb, float *c, int ldc, int m,
+             int n, float beta, const int T)
 {
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
     __m512 c7 = c0;
     __m256 t[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                    _mm256_setzero_ps()};
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+    for (int k = 0; k < kc; k++, a += MR, b += ldb) {
         if ((k & 1) == 0)
             _mm_prefetch((const char *)(a + A_AHEAD), _MM_HINT_T0);
-        __m512 b0 = _mm512_load_ps(b);
+        __m512 b0 = _mm512_loadu_ps(b);
 #define CZ_ROW(r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), b0, c##r);
         CZ_ROW(0) CZ_ROW(1) CZ_ROW(2) CZ_ROW(3) CZ_ROW(4) CZ_ROW(5) CZ_ROW(6) CZ_ROW(7)
 #undef CZ_ROW
@@ -86,33 +86,33 @@ ukernel_8x16(int kc, const float *a, const float *b, float *c, int ldc, int m, i
 }
 
 __attribute__((target("avx512f,fma"))) static void ukernel_8x32(int kc, const float *a,
-                                                                const float *b, float *c,
+                                                                const float *b, int ldb, float *c,
                                                                 int ldc, int m, int n, float beta)
 {
     switch (n <= 16 ? 16 : n) {
     case 16:
-        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 0);
+        ukernel_8x16(kc, a, b, ldb, c, ldc, m, n, beta, 0);
         return;
     case 17:
-        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 1);
+        ukernel_8x16(kc, a, b, ldb, c, ldc, m, n, beta, 1);
         return;
     case 18:
-        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 2);
+        ukernel_8x16(kc, a, b, ldb, c, ldc, m, n, beta, 2);
         return;
     case 19:
-        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 3);
+        ukernel_8x16(kc, a, b, ldb, c, ldc, m, n, beta, 3);
         return;
     case 20:
-        ukernel_8x16(kc, a, b, c, ldc, m, n, beta, 4);
+        ukernel_8x16(kc, a, b, ldb, c, ldc, m, n, beta, 4);
         return;
     }
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+    for (int k = 0; k < kc; k++, a += MR, b += ldb) {
         if ((k & 1) == 0) /* a line of A holds two k steps */
             _mm_prefetch((const char *)(a + A_AHEAD), _MM_HINT_T0);
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), ar;
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), ar;
 #define CZ_ROW(r)                                  \
     ar = _mm512_set1_ps(a[r]);                     \
     c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);   \

@@ -3,10 +3,11 @@
  * multi-threaded split (cz_gemm_parallel).
  *
  * Blocking (see gemm_impl.h): kc x nc of B is packed once per (jc, pc)
- * (or read in place: b_in_place) and reused by every mc block of A; an mr x kc sliver of A meets an nr x kc
- * sliver of B in the micro-kernel. kc depends on K alone, never on how M
- * and N are split, so each element of C sums K in the same order on any
- * thread count: threading is deterministic for free.
+ * (or read in place: b_in_place) and reused by every mc block of A; an
+ * mr x kc sliver of A meets an nr x kc sliver of B in the micro-kernel. kc
+ * depends on K alone, never on how M and N are split, so each element of C
+ * sums K in the same order on any thread count: threading is deterministic
+ * for free.
  *
  * Shapes too thin to fill a register tile (M or N of 1 or 2: a batch-1
  * linear layer is a matrix-vector product) go to vectorised dot products

@@ -4,9 +4,10 @@
  *
  * The driver follows the Goto/BLIS scheme: C is swept in nc-wide column
  * panels; K in kc-deep blocks (B's kc x nc block is packed once into
- * nr-wide slivers, or read in place for a few rows of C); M in mc-tall blocks (A's mc x kc block packed into
- * mr-tall slivers, alpha folded in). The micro-kernel then multiplies one
- * A sliver by one B sliver into an mr x nr tile of C held in registers.
+ * nr-wide slivers, or read in place for a few rows of C); M in mc-tall
+ * blocks (A's mc x kc block packed into mr-tall slivers, alpha folded in).
+ * The micro-kernel then multiplies one A sliver by one B sliver into an
+ * mr x nr tile of C held in registers.
  */
 #ifndef CZ_GEMM_IMPL_H
 #define CZ_GEMM_IMPL_H

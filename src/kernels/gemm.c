@@ -208,22 +208,21 @@ static const float *b_sliver(const b_block *bb, int j, int kc, int nr, int *ldb)
 /* Columns of a K block the micro-kernel reads from B itself rather than a
  * packed copy. Packing B's rows copies them as they are, so for B stored
  * K x N with no prologue it is a second pass over the block that pays
- * only in locality, and the pass costs per column what mr rows of C do:
- * it pays for itself only over many of them. So up to IN_PLACE_M rows
- * the kernel reads B in place (a 1x1 conv's input planes, im2col's
- * columns). On one thread, in place against packed (M x N x K): 16 x
- * 12544 x 32 0.062 ms against 0.091, 24 x 3136 x 144 0.099 against
- * 0.122, 64 x 3136 x 256 0.45 against 0.50, 144 x 3136 x 24 0.097
- * against 0.099; from 512 rows on, in place lost 1-2% (512 x 196 x 1024,
- * 2048 x 49 x 512). mobilenet_v2's 1x1 convs 3.28 -> 3.11 ms on one
- * thread. Only whole slivers: the ragged last one is packed, zeros past
- * its end. */
-enum { IN_PLACE_M = 256 };
-
+ * only in locality; per column it costs about what mr rows of C do, so it
+ * pays for itself only over many rows. The kernel reads B in place (a 1x1
+ * conv's input planes, im2col's columns) where C has at most 32 rows or
+ * no more rows than K (at most 512). On one thread, in place against
+ * packed (M x N x K): 16 x 12544 x 32 0.062 ms against 0.091, 24 x 3136
+ * x 144 0.099 against 0.122, 64 x 3136 x 256 0.45 against 0.50, 128 x
+ * 784 x 512 0.46 against 0.48; even or a few % behind for more rows than
+ * K (96 x 12544 x 16: the shallow loop rereads the block for every row
+ * sliver) and from 512 rows on. In mobilenet_v2 (b1 t1) the projection
+ * 1x1 convs gain 5-20% each, the 1x1 convs 3.31 -> 3.22 ms in all. Only
+ * whole slivers: the ragged last one is packed, zeros past its end. */
 static int b_in_place(const cz_gemm_kernel *uk, bool trans_b, const cz_gemm_prologue *pro, int M,
-                      int nc)
+                      int K, int nc)
 {
-    if (trans_b || pro || M > IN_PLACE_M)
+    if (trans_b || pro || M > 512 || (M > K && M > 32))
         return 0;
     return nc / uk->nr * uk->nr;
 }
@@ -345,7 +344,7 @@ void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int
         for (int pc = 0; pc < K; pc += kc_full) {
             int kc = K - pc < kc_full ? K - pc : kc_full;
             b_block bb = {.rows = B + (size_t)pc * ldb + jc, .packed = pb->b, .ldb = ldb,
-                          .in_place = b_in_place(uk, trans_b, pro, M, nc)};
+                          .in_place = b_in_place(uk, trans_b, pro, M, K, nc)};
             pack_b(uk, trans_b, B, ldb, pc, jc, bb.in_place, kc, nc, pb->b, pro);
             /* The first K block applies the caller's beta; later ones add. */
             float beta_block = pc == 0 ? beta : 1.0f;

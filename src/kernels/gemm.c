@@ -217,12 +217,18 @@ static const float *b_sliver(const b_block *bb, int j, int kc, int nr, int *ldb)
  * 784 x 512 0.46 against 0.48; even or a few % behind for more rows than
  * K (96 x 12544 x 16: the shallow loop rereads the block for every row
  * sliver) and from 512 rows on. In mobilenet_v2 (b1 t1) the projection
- * 1x1 convs gain 5-20% each, the 1x1 convs 3.31 -> 3.22 ms in all. Only
- * whole slivers: the ragged last one is packed, zeros past its end. */
+ * 1x1 convs gain 5-20% each, the 1x1 convs 3.31 -> 3.22 ms in all. Not
+ * where B's rows lie a multiple of 4 KiB apart (32x32 and 64x64 maps):
+ * a sliver's rows then share a few L1 sets (64 x 4096 x 64 0.188 ms in
+ * place against 0.177 packed; 64 x 1000 x 256 0.158 against 0.176, but
+ * 64 x 1024 x 256 0.172 against 0.179). Only whole slivers: the ragged
+ * last one is packed, zeros past its end. */
+enum { ROWS_ONE_SET = 1024 }; /* floats: 4 KiB */
+
 static int b_in_place(const cz_gemm_kernel *uk, bool trans_b, const cz_gemm_prologue *pro, int M,
-                      int K, int nc)
+                      int K, int ldb, int nc)
 {
-    if (trans_b || pro || M > 512 || (M > K && M > 32))
+    if (trans_b || pro || M > 512 || (M > K && M > 32) || ldb % ROWS_ONE_SET == 0)
         return 0;
     return nc / uk->nr * uk->nr;
 }
@@ -344,7 +350,7 @@ void cz_gemm_blocked_packed(const cz_gemm_kernel *uk, const cz_packed_a *pa, int
         for (int pc = 0; pc < K; pc += kc_full) {
             int kc = K - pc < kc_full ? K - pc : kc_full;
             b_block bb = {.rows = B + (size_t)pc * ldb + jc, .packed = pb->b, .ldb = ldb,
-                          .in_place = b_in_place(uk, trans_b, pro, M, K, nc)};
+                          .in_place = b_in_place(uk, trans_b, pro, M, K, ldb, nc)};
             pack_b(uk, trans_b, B, ldb, pc, jc, bb.in_place, kc, nc, pb->b, pro);
             /* The first K block applies the caller's beta; later ones add. */
             float beta_block = pc == 0 ? beta : 1.0f;

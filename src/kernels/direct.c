@@ -13,11 +13,12 @@
  * thread count nor on the batch.
  *
  * Both steps split statically in the same order, by sample, then rows:
- * each thread's items read the input rows it copied itself, but for a
- * few rows at the seams. Taken one at a time (dynamic), every other item
- * read rows the other core had copied, and a line crosses between this
- * VM's cores in 230 ns: the 7x7 stem of resnet50 on two threads 0.96 ->
- * 0.81 ms alone, 1.03 -> 0.94 in the model.
+ * each thread's items read the input rows it copied itself. Taken one at
+ * a time (dynamic), every other item read rows the other core had
+ * copied, and a line crosses between this VM's cores in 230 ns: the 7x7
+ * stem of resnet50 on two threads 0.96 -> 0.81 ms alone, 1.03 -> 0.94 in
+ * the model. At batch 1 each thread copies the rows its items read into
+ * a copy of its own, the seam's rows too (own_rows).
  */
 #include <omp.h>
 
@@ -122,10 +123,16 @@ static split split_of(const cz_conv_geom *g, int OCB, int N, int threads)
 
 static size_t chunk_floats(void) { return (size_t)4 * CHUNK * CZ_BLOCK; }
 
+/* Input copies: one per sample, or at batch 1 on several threads one per
+ * thread (own_rows). */
+static int input_copies(int N, int threads) { return N == 1 && threads > 1 ? threads : N; }
+
 size_t cz_direct_scratch(const cz_conv_geom *g, int N, int threads)
 {
-    return (size_t)N * blocks(g->channels) * shape_of(g).x_block + threads * chunk_floats();
+    return (size_t)input_copies(N, threads) * blocks(g->channels) * shape_of(g).x_block +
+           threads * chunk_floats();
 }
+
 
 /* Where output chunk i of n starts. Where a plane is whole lines (P a
  * multiple of 16), chunks are whole runs of 16 positions, so that two
@@ -142,47 +149,95 @@ static int chunk_start(int P, int n, int i)
     return 16 * cz_part(P / 16, n, i);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* At batch 1 each thread copies, into its own buffer, the input rows its
+ * items [i0, i1) read (items ordered by chunk, then set; chunks are runs
+ * of positions, so a range of output rows): the rows at the seam between
+ * two threads' positions are copied by both. With one shared copy split
+ * by rows each thread read the seam's rows from the other core; a 7-row
+ * kernel on a 17-row map read a third of its rows across. On two threads
+ * inception_v3's 160 -> 192 7x1 conv alone 0.442 -> 0.355 ms, the direct
+ * layers in all (layer sums, 4 alternating runs) inception_v3 16.45 ->
+ * 15.95 ms, resnet50 3.72 -> 3.46, densenet121 1.55 -> 1.45; 512 -> 512
+ * on 7x7 (2 of 7 rows copied twice) 0.515 -> 0.522. */
+static void own_rows(const cz_conv_geom *g, int cs, const float *x, const split *sp, long i0,
+                     long i1, float *xt, size_t x_block)
+{
+    if (i1 <= i0)
+        return;
+    int P = g->out_h * g->out_w, OW = g->out_w;
+    int p0 = chunk_start(P, sp->chunks, (int)(i0 / sp->sets % sp->chunks));
+    int p1 = chunk_start(P, sp->chunks, (int)((i1 - 1) / sp->sets % sp->chunks) + 1);
+    int top = (p0 / OW) * g->stride_h - g->pad_h;
+    int bottom = ((p1 - 1) / OW) * g->stride_h - g->pad_h + (g->kernel_h - 1) * g->dilation;
+    int h0 = top < 0 ? 0 : top, h1 = bottom >= g->height ? g->height - 1 : bottom;
+    for (int cb = 0; cb < blocks(g->channels); cb++)
+        for (int h = h0; h <= h1; h++)
+            cz_direct_to_blocks_avx512(g, cs, x, cb, h, xt + (size_t)cb * x_block);
+}
+
+/* Work item i: its outputs from the input copies at xb (one per sample),
+ * through buf, to y and the epilogue. */
+static void run_item(const cz_conv_geom *g, const cz_direct_shape *s, const split *sp, int OC,
+                     const float *packed, const float *xb, float *y, float *buf,
+                     const cz_gemm_epilogue *ep, long i)
+{
+    int CB = blocks(g->channels), OCB = blocks(OC), P = g->out_h * g->out_w;
+    int n = (int)(i / ((long)sp->sets * sp->chunks));
+    int chunk = (int)(i / sp->sets % sp->chunks), set = (int)(i % sp->sets);
+    int ob0 = cz_part(OCB, sp->sets, set), F = cz_part(OCB, sp->sets, set + 1) - ob0;
+    int p0 = chunk_start(P, sp->chunks, chunk), p1 = chunk_start(P, sp->chunks, chunk + 1);
+    const float *xn = xb + (size_t)n * CB * s->x_block;
+    const float *w = packed + (size_t)ob0 * s->w_block;
+    for (int cb = 0; cb < CB; cb += sp->pass) {
+        int cbn = CB - cb < sp->pass ? CB - cb : sp->pass;
+        cz_direct_tiles_avx512(s, xn + cb * s->x_block,
+                               w + (size_t)cb * s->kh * s->kw * s->cs * CZ_BLOCK, F, cbn, cb == 0,
+                               p0, p1, buf);
+    }
+    float *yn = y + (size_t)n * OC * P;
+    for (int f = 0; f < F; f++) {
+        int oc0 = (ob0 + f) * CZ_BLOCK, rows = OC - oc0 < CZ_BLOCK ? OC - oc0 : CZ_BLOCK;
+        float *yc = yn + (size_t)oc0 * P + p0;
+        cz_direct_from_blocks_avx512(buf + f * s->y_block, rows, p1 - p0, yc, P);
+        if (ep)
+            ep->fn(ep->ctx, yc, P, oc0, rows, p1 - p0);
+    }
+}
+#endif
+
 void cz_direct_conv(const cz_conv_geom *g, int OC, const float *packed, int N, const float *x,
                     float *y, float *scratch, int threads, const cz_gemm_epilogue *ep)
 {
 #if defined(__x86_64__) || defined(__i386__)
     cz_direct_shape s = shape_of(g);
-    int CB = blocks(g->channels), OCB = blocks(OC), P = g->out_h * g->out_w, H = g->height;
-    size_t in_size = (size_t)g->channels * H * g->width, out_size = (size_t)OC * P;
-    float *xb = scratch, *bufs = scratch + (size_t)N * CB * s.x_block;
-    split sp = split_of(g, OCB, N, threads);
+    int CB = blocks(g->channels), H = g->height;
+    size_t in_size = (size_t)g->channels * H * g->width;
+    int copies = input_copies(N, threads);
+    float *bufs = scratch + (size_t)copies * CB * s.x_block;
+    split sp = split_of(g, blocks(OC), N, threads);
     long items = (long)N * sp.sets * sp.chunks;
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = bufs + omp_get_thread_num() * chunk_floats();
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *buf = bufs + t * chunk_floats();
+        if (copies != N) { /* batch 1: each thread its own rows, its own items */
+            long i0 = items * t / nt, i1 = items * (t + 1) / nt;
+            float *own = scratch + (size_t)t * CB * s.x_block;
+            own_rows(g, s.cs, x, &sp, i0, i1, own, s.x_block);
+            for (long i = i0; i < i1; i++)
+                run_item(g, &s, &sp, OC, packed, own, y, buf, ep, i);
+        } else {
 #pragma omp for schedule(static)
-        for (long i = 0; i < (long)N * H * CB; i++) {
-            long n = i / ((long)H * CB), cb = i % CB;
-            cz_direct_to_blocks_avx512(g, s.cs, x + (size_t)n * in_size, (int)cb,
-                                       (int)(i / CB % H), xb + (size_t)(n * CB + cb) * s.x_block);
-        }
+            for (long i = 0; i < (long)N * H * CB; i++) {
+                long n = i / ((long)H * CB), cb = i % CB;
+                cz_direct_to_blocks_avx512(g, s.cs, x + (size_t)n * in_size, (int)cb,
+                                           (int)(i / CB % H),
+                                           scratch + (size_t)(n * CB + cb) * s.x_block);
+            }
 #pragma omp for schedule(static)
-        for (long i = 0; i < items; i++) {
-            int n = (int)(i / ((long)sp.sets * sp.chunks));
-            int chunk = (int)(i / sp.sets % sp.chunks), set = (int)(i % sp.sets);
-            int ob0 = cz_part(OCB, sp.sets, set), F = cz_part(OCB, sp.sets, set + 1) - ob0;
-            int p0 = chunk_start(P, sp.chunks, chunk), p1 = chunk_start(P, sp.chunks, chunk + 1);
-            const float *xn = xb + (size_t)n * CB * s.x_block;
-            const float *w = packed + (size_t)ob0 * s.w_block;
-            for (int cb = 0; cb < CB; cb += sp.pass) {
-                int cbn = CB - cb < sp.pass ? CB - cb : sp.pass;
-                cz_direct_tiles_avx512(&s, xn + cb * s.x_block,
-                                       w + (size_t)cb * s.kh * s.kw * s.cs * CZ_BLOCK, F, cbn,
-                                       cb == 0, p0, p1, buf);
-            }
-            float *yn = y + (size_t)n * out_size;
-            for (int f = 0; f < F; f++) {
-                int oc0 = (ob0 + f) * CZ_BLOCK, rows = OC - oc0 < CZ_BLOCK ? OC - oc0 : CZ_BLOCK;
-                float *yc = yn + (size_t)oc0 * P + p0;
-                cz_direct_from_blocks_avx512(buf + f * s.y_block, rows, p1 - p0, yc, P);
-                if (ep)
-                    ep->fn(ep->ctx, yc, P, oc0, rows, p1 - p0);
-            }
+            for (long i = 0; i < items; i++)
+                run_item(g, &s, &sp, OC, packed, scratch, y, buf, ep, i);
         }
     }
 #else

@@ -133,7 +133,6 @@ size_t cz_direct_scratch(const cz_conv_geom *g, int N, int threads)
            threads * chunk_floats();
 }
 
-
 /* Where output chunk i of n starts. Where a plane is whole lines (P a
  * multiple of 16), chunks are whole runs of 16 positions, so that two
  * threads writing neighbouring chunks of a row never share a line. Other

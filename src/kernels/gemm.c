@@ -223,12 +223,17 @@ static const float *b_sliver(const b_block *bb, int j, int kc, int nr, int *ldb)
  * place against 0.177 packed; 64 x 1000 x 256 0.158 against 0.176, but
  * 64 x 1024 x 256 0.172 against 0.179). Only whole slivers: the ragged
  * last one is packed, zeros past its end. */
-enum { ROWS_ONE_SET = 1024 }; /* floats: 4 KiB */
+enum {
+    IN_PLACE_FEW_M = 32,   /* rows of C read B in place whatever K */
+    IN_PLACE_MAX_M = 512,  /* rows of C beyond which B is always packed */
+    ROWS_ONE_SET = 1024    /* floats: 4 KiB */
+};
 
 static int b_in_place(const cz_gemm_kernel *uk, bool trans_b, const cz_gemm_prologue *pro, int M,
                       int K, int ldb, int nc)
 {
-    if (trans_b || pro || M > 512 || (M > K && M > 32) || ldb % ROWS_ONE_SET == 0)
+    if (trans_b || pro || M > IN_PLACE_MAX_M || (M > K && M > IN_PLACE_FEW_M) ||
+        ldb % ROWS_ONE_SET == 0)
         return 0;
     return nc / uk->nr * uk->nr;
 }

@@ -1037,6 +1037,52 @@ static void test_plan_buffers(void **state)
     }
 }
 
+/* The inference plan reads the net's input where the caller put it:
+ * after a forward the input holds the same bits, and the next forward on
+ * another input gives that input's output (the unplanned net's bits),
+ * not the first one's. At batch 1, and at batch 2 in a net that keeps
+ * the whole batch together (CBAM's channel MLPs keep it off the lanes). */
+static void test_input_in_place(void **state)
+{
+    (void)state;
+    static const struct { const char *model; int batch; } cases[] = {
+        {"resnet18", 1}, {"mobilenet_v3_large", 1}, {"cbam_resnet50", 2}};
+    for (size_t m = 0; m < sizeof cases / sizeof *cases; m++) {
+        cz_net *net = cz_model_create(cases[m].model, 10, 32, 32, 11);
+        assert_non_null(net);
+        cz_rng rng;
+        cz_rng_seed(&rng, 90 + m);
+        randomise_batchnorm(net, &rng);
+        cz_net_set_training(net, false);
+        cz_tensor x[2] = {{0}, {0}};
+        float *plain[2], *kept[2];
+        size_t n = (size_t)cases[m].batch * 3 * 32 * 32, classes = 10 * (size_t)cases[m].batch;
+        for (int i = 0; i < 2; i++) {
+            tu_tensor_random(&x[i], &rng, cases[m].batch, 3, 32, 32);
+            kept[i] = malloc(sizeof(float) * n);
+            assert_non_null(kept[i]);
+            memcpy(kept[i], x[i].data, sizeof(float) * n);
+            plain[i] = layer_forward(net, &x[i]);
+        }
+        cz_net_set_fusion(net, true);
+        for (int i = 0; i < 2; i++) {
+            float *planned = layer_forward(net, &x[i]);
+            char what[96];
+            snprintf(what, sizeof what, "%s planned, input %d: output", cases[m].model, i);
+            expect_same_bits(planned, plain[i], classes, what);
+            snprintf(what, sizeof what, "%s planned, input %d: the input after", cases[m].model, i);
+            expect_same_bits(x[i].data, kept[i], n, what);
+            free(planned);
+        }
+        for (int i = 0; i < 2; i++) {
+            free(plain[i]);
+            free(kept[i]);
+            cz_tensor_free(&x[i]);
+        }
+        cz_net_free(net);
+    }
+}
+
 /* A model at size x size in eval mode with fusion on and random
  * BatchNorm statistics, and x: `batch` random images, both from `seed`. */
 static cz_net *planned_net(const char *model, int size, uint64_t seed, int batch, cz_tensor *x)
@@ -1300,6 +1346,7 @@ int main(void)
         cmocka_unit_test(test_stem_bits),
         cmocka_unit_test(test_training_plan_bits),
         cmocka_unit_test(test_plan_buffers),
+        cmocka_unit_test(test_input_in_place),
         cmocka_unit_test(test_lanes_bits),
         cmocka_unit_test(test_lanes_op_families),
         cmocka_unit_test(test_weight_caches),

@@ -309,15 +309,12 @@ void cz_net_set_profile(cz_net *net, double *seconds);
  * passes over memory. Node outputs that are never needed at the same time
  * share memory, so only the net's output is kept after the forward:
  * cz_net_node_output of an inner node is then stale, or NULL for the
- * fused-away ones. The input is read where the caller put it, not
- * copied (node 0's output is the caller's tensor; nothing writes it). At
- * a batch over one the layers up to the classifier run one sample at a
- * time, each thread taking whole samples (the same bits), so their maps
- * stay in the caches. In training, each BatchNorm and the add and
- * activation after it run as one pass, forward and backward, with the
- * same bits: the maps between them and their gradients are not kept
- * (NULL). Leave fusion off (the default) to read intermediate feature maps
- * and gradients. */
+ * fused-away ones. At a batch over one the layers up to the classifier
+ * run one sample at a time, each thread taking whole samples (the same
+ * bits), so their maps stay in the caches. In training, each BatchNorm and the add and activation
+ * after it run as one pass, forward and backward, with the same bits: the
+ * maps between them and their gradients are not kept (NULL). Leave fusion
+ * off (the default) to read intermediate feature maps and gradients. */
 void cz_net_set_fusion(cz_net *net, bool on);
 /* The kernel a node's last forward ran ("gemm-avx512", "winograd"...), or
  * its op's name when the op has a single kernel. */

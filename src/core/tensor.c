@@ -26,15 +26,9 @@ cz_status cz_tensor_alloc(cz_tensor *t, int ndim, const int *shape)
         n *= (size_t)shape[i];
     }
     cz_tensor_free(t);
-    /* On a cache line, as the plan's maps are: a kernel reading the
-     * tensor in place (the net's input) then meets the rows where the
-     * vector loads expect them. */
-    size_t bytes = (n ? n : 1) * sizeof(float);
-    bytes = bytes > SIZE_MAX - 63 ? 0 : (bytes + 63) / 64 * 64;
-    t->data = bytes ? aligned_alloc(64, bytes) : NULL;
+    t->data = calloc(n ? n : 1, sizeof(float));
     if (!t->data)
         return cz_fail(CZ_ERR_NOMEM, "tensor: cannot allocate %zu floats", n);
-    memset(t->data, 0, bytes);
     t->ndim = ndim;
     memcpy(t->shape, shape, sizeof(int) * (size_t)ndim);
     return CZ_OK;

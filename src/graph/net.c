@@ -645,10 +645,6 @@ static cz_status plan_buffers(cz_net *net, int below)
             death[net->nodes[node->fuse_pre].inputs[k]] = i; /* the conv reads them, last */
     }
     death[cz_net_output(net)] = n;
-    /* The input stays where the caller put it (cz_net_forward reads it in
-     * place): copying a 3 x 224 x 224 image into the arena took 43-66 us
-     * a forward, 0.6-1.9% of the small nets' batch-1 times. */
-    birth[0] = -1;
     plan_in_place(net, birth, death, below, root, off);
     for (int i = 0; i < n; i++) /* a shared buffer lives while any of its parts does */
         if (root[i] >= 0) {
@@ -960,8 +956,6 @@ cz_status cz_net_forward(cz_net *net, const cz_tensor *input, const cz_tensor **
     int from = net->planned == PLAN_INFERENCE && batch > 1 ? cz_lanes_split(net) : 0;
     if (from > 0)
         st = cz_lanes_forward(net, input, from);
-    else if (net->planned == PLAN_INFERENCE && net->nodes[0].arena_at == CZ_NO_BUFFER)
-        net->nodes[0].out.data = (float *)input->data; /* read only: no op writes node 0 */
     else if ((st = own_output(net, &net->nodes[0], batch)) == CZ_OK)
         memcpy(net->nodes[0].out.data, input->data, cz_tensor_numel(input) * sizeof(float));
     for (int i = from > 0 ? from : 1; st == CZ_OK && i < net->n_nodes; i++)

@@ -1037,12 +1037,12 @@ static void test_plan_buffers(void **state)
     }
 }
 
-/* The inference plan reads the net's input where the caller put it:
- * after a forward the input holds the same bits, and the next forward on
+/* Under the inference plan, whose buffers the ops share and reuse, a
+ * forward leaves the caller's input as it was, and the next forward on
  * another input gives that input's output (the unplanned net's bits),
  * not the first one's. At batch 1, and at batch 2 in a net that keeps
  * the whole batch together (CBAM's channel MLPs keep it off the lanes). */
-static void test_input_in_place(void **state)
+static void test_input_untouched(void **state)
 {
     (void)state;
     static const struct { const char *model; int batch; } cases[] = {
@@ -1346,7 +1346,7 @@ int main(void)
         cmocka_unit_test(test_stem_bits),
         cmocka_unit_test(test_training_plan_bits),
         cmocka_unit_test(test_plan_buffers),
-        cmocka_unit_test(test_input_in_place),
+        cmocka_unit_test(test_input_untouched),
         cmocka_unit_test(test_lanes_bits),
         cmocka_unit_test(test_lanes_op_families),
         cmocka_unit_test(test_weight_caches),

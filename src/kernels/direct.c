@@ -87,12 +87,25 @@ void cz_direct_weights(const cz_conv_geom *g, int OC, const float *weight, float
                     }
 }
 
+/* Filters per pass of a tile over its input blocks, KiB. Passes sized to
+ * the 48 KiB L1 (one block for a 3x3 set of 4) spent more on storing and
+ * reloading a tile's 24 partial sums, and on each call's set-up, than
+ * passes from L2 spend on the filters: at 256, hot and alone, one thread,
+ * paired calls, inception_v3's 1x7 and 7x1 convs on 17x17 0.88-0.89x
+ * the time, its 1x3 on 8x8 0.85x, 3x3 layers 0.88-0.92x (resnet50's 256
+ * on 14x14 and 512 on 7x7 too), the 1x1 on 7x7 0.93x, 5x5 and the stems
+ * (one or two blocks a set) 0.99-1.0; at 64 and 128 KiB less, at 512 and
+ * everything in one pass no more. In the model (paired forwards),
+ * inception_v3 b1 0.97x on one thread, 0.96x on two. */
+enum { PASS_KIB = 256 };
+
 /* How one call splits its work: filter sets of up to 4 blocks, made as
  * even as possible (6 blocks: 3 + 3, each with wider tiles than 4 + 2
  * would leave); outputs in chunks of at most CHUNK (a chunk re-reads its
  * set's filters: a 7x7 map is one chunk, so resnet50's 9.4 MB layer4
- * filters are read once); input blocks in passes whose filters fit the
- * 48 KiB L1 (one for a 3x3 set of 4, eight for a 1x1 one). A chunk's
+ * filters are read once); input blocks in passes of up to PASS_KIB of
+ * filters (seven blocks for a 3x3 set of 4, nine for a 1x7, 64 for a
+ * 1x1), the partial sums stored and reloaded between passes. A chunk's
  * blocked output (64 KiB at most) goes to NCHW as soon as it is final,
  * while in L2, and never makes a round trip through memory. */
 typedef struct split {
@@ -117,7 +130,7 @@ static split split_of(const cz_conv_geom *g, int OCB, int N, int threads)
     while ((long)per_chunk * sp.chunks % threads != 0 && sp.chunks < most)
         sp.chunks++;
     int per_block = 4 * g->kernel_h * g->kernel_w; /* KiB of a set's filters per input block */
-    sp.pass = per_block >= 32 ? 1 : 32 / per_block;
+    sp.pass = per_block >= PASS_KIB ? 1 : PASS_KIB / per_block;
     return sp;
 }
 

@@ -372,7 +372,8 @@ static void check_direct(const cz_conv_geom *g, int OC, cz_rng *rng)
 /* The blocked direct conv over the geometries its kernel splits on: row
  * widths 1 to 20 (every tile width), filter sets of 1 to 4 blocks,
  * ragged channel blocks, stems of 3 to 15 channels stored without
- * padded lanes, several input-block passes (1x1), non-square
+ * padded lanes, several input-block passes (3x3 from 113 channels, 1x1
+ * from 1025: the partial sums stored and reloaded), non-square
  * kernels (Inception's 1x7 and 7x1), strides, padding, dilation. */
 static void test_direct_geometries(void **state)
 {
@@ -390,6 +391,8 @@ static void test_direct_geometries(void **state)
         {3, 40, 37, 64, 7, 7, 2, 2, 3, 3, 1},    {3, 35, 35, 32, 3, 3, 2, 2, 0, 0, 1},
         {5, 9, 30, 48, 11, 11, 4, 4, 2, 2, 1},   {32, 10, 13, 40, 3, 3, 3, 2, 1, 2, 3},
         {16, 16, 32, 36, 3, 3, 1, 1, 1, 1, 1}, /* 512 outputs: two whole chunks of 256 */
+        {144, 9, 9, 64, 3, 3, 1, 1, 1, 1, 1},  /* passes of 7 + 2 input blocks */
+        {1040, 3, 5, 40, 1, 1, 1, 1, 0, 0, 1}, /* passes of 64 + 1 */
     };
     cz_rng rng;
     cz_rng_seed(&rng, 23);

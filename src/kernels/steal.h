@@ -1,0 +1,90 @@
+/*
+ * steal.h - work items split over a team as static ranges, where a thread
+ * done with its own range takes items from the end of the range with the
+ * most left.
+ *
+ * The two vCPUs here run at different speeds from moment to moment (the
+ * same FMA loop on both: one did 2-20% more work than the other in each
+ * of 20 runs of 50 ms, and which one changed), so an even static split
+ * leaves the faster thread waiting at the barrier. Taking items one at a
+ * time from a shared counter balances, but then every other item reads
+ * what the other core wrote, and every claim moves the counter's line
+ * between the cores (about 200 ns each way here). Here each thread
+ * claims its own items from the front of its own range (its own cache
+ * line), in order, so it keeps the static split's locality; only the
+ * items left at the end move.
+ *
+ * Which thread runs an item must not change its result: callers give
+ * each item its own output and a fixed order of operations.
+ */
+#ifndef CZ_STEAL_H
+#define CZ_STEAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+/* Callers keep ranges for at most this many threads on the stack; larger
+ * teams run their static parts. */
+enum { CZ_STEAL_MAX = 16 };
+
+typedef struct cz_steal {
+    _Alignas(64) _Atomic uint64_t range; /* next item (low 32 bits), end (high 32) */
+} cz_steal;
+
+static inline uint64_t cz_steal_pack(uint32_t next, uint32_t end)
+{
+    return (uint64_t)end << 32 | next;
+}
+
+/* Items [lo, hi) in one range. */
+static inline void cz_steal_set(cz_steal *s, int lo, int hi)
+{
+    atomic_store_explicit(&s->range, cz_steal_pack((uint32_t)lo, (uint32_t)hi),
+                          memory_order_relaxed);
+}
+
+/* Items [0, n) over `slots` ranges as cz_part splits them. Set every
+ * range before any thread takes from one. */
+static inline void cz_steal_init(cz_steal *s, int slots, int n)
+{
+    for (int t = 0; t < slots; t++)
+        cz_steal_set(&s[t], cz_part(n, slots, t), cz_part(n, slots, t + 1));
+}
+
+/* The next item for the thread of range `me`: the front of its own
+ * range, else the back of the range with most left; -1 when all of the
+ * `slots` ranges are empty (a team smaller than `slots` takes the missing
+ * threads' items too). */
+static inline int cz_steal_next(cz_steal *s, int slots, int me)
+{
+    uint64_t r = atomic_load_explicit(&s[me].range, memory_order_relaxed);
+    while ((uint32_t)r < (uint32_t)(r >> 32))
+        if (atomic_compare_exchange_weak_explicit(&s[me].range, &r,
+                                                  cz_steal_pack((uint32_t)r + 1,
+                                                                (uint32_t)(r >> 32)),
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return (int)(uint32_t)r;
+    for (;;) {
+        int v = -1;
+        uint32_t most = 0;
+        for (int u = 0; u < slots; u++) {
+            uint64_t ru = atomic_load_explicit(&s[u].range, memory_order_relaxed);
+            uint32_t lo = (uint32_t)ru, hi = (uint32_t)(ru >> 32);
+            if (lo < hi && hi - lo > most) {
+                most = hi - lo;
+                v = u;
+                r = ru;
+            }
+        }
+        if (v < 0)
+            return -1;
+        uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32);
+        if (atomic_compare_exchange_weak_explicit(&s[v].range, &r, cz_steal_pack(lo, hi - 1),
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return (int)(hi - 1);
+    }
+}
+
+#endif

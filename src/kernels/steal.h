@@ -87,4 +87,23 @@ static inline int cz_steal_next(cz_steal *s, int slots, int me)
     }
 }
 
+/* Like cz_steal_next, but from its own range half of what is left at
+ * once (at least one; *count items from the one returned), so that an
+ * owner makes few calls over long runs while it has many items, and
+ * shorter ones toward the end; from another's range one item. */
+static inline int cz_steal_take(cz_steal *s, int slots, int me, int *count)
+{
+    uint64_t r = atomic_load_explicit(&s[me].range, memory_order_relaxed);
+    while ((uint32_t)r < (uint32_t)(r >> 32)) {
+        uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32), k = (hi - lo + 1) / 2;
+        if (atomic_compare_exchange_weak_explicit(&s[me].range, &r, cz_steal_pack(lo + k, hi),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            *count = (int)k;
+            return (int)lo;
+        }
+    }
+    *count = 1;
+    return cz_steal_next(s, slots, me);
+}
+
 #endif

@@ -1,8 +1,9 @@
 /*
- * test_steal.c - kernels/steal.h: a thread takes its own range in order,
- * then the back of the fullest other range; every item comes out exactly
- * once, also with threads racing for the same range, with a team smaller
- * than the ranges, and with one thread much slower than the others.
+ * test_steal.c - kernels/steal.h: a thread takes its own range in order
+ * (one item, or runs of half its rest), then the back of the fullest
+ * other range; every item comes out exactly once, also with threads
+ * racing for the same range, with a team smaller than the ranges, and
+ * with one thread much slower than the others.
  */
 #include <omp.h>
 #include <stdatomic.h>
@@ -28,15 +29,33 @@ static void test_steal_order(void **state)
     assert_int_equal(cz_steal_next(s, 3, 2), -1);
 }
 
+/* cz_steal_take: runs of half of its own range's rest, then single
+ * items from the back of the other. */
+static void test_steal_take_runs(void **state)
+{
+    (void)state;
+    cz_steal s[2];
+    cz_steal_init(s, 2, 11); /* 0..5, 6..10 */
+    static const int first[] = {0, 3, 5, 10, 9, 8, 7, 6}, count[] = {3, 2, 1, 1, 1, 1, 1, 1};
+    for (int k = 0; k < 8; k++) {
+        int n = 0;
+        assert_int_equal(cz_steal_take(s, 2, 0, &n), first[k]);
+        assert_int_equal(n, count[k]);
+    }
+    int n = 0;
+    assert_int_equal(cz_steal_take(s, 2, 1, &n), -1);
+}
+
 static void pause_us(long us)
 {
     struct timespec t = {0, us * 1000};
     nanosleep(&t, NULL);
 }
 
-/* `team` threads over `slots` ranges of n items, thread 0 sleeping on
- * each of its items: each item taken once, and the others take most. */
-static void race(int team, int slots, int n, bool slow)
+/* `team` threads over `slots` ranges of n items (one at a time, or in
+ * runs), thread 0 sleeping after each take when slow: each item taken
+ * once, and the others take part of thread 0's range. */
+static void race(int team, int slots, int n, bool slow, bool runs)
 {
     cz_steal s[CZ_STEAL_MAX];
     _Atomic int *count = calloc((size_t)n, sizeof *count);
@@ -46,13 +65,16 @@ static void race(int team, int slots, int n, bool slow)
 #pragma omp parallel num_threads(team)
     {
         int me = omp_get_thread_num();
-        for (int i; (i = cz_steal_next(s, slots, me)) >= 0;) {
-            if (i >= n) { /* cmocka's asserts on the calling thread only */
+        int run = 1;
+        for (int i; (i = runs ? cz_steal_take(s, slots, me, &run)
+                              : cz_steal_next(s, slots, me)) >= 0;) {
+            if (i + run > n) { /* cmocka's asserts on the calling thread only */
                 atomic_fetch_add(&count[0], 100);
                 break;
             }
-            atomic_fetch_add(&count[i], 1);
-            taken[me]++;
+            for (int k = i; k < i + run; k++)
+                atomic_fetch_add(&count[k], 1);
+            taken[me] += run;
             if (slow && me == 0)
                 pause_us(200);
         }
@@ -72,18 +94,22 @@ static void test_steal_every_item_once(void **state)
 {
     (void)state;
     for (int round = 0; round < 200; round++) {
-        race(2, 2, 1 + round % 37, false);
-        race(4, 4, 3 * round, false);
-        race(2, 3, 50, false); /* a range with no thread of its own */
+        for (int runs = 0; runs < 2; runs++) {
+            race(2, 2, 1 + round % 37, false, runs);
+            race(4, 4, 3 * round, false, runs);
+            race(2, 3, 50, false, runs); /* a range with no thread of its own */
+        }
     }
-    race(2, 2, 400, true);
-    race(3, 3, 600, true);
+    race(2, 2, 400, true, false);
+    race(3, 3, 600, true, false);
+    race(2, 2, 400, true, true);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_steal_order),
+        cmocka_unit_test(test_steal_take_runs),
         cmocka_unit_test(test_steal_every_item_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,4 +106,11 @@ static inline int cz_steal_take(cz_steal *s, int slots, int me, int *count)
     return cz_steal_next(s, slots, me);
 }
 
+/* fn(ctx, i, thread) for every item i of [0, n) on `threads` threads:
+ * static parts, then what another thread has left (one item at a time);
+ * `thread` numbers the caller's per-thread scratch. With more threads
+ * than CZ_STEAL_MAX, the static parts alone. */
+typedef void (*cz_item_fn)(void *ctx, long i, int thread);
+void cz_steal_for(long n, int threads, cz_item_fn fn, void *ctx);
+
 #endif

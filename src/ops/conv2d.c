@@ -32,6 +32,7 @@
 
 #include "graph/net.h"
 #include "kernels/kernels.h"
+#include "kernels/steal.h"
 #ifdef CZ_HAVE_X86
 #include "kernels/x86/act_avx512.h"
 #include "kernels/x86/transpose_avx512.h"
@@ -781,59 +782,80 @@ static void forward_batched(const fwd_ctx *f, int N, int nb, const float *x, siz
     }
 }
 
+/* A depthwise conv's call: what every item reads. */
+typedef struct depthwise_run {
+    const fwd_ctx *f;
+    const float *x;
+    float *y, *base;
+    size_t stride, in_plane;
+    int blocks, per_sample, taps, mult;
+    epilogue rest;
+    bool in_kernel;
+} depthwise_run;
+
+/* Item i: a block of 16 planes or one plane of one sample. */
+static void depthwise_item(void *ctx, long i, int thread)
+{
+    const depthwise_run *d = ctx;
+    const fwd_ctx *f = d->f;
+    const cz_conv_geom *g = f->g;
+    int n = (int)(i / d->per_sample), count;
+    int oc0 = cz_planes16_item((int)(i % d->per_sample), d->blocks, &count);
+    float *scratch = d->base + (size_t)thread * d->stride;
+    float *yn = d->y + (size_t)n * f->OC * f->P;
+    const float *bias = f->ep.bias ? f->ep.bias + oc0 : NULL;
+    cz_dw_after after = {d->rest.scale ? d->rest.scale + oc0 : NULL,
+                         d->rest.scale ? d->rest.shift + oc0 : NULL, d->rest.act};
+    bool done = count > 1 &&
+                cz_depthwise_planes16(g, d->x + ((size_t)n * g->channels + oc0) * d->in_plane,
+                                      f->weight + (size_t)oc0 * d->taps, bias,
+                                      d->in_kernel ? &after : NULL, yn + (size_t)oc0 * f->P,
+                                      scratch);
+    for (int oc = oc0; !done && oc < oc0 + count; oc++)
+        cz_depthwise_plane(g, d->x + ((size_t)n * g->channels + (size_t)(oc / d->mult)) * d->in_plane,
+                           f->weight + (size_t)oc * d->taps, f->ep.bias ? f->ep.bias[oc] : 0.0f,
+                           yn + (size_t)oc * f->P, scratch);
+    if (!done || !d->in_kernel)
+        apply_epilogue(&d->rest, yn, oc0, oc0 + count, f->P);
+    for (int oc = oc0; f->mean && oc < oc0 + count; oc++)
+        f->mean[(size_t)n * f->OC + oc] = cz_plane_mean(yn + (size_t)oc * f->P, (size_t)f->P);
+}
+
 /* Depthwise: every (sample, output channel) plane is independent. The
- * planes split in two fixed halves, as the GEMM before it splits a
- * small map's channels (and a batch's samples): each thread then reads
- * the planes it wrote itself, and the SE multiply after it reads its own
+ * planes split in two halves, as the GEMM before it splits a small
+ * map's channels (and a batch's samples): each thread then reads the
+ * planes it wrote itself, and the SE multiply after it reads its own
  * too. Taken dynamically, 4 at a time (e624e71), most small planes came
  * from the other core, a few cache lines each, too few to prefetch:
  * efficientnet_b0 b1 t2 10.50 -> 9.47 ms, mobilenet_v3_large 5.49 ->
- * 4.81, mobilenet_v2 b8 t2 50.3 -> 44.0 back with fixed halves. */
+ * 4.81, mobilenet_v2 b8 t2 50.3 -> 44.0 back with fixed halves. A thread
+ * done with its half takes what the other has not reached (steal.h):
+ * paired, b1 t2, mobilenet_v3_large 0.95x, shufflenet_v2 0.96,
+ * efficientnet_b0 0.98, mobilenet_v2 0.99. */
 static void forward_depthwise(const fwd_ctx *f, int N, const float *x, float *y, float *base,
                               size_t stride, int threads)
 {
     const cz_conv_geom *g = f->g;
-    int mult = f->OC / g->channels, taps = g->kernel_h * g->kernel_w;
-    size_t in_plane = (size_t)g->height * g->width;
+    depthwise_run d = {.f = f, .x = x, .y = y, .base = base, .stride = stride,
+                       .in_plane = (size_t)g->height * g->width,
+                       .taps = g->kernel_h * g->kernel_w, .mult = f->OC / g->channels};
     /* Each sample's channels in blocks of 16 where cz_depthwise_planes16
      * takes them, then the rest one by one; larger planes one by one (a
      * block of mobilenet_v3's 16 planes of 112x112 was one item for one
      * thread). */
-    int blocks = mult == 1 && cz_depthwise_planes16_takes(g) ? f->OC / 16 : 0;
-    epilogue rest = after_bias(f->ep);
+    d.blocks = d.mult == 1 && cz_depthwise_planes16_takes(g) ? f->OC / 16 : 0;
+    d.rest = after_bias(f->ep);
     /* The rest in the 16-plane kernel's registers, before its transposes
      * and stores (mobilenet_v3_large's depthwise layers up to 14 wide
      * 0.50 -> 0.47 ms on one thread, efficientnet_b0's 1.11 -> 1.05);
      * done in the plane kernel's stores, its larger planes went 15-40%
      * slower. Not with a residual, nor an activation with no vector form. */
-    bool in_kernel = blocks > 0 && !rest.residual && (rest.scale || rest.act >= 0);
+    d.in_kernel = d.blocks > 0 && !d.rest.residual && (d.rest.scale || d.rest.act >= 0);
 #ifdef CZ_HAVE_X86
-    in_kernel = in_kernel && (rest.act < 0 || cz_act16_has(rest.act));
+    d.in_kernel = d.in_kernel && (d.rest.act < 0 || cz_act16_has(d.rest.act));
 #endif
-    int per_sample = blocks + f->OC - 16 * blocks;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (long i = 0; i < (long)N * per_sample; i++) {
-        int n = (int)(i / per_sample), count;
-        int oc0 = cz_planes16_item((int)(i % per_sample), blocks, &count);
-        float *scratch = base + (size_t)omp_get_thread_num() * stride;
-        float *yn = y + (size_t)n * f->OC * f->P;
-        const float *bias = f->ep.bias ? f->ep.bias + oc0 : NULL;
-        cz_dw_after after = {rest.scale ? rest.scale + oc0 : NULL,
-                             rest.scale ? rest.shift + oc0 : NULL, rest.act};
-        bool done = count > 1 &&
-                    cz_depthwise_planes16(g, x + ((size_t)n * g->channels + oc0) * in_plane,
-                                          f->weight + (size_t)oc0 * taps, bias,
-                                          in_kernel ? &after : NULL, yn + (size_t)oc0 * f->P,
-                                          scratch);
-        for (int oc = oc0; !done && oc < oc0 + count; oc++)
-            cz_depthwise_plane(g, x + ((size_t)n * g->channels + (size_t)(oc / mult)) * in_plane,
-                               f->weight + (size_t)oc * taps, f->ep.bias ? f->ep.bias[oc] : 0.0f,
-                               yn + (size_t)oc * f->P, scratch);
-        if (!done || !in_kernel)
-            apply_epilogue(&rest, yn, oc0, oc0 + count, f->P);
-        for (int oc = oc0; f->mean && oc < oc0 + count; oc++)
-            f->mean[(size_t)n * f->OC + oc] = cz_plane_mean(yn + (size_t)oc * f->P, (size_t)f->P);
-    }
+    d.per_sample = d.blocks + f->OC - 16 * d.blocks;
+    cz_steal_for((long)N * d.per_sample, threads, depthwise_item, &d);
 }
 
 /* The blocked direct conv, in inference (training keeps the GEMM's

@@ -187,10 +187,14 @@ void cz_depthwise_plane(const cz_conv_geom *g, const float *x, const float *w, f
  * scale is not NULL, act a cz_act or -1 for none; scale and shift start
  * at the call's first channel. cz_depthwise_planes16 applies it to each
  * vector before it transposes and stores it, with the epilogue pass's
- * operations in its order (ops/conv2d.c), so the same bits. */
+ * operations in its order (ops/conv2d.c), so the same bits. mean, where
+ * not NULL, gets each of the 16 output planes' mean (an SE block's
+ * squeeze, taken by the conv), summed as cz_plane_mean sums a plane, so
+ * its bits too. */
 typedef struct cz_dw_after {
     const float *scale, *shift;
     int act;
+    float *mean;
 } cz_dw_after;
 /* Window ops on 16 planes at once, the channels in the vector lanes
  * (planes16.c): for small planes (28x28 down to 7x7), where one plane is

@@ -4,9 +4,9 @@
  * most left.
  *
  * The two vCPUs here run at different speeds from moment to moment (the
- * same FMA loop on both: one did 2-20% more work than the other in each
- * of 20 runs of 50 ms, and which one changed), so an even static split
- * leaves the faster thread waiting at the barrier. Taking items one at a
+ * same FMA loop on both for 50 ms: one did 0.83-1.20x the other's work,
+ * and which one was faster changed from minute to minute), so an even
+ * static split leaves the faster thread waiting at the barrier. Taking items one at a
  * time from a shared counter balances, but then every other item reads
  * what the other core wrote, and every claim moves the counter's line
  * between the cores (about 200 ns each way here). Here each thread

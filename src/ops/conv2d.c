@@ -804,21 +804,26 @@ static void depthwise_item(void *ctx, long i, int thread)
     float *scratch = d->base + (size_t)thread * d->stride;
     float *yn = d->y + (size_t)n * f->OC * f->P;
     const float *bias = f->ep.bias ? f->ep.bias + oc0 : NULL;
+    float *mean = f->mean ? f->mean + (size_t)n * f->OC + oc0 : NULL;
     cz_dw_after after = {d->rest.scale ? d->rest.scale + oc0 : NULL,
-                         d->rest.scale ? d->rest.shift + oc0 : NULL, d->rest.act};
+                         d->rest.scale ? d->rest.shift + oc0 : NULL, d->rest.act,
+                         d->in_kernel ? mean : NULL};
     bool done = count > 1 &&
                 cz_depthwise_planes16(g, d->x + ((size_t)n * g->channels + oc0) * d->in_plane,
                                       f->weight + (size_t)oc0 * d->taps, bias,
                                       d->in_kernel ? &after : NULL, yn + (size_t)oc0 * f->P,
                                       scratch);
-    for (int oc = oc0; !done && oc < oc0 + count; oc++)
-        cz_depthwise_plane(g, d->x + ((size_t)n * g->channels + (size_t)(oc / d->mult)) * d->in_plane,
-                           f->weight + (size_t)oc * d->taps, f->ep.bias ? f->ep.bias[oc] : 0.0f,
-                           yn + (size_t)oc * f->P, scratch);
-    if (!done || !d->in_kernel)
-        apply_epilogue(&d->rest, yn, oc0, oc0 + count, f->P);
-    for (int oc = oc0; f->mean && oc < oc0 + count; oc++)
-        f->mean[(size_t)n * f->OC + oc] = cz_plane_mean(yn + (size_t)oc * f->P, (size_t)f->P);
+    for (int oc = oc0; !done && oc < oc0 + count; oc++) {
+        size_t c = (size_t)n * g->channels + (size_t)(oc / d->mult);
+        const float *plane = d->x + c * d->in_plane;
+        cz_depthwise_plane(g, plane, f->weight + (size_t)oc * d->taps,
+                           f->ep.bias ? f->ep.bias[oc] : 0.0f, yn + (size_t)oc * f->P, scratch);
+    }
+    if (done && d->in_kernel)
+        return; /* the kernel took the epilogue and the means */
+    apply_epilogue(&d->rest, yn, oc0, oc0 + count, f->P);
+    for (int oc = oc0; mean && oc < oc0 + count; oc++)
+        mean[oc - oc0] = cz_plane_mean(yn + (size_t)oc * f->P, (size_t)f->P);
 }
 
 /* Depthwise: every (sample, output channel) plane is independent. The

@@ -97,7 +97,7 @@ static cz_dw_after random_after(cz_rng *rng, float scale[16], float shift[16])
     tu_fill_uniform(rng, shift, 16, -1.0f, 1.0f);
     bool scaled = cz_rng_below(rng, 2) == 0;
     int act = acts[cz_rng_below(rng, sizeof acts / sizeof *acts)];
-    return (cz_dw_after){scaled ? scale : NULL, scaled ? shift : NULL, act};
+    return (cz_dw_after){scaled ? scale : NULL, scaled ? shift : NULL, act, NULL};
 }
 
 /* after on channel c's plane y, as the conv's epilogue pass does it. */
@@ -193,14 +193,25 @@ static bool check_planes16(const cz_conv_geom *g, cz_rng *rng)
     }
     for (size_t i = 0; i < out * 16; i++)
         got[i] = NAN;
+    /* Half of those with the planes' means too (an SE block's squeeze):
+     * cz_plane_mean's bits on the planes with their epilogue. */
+    float mean[16], want_mean[16];
+    for (int c = 0; c < 16; c++) {
+        mean[c] = NAN;
+        want_mean[c] = cz_plane_mean(want + c * out, out);
+    }
+    after.mean = with_after && cz_rng_below(rng, 2) == 0 ? mean : NULL;
     bool taken = cz_depthwise_planes16(g, x, w, bias, with_after ? &after : NULL, got, scratch);
     if (taken) {
         char what[160];
-        snprintf(what, sizeof what, "depthwise x16 %s %dx%d k%dx%d s%dx%d p%dx%d d%d%s act %d",
+        snprintf(what, sizeof what, "depthwise x16 %s %dx%d k%dx%d s%dx%d p%dx%d d%d%s act %d%s",
                  cz_kernels_path(), g->height, g->width, g->kernel_h, g->kernel_w, g->stride_h,
                  g->stride_w, g->pad_h, g->pad_w, g->dilation,
-                 with_after && after.scale ? " scaled" : "", with_after ? after.act : -1);
+                 with_after && after.scale ? " scaled" : "", with_after ? after.act : -1,
+                 after.mean ? " with means" : "");
         expect_same_bits(got, want, out * 16, what);
+        if (after.mean)
+            expect_same_bits(mean, want_mean, 16, what);
     }
     free(x), free(w), free(want), free(got), free(scratch);
     return taken;

@@ -13,7 +13,7 @@
 #include "kernels/steal.h"
 #include "testutil.h"
 
-/* One thread alone over 3 ranges of 10 items: its own 3..6 in order,
+/* One thread alone over 3 ranges of 10 items: its own 4..6 in order,
  * then from the back of the fullest range (the first of two as full). */
 static void test_steal_order(void **state)
 {
@@ -58,7 +58,7 @@ static void pause_us(long us)
 static void race(int team, int slots, int n, bool slow, bool runs)
 {
     cz_steal s[CZ_STEAL_MAX];
-    _Atomic int *count = calloc((size_t)n, sizeof *count);
+    _Atomic int *count = calloc((size_t)(n > 0 ? n : 1), sizeof *count);
     int taken[CZ_STEAL_MAX] = {0};
     assert_non_null(count);
     cz_steal_init(s, slots, n);

@@ -21,6 +21,7 @@
 #define CZ_STEAL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernels/kernels.h"
@@ -53,22 +54,31 @@ static inline void cz_steal_init(cz_steal *s, int slots, int n)
         cz_steal_set(&s[t], cz_part(n, slots, t), cz_part(n, slots, t + 1));
 }
 
-/* The next item for the thread of range `me`: the front of its own
- * range, else the back of the range with most left; -1 when all of the
- * `slots` ranges are empty (a team smaller than `slots` takes the missing
- * threads' items too). */
-static inline int cz_steal_next(cz_steal *s, int slots, int me)
+/* From the front of range `me`: one item, or with `runs` half of what
+ * is left (at least one; *count of them from the one returned); -1 when
+ * the range is empty. */
+static inline int cz_steal_own(cz_steal *s, int me, bool runs, int *count)
 {
     uint64_t r = atomic_load_explicit(&s[me].range, memory_order_relaxed);
-    while ((uint32_t)r < (uint32_t)(r >> 32))
-        if (atomic_compare_exchange_weak_explicit(&s[me].range, &r,
-                                                  cz_steal_pack((uint32_t)r + 1,
-                                                                (uint32_t)(r >> 32)),
-                                                  memory_order_relaxed, memory_order_relaxed))
-            return (int)(uint32_t)r;
+    while ((uint32_t)r < (uint32_t)(r >> 32)) {
+        uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32), k = runs ? (hi - lo + 1) / 2 : 1;
+        if (atomic_compare_exchange_weak_explicit(&s[me].range, &r, cz_steal_pack(lo + k, hi),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            *count = (int)k;
+            return (int)lo;
+        }
+    }
+    return -1;
+}
+
+/* The last item of the range with most left of the `slots`; -1 when all
+ * are empty. */
+static inline int cz_steal_back(cz_steal *s, int slots)
+{
     for (;;) {
         int v = -1;
         uint32_t most = 0;
+        uint64_t r = 0;
         for (int u = 0; u < slots; u++) {
             uint64_t ru = atomic_load_explicit(&s[u].range, memory_order_relaxed);
             uint32_t lo = (uint32_t)ru, hi = (uint32_t)(ru >> 32);
@@ -87,23 +97,27 @@ static inline int cz_steal_next(cz_steal *s, int slots, int me)
     }
 }
 
+/* The next item for the thread of range `me`: the front of its own
+ * range, else the back of the range with most left; -1 when all of the
+ * `slots` ranges are empty (a team smaller than `slots` takes the missing
+ * threads' items too). */
+static inline int cz_steal_next(cz_steal *s, int slots, int me)
+{
+    int count, i = cz_steal_own(s, me, false, &count);
+    return i >= 0 ? i : cz_steal_back(s, slots);
+}
+
 /* Like cz_steal_next, but from its own range half of what is left at
- * once (at least one; *count items from the one returned), so that an
- * owner makes few calls over long runs while it has many items, and
- * shorter ones toward the end; from another's range one item. */
+ * once (*count items from the one returned), so that an owner makes few
+ * calls over long runs while it has many items, and shorter ones toward
+ * the end; from another's range one item. */
 static inline int cz_steal_take(cz_steal *s, int slots, int me, int *count)
 {
-    uint64_t r = atomic_load_explicit(&s[me].range, memory_order_relaxed);
-    while ((uint32_t)r < (uint32_t)(r >> 32)) {
-        uint32_t lo = (uint32_t)r, hi = (uint32_t)(r >> 32), k = (hi - lo + 1) / 2;
-        if (atomic_compare_exchange_weak_explicit(&s[me].range, &r, cz_steal_pack(lo + k, hi),
-                                                  memory_order_relaxed, memory_order_relaxed)) {
-            *count = (int)k;
-            return (int)lo;
-        }
-    }
+    int i = cz_steal_own(s, me, true, count);
+    if (i >= 0)
+        return i;
     *count = 1;
-    return cz_steal_next(s, slots, me);
+    return cz_steal_back(s, slots);
 }
 
 /* fn(ctx, i, thread) for every item i of [0, n) on `threads` threads:

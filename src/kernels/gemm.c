@@ -784,6 +784,16 @@ cz_packed_a cz_gemm_packed_view(int M, int K, const float *data)
                          .path = cz_kernels_current(), .rows = (M + mr - 1) / mr * mr};
 }
 
+size_t cz_gemm_packed_index(int M, int K, int i, int k, int *rows)
+{
+    const cz_gemm_kernel *uk = current_kernel();
+    int mr = uk->mr, kc_full = kc_for(K), pc = k / kc_full * kc_full;
+    int kc = K - pc < kc_full ? K - pc : kc_full, s = i / mr * mr;
+    *rows = mr - (i - s);
+    return (size_t)pc * ((size_t)(M + mr - 1) / mr * mr) + (size_t)s * kc + (size_t)(k - pc) * mr +
+           (size_t)(i - s);
+}
+
 bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *data,
                     cz_packed_a *pa)
 {

@@ -110,6 +110,12 @@ size_t cz_gemm_pack_size(int M, int K);
 /* The handle of M x K data that cz_gemm_pack_a (not transposed) packed on
  * the current path, for a caller that kept the data but not the handle. */
 cz_packed_a cz_gemm_packed_view(int M, int K, const float *data);
+/* Where element (i, k) of an M x K matrix lies in what cz_gemm_pack_a
+ * (not transposed) makes of it on the current path, which must pack; in
+ * *rows, how many rows from i on (to the end of i's sliver, padding rows
+ * included) lie next to it, 1 float apart. For a producer that writes
+ * the packed form directly (the Winograd weights). */
+size_t cz_gemm_packed_index(int M, int K, int i, int k, int *rows);
 /* Packs op(A) (row stride lda; A stored K x M when trans_a) into data;
  * false (pa untouched) on the reference path. */
 bool cz_gemm_pack_a(bool trans_a, int M, int K, const float *A, int lda, float *data,
@@ -239,7 +245,7 @@ const char *cz_depthwise_name(void);
 /* Winograd F(m x m, 3x3), m = 4 or 2 (output tiles of m x m): whether it
  * computes geometry g (3x3, stride 1, dilation 1, one group; any
  * padding). Its rounding differs from direct convolution by a few ulps per
- * layer: for inference, not for training. */
+ * layer. */
 bool cz_winograd_fits(const cz_conv_geom *g, int groups);
 /* How many m x m output tiles g's output makes. */
 int cz_winograd_tiles(const cz_conv_geom *g, int m);
@@ -249,10 +255,12 @@ size_t cz_winograd_scratch(const cz_conv_geom *g, int m, int out_channels, int t
  * weight (OC, C, 3, 3), packed for the current path's GEMM. They depend on
  * m, the weights and the path alone, so a caller running the same layer
  * again on the same path keeps them (cz_winograd_weights_size floats).
- * false: out of memory for the transform. */
+ * With flip, weight is (C, OC, 3, 3) and filter (oc, c) is weight's (c,
+ * oc) turned 180 degrees: the conv that gives a padding-1 conv's input
+ * gradient from its output gradient. */
 size_t cz_winograd_weights_size(int m, int out_channels, int channels);
-bool cz_winograd_weights(int m, int out_channels, int channels, const float *weight, float *U,
-                         int threads);
+void cz_winograd_weights(int m, int out_channels, int channels, const float *weight, bool flip,
+                         float *U, int threads);
 /* y (N, OC, OH, OW) = the conv of x (N, C, H, W) with the weights
  * transformed into U (for the same m), plus bias (NULL: none), on
  * `threads` OpenMP threads; the result does not depend on the thread

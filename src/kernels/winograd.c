@@ -26,8 +26,8 @@
  *
  * Rounding: the transforms add a few ulps per layer relative to direct
  * convolution (F(4x4)'s G has 1/6 and 1/24, which are inexact, and its A^T
- * an 8, which amplifies; F(2x2)'s only a 1/2); inference only, where the
- * models stay within 1e-4 of PyTorch.
+ * an 8, which amplifies; F(2x2)'s only a 1/2): models stay within 1e-4 of
+ * PyTorch, in inference and over training steps (test_train_step_torch).
  */
 #include <omp.h>
 #include <stdlib.h>
@@ -172,29 +172,32 @@ size_t cz_winograd_scratch(const cz_conv_geom *g, int m, int out_channels, int t
 
 /* --------------------------------------------------------- transforms */
 
-/* F(4x4): U = G g G^T for one 3x3 filter g; U[xi] at u[xi * stride]. */
-static void weight_tile4(const float *g, float *u, size_t stride)
+/* F(4x4): U = G g G^T for LANES 3x3 filters at once, g[tap][lane] ->
+ * u[xi][lane], G's 1/4, 1/6, 1/12 and 1/24 as divisions. */
+static void weight_lanes4(float g[9][LANES], float u[36][LANES])
 {
-    float t[6][3];
-    for (int j = 0; j < 3; j++) {
-        float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-        t[0][j] = g0 / 4.0f;
-        t[1][j] = -(g0 + g1 + g2) / 6.0f;
-        t[2][j] = -(g0 - g1 + g2) / 6.0f;
-        t[3][j] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
-        t[4][j] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
-        t[5][j] = g2;
-    }
-    for (int i = 0; i < 6; i++) {
-        float g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
-        float *row = u + (size_t)(i * 6) * stride;
-        row[0 * stride] = g0 / 4.0f;
-        row[1 * stride] = -(g0 + g1 + g2) / 6.0f;
-        row[2 * stride] = -(g0 - g1 + g2) / 6.0f;
-        row[3 * stride] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
-        row[4 * stride] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
-        row[5 * stride] = g2;
-    }
+    float t[6][3][LANES];
+    for (int j = 0; j < 3; j++)
+        for (int v = 0; v < LANES; v++) {
+            float g0 = g[j][v], g1 = g[3 + j][v], g2 = g[6 + j][v];
+            t[0][j][v] = g0 / 4.0f;
+            t[1][j][v] = -(g0 + g1 + g2) / 6.0f;
+            t[2][j][v] = -(g0 - g1 + g2) / 6.0f;
+            t[3][j][v] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+            t[4][j][v] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+            t[5][j][v] = g2;
+        }
+    for (int i = 0; i < 6; i++)
+        for (int v = 0; v < LANES; v++) {
+            float g0 = t[i][0][v], g1 = t[i][1][v], g2 = t[i][2][v];
+            float *row = &u[i * 6][v];
+            row[0 * LANES] = g0 / 4.0f;
+            row[1 * LANES] = -(g0 + g1 + g2) / 6.0f;
+            row[2 * LANES] = -(g0 - g1 + g2) / 6.0f;
+            row[3 * LANES] = g0 / 24.0f + g1 / 12.0f + g2 / 6.0f;
+            row[4 * LANES] = g0 / 24.0f - g1 / 12.0f + g2 / 6.0f;
+            row[5 * LANES] = g2;
+        }
 }
 
 /* out[0..5] = B^T in[0..5] for LANES columns; in[k] and out[i] are lane
@@ -228,25 +231,28 @@ static inline __attribute__((always_inline)) void at_apply(float in[6][LANES],
     }
 }
 
-/* F(2x2): U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
-static void weight_tile2(const float *g, float *u, size_t stride)
+/* F(2x2): U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], for
+ * LANES filters as weight_lanes4 (u[0 .. 15] used). */
+static void weight_lanes2(float g[9][LANES], float u[36][LANES])
 {
-    float t[4][3];
-    for (int j = 0; j < 3; j++) {
-        float g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-        t[0][j] = g0;
-        t[1][j] = (g0 + g1 + g2) * 0.5f;
-        t[2][j] = (g0 - g1 + g2) * 0.5f;
-        t[3][j] = g2;
-    }
-    for (int i = 0; i < 4; i++) {
-        float g0 = t[i][0], g1 = t[i][1], g2 = t[i][2];
-        float *row = u + (size_t)(i * 4) * stride;
-        row[0 * stride] = g0;
-        row[1 * stride] = (g0 + g1 + g2) * 0.5f;
-        row[2 * stride] = (g0 - g1 + g2) * 0.5f;
-        row[3 * stride] = g2;
-    }
+    float t[4][3][LANES];
+    for (int j = 0; j < 3; j++)
+        for (int v = 0; v < LANES; v++) {
+            float g0 = g[j][v], g1 = g[3 + j][v], g2 = g[6 + j][v];
+            t[0][j][v] = g0;
+            t[1][j][v] = (g0 + g1 + g2) * 0.5f;
+            t[2][j][v] = (g0 - g1 + g2) * 0.5f;
+            t[3][j][v] = g2;
+        }
+    for (int i = 0; i < 4; i++)
+        for (int v = 0; v < LANES; v++) {
+            float g0 = t[i][0][v], g1 = t[i][1][v], g2 = t[i][2][v];
+            float *row = &u[i * 4][v];
+            row[0 * LANES] = g0;
+            row[1 * LANES] = (g0 + g1 + g2) * 0.5f;
+            row[2 * LANES] = (g0 - g1 + g2) * 0.5f;
+            row[3 * LANES] = g2;
+        }
 }
 
 /* F(2x2): out[0..3] = B^T in[0..3], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0;
@@ -530,7 +536,8 @@ const char *cz_winograd_name(int m)
 
 /* Floats of one U[xi]: packed for the current path's GEMM (so the XI
  * products do not pack them again on every call), or plain where the
- * path packs nothing. */
+ * path packs nothing. (Padded to an odd number of lines, as xi_stride,
+ * cz_winograd_weights took 3.3 ms for 256 x 256 on one thread, not 2.1.) */
 static size_t u_stride(int OC, int C)
 {
     size_t packed = cz_gemm_pack_size(OC, C);
@@ -542,29 +549,53 @@ size_t cz_winograd_weights_size(int m, int out_channels, int channels)
     return (size_t)(m + 2) * (m + 2) * u_stride(out_channels, channels);
 }
 
-bool cz_winograd_weights(int m, int OC, int C, const float *weight, float *U, int threads)
+/* Rows i .. i + n - 1 of every U[xi] (n <= LANES; rows from OC on, a
+ * sliver's padding, zero), from the filters of output channels i .. (with
+ * flip, of weight's input channels i .., turned; see kernels.h):
+ * written where the GEMM's pack puts them (packed), else plain (OC x C).
+ * One input channel k at a time, so that each U[xi] is written in order
+ * and the filters read in order. */
+static void weight_rows(int m, int OC, int C, const float *weight, bool flip, float *U,
+                        size_t stride, bool packed, int i, int n)
 {
     int xis = (m + 2) * (m + 2);
-    size_t us = (size_t)OC * C, stride = u_stride(OC, C);
-    bool pack = cz_gemm_pack_size(OC, C) > 0;
-    float *plain = pack ? malloc(sizeof(float) * xis * us) : U;
-    if (!plain)
-        return false;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (long i = 0; i < (long)us; i++) {
+    float g[9][LANES], u[36][LANES];
+    for (int k = 0; k < C; k++) {
+        for (int r = 0; r < LANES; r++)
+            for (int t = 0; t < 9; t++)
+                g[t][r] = r >= n || i + r >= OC ? 0.0f
+                          : flip ? weight[((size_t)k * OC + i + r) * 9 + 8 - t]
+                                 : weight[((size_t)(i + r) * C + k) * 9 + t];
         if (m == 4)
-            weight_tile4(weight + (size_t)i * 9, plain + i, us);
+            weight_lanes4(g, u);
         else
-            weight_tile2(weight + (size_t)i * 9, plain + i, us);
-    }
-    if (pack) {
-        cz_packed_a pa;
-#pragma omp parallel for schedule(static) num_threads(threads) private(pa)
+            weight_lanes2(g, u);
+        int rows;
+        size_t at = packed ? cz_gemm_packed_index(OC, C, i, k, &rows) : (size_t)i * C + k;
+        size_t step = packed ? 1 : (size_t)C;
         for (int xi = 0; xi < xis; xi++)
-            cz_gemm_pack_a(false, OC, C, plain + xi * us, C, U + xi * stride, &pa);
-        free(plain);
+            for (int r = 0; r < n; r++)
+                U[xi * stride + at + r * step] = i + r < OC ? u[xi][r] : 0.0f;
     }
-    return true;
+}
+
+/* Each thread whole slivers of rows. The transform of one filter at a
+ * time into plain matrices, then cz_gemm_pack_a over each, took 10.7 ms
+ * for a 256 x 256 layer on two threads, 1.0 ms this way (a training step
+ * transforms them all anew); the same bits. */
+void cz_winograd_weights(int m, int OC, int C, const float *weight, bool flip, float *U,
+                         int threads)
+{
+    size_t stride = u_stride(OC, C);
+    bool packed = cz_gemm_pack_size(OC, C) > 0;
+    int n = LANES;
+    if (packed)
+        cz_gemm_packed_index(OC, C, 0, 0, &n);
+    int runs = (OC + n - 1) / n;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int j = 0; j < runs; j++) /* plain: no rows past OC */
+        weight_rows(m, OC, C, weight, flip, U, stride, packed, j * n,
+                    packed || OC - j * n > n ? n : OC - j * n);
 }
 
 /* What every band of one call shares. */

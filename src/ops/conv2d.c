@@ -507,11 +507,20 @@ enum {
     CACHE_PACKED_BOTH = 3,
     CACHE_DIRECT = 4,
     CACHE_WINOGRAD2 = 5,
-    CACHE_STEM = 6
+    CACHE_STEM = 6,
+    CACHE_WINOGRAD4_DX = 7, /* U, then the input gradient's U */
+    CACHE_WINOGRAD2_DX = 8
 };
 static uint64_t cache_key(const cz_net *net, int what)
 {
-    return net->param_version << 8 | (uint64_t)cz_kernels_current() << 3 | (uint64_t)what;
+    return net->param_version << 8 | (uint64_t)cz_kernels_current() << 4 | (uint64_t)what;
+}
+
+static int winograd_cached(int m, bool dx)
+{
+    if (m == 4)
+        return dx ? CACHE_WINOGRAD4_DX : CACHE_WINOGRAD4;
+    return dx ? CACHE_WINOGRAD2_DX : CACHE_WINOGRAD2;
 }
 
 /* What one forward call needs to run a sample. */
@@ -896,8 +905,14 @@ static bool use_direct(const cz_net *net, const cz_conv_geom *g, int groups)
 #define SMALL_WINOGRAD 7000000L
 
 /* Winograd's tile size m for this conv (4 or 2), or 0 where it does not
- * pay: only in inference, as training keeps the direct conv's rounding so
- * that gradients and forward agree exactly. Below 16 channels in or out,
+ * pay. Before a backward, F(2x2) only (for the input gradient too, see
+ * dx_geometry): F(4x4) rounds further from direct convolution (its G's
+ * 1/6 and 1/24, its A^T's 8), and two SGD steps of resnet18 in
+ * test_cli_arrays ended 4e-4 from PyTorch's weights with it (a ReLU's
+ * input on the other side of 0), 1.3e-6 with F(2x2) as with the GEMM;
+ * F(2x2) saved as much time there (a resnet50 step at batch 8 on two
+ * threads, paired: 0.93 of the GEMM's, F(4x4) 0.98 of F(2x2)'s).
+ * Below 16 channels in or out,
  * or under 16 output tiles, its thin GEMMs run slower than one direct
  * GEMM. F(4x4) from 16 tiles (a 14x14 map), since the GEMM prefetches its
  * A (the transformed weights, read once per call) and runs a 16-column
@@ -912,15 +927,42 @@ static bool use_direct(const cz_net *net, const cz_conv_geom *g, int groups)
  * runs and the conv is small (SMALL_WINOGRAD). */
 static int winograd_tile(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
 {
-    if (cz_net_wants_backward(net) || cz_kernels_current() == CZ_KPATH_REF ||
-        !cz_winograd_fits(g, groups) || g->channels < 16 || OC < 16)
+    if (cz_kernels_current() == CZ_KPATH_REF || !cz_winograd_fits(g, groups) ||
+        g->channels < 16 || OC < 16)
         return 0;
     long macs = 9L * g->channels * OC * g->out_h * g->out_w;
     if (macs < SMALL_WINOGRAD && use_direct(net, g, groups))
         return 0;
-    if (cz_winograd_tiles(g, 4) >= 16)
+    if (cz_winograd_tiles(g, 4) >= 16 && !cz_net_wants_backward(net))
         return 4;
     return cz_winograd_tiles(g, 2) >= 16 ? 2 : 0;
+}
+
+/* The input gradient of a 3x3, stride-1 conv with padding 1 (a same-size
+ * one) is a conv of the same kind: the output gradient (OC channels)
+ * through each filter turned 180 degrees, input and output channels
+ * swapped. Its geometry in *t; false where g is not such a conv. */
+static bool dx_geometry(const cz_conv_geom *g, int OC, cz_conv_geom *t)
+{
+    if (!cz_winograd_fits(g, 1) || g->pad_h != 1 || g->pad_w != 1)
+        return false;
+    *t = *g;
+    t->channels = OC;
+    t->height = g->out_h, t->width = g->out_w;
+    t->out_h = g->height, t->out_w = g->width;
+    return t->out_h == t->height && t->out_w == t->width;
+}
+
+/* Floats of a Winograd conv's cache: U, and before a backward where the
+ * input gradient can run as a Winograd conv too (same m: the same tiles),
+ * that conv's U after it. */
+static size_t winograd_cache(const cz_net *net, const cz_conv_geom *g, int m, int OC, bool *dx)
+{
+    cz_conv_geom t;
+    *dx = cz_net_wants_backward(net) && dx_geometry(g, OC, &t) &&
+          winograd_tile(net, &t, 1, g->channels) == m;
+    return cz_winograd_weights_size(m, OC, g->channels) +
+           (*dx ? cz_winograd_weights_size(m, g->channels, OC) : 0);
 }
 
 static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom *g, int m,
@@ -929,15 +971,26 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
     const cz_node *in = cz_node_in(net, node, 0);
     int OC = node->shape[0], C = g->channels;
     const float *weight = cz_node_param(net, node, 0)->value.data;
-    float *U = cz_node_cache(node, sizeof(float) * cz_winograd_weights_size(m, OC, C));
-    float *scratch =
-        cz_net_scratch(net, sizeof(float) * cz_winograd_scratch(g, m, OC, threads));
+    bool dx;
+    float *U = cz_node_cache(node, sizeof(float) * winograd_cache(net, g, m, OC, &dx));
+    size_t need = cz_winograd_scratch(g, m, OC, threads);
+    if (cz_net_wants_backward(net)) { /* backward's, so that it cannot fail */
+        size_t grads = full_stride(scratch_sizes(node, g)) * (size_t)threads;
+        cz_conv_geom t;
+        size_t dx_scratch =
+            dx && dx_geometry(g, OC, &t) ? cz_winograd_scratch(&t, m, C, threads) : 0;
+        need = need > grads ? need : grads;
+        need = need > dx_scratch ? need : dx_scratch;
+    }
+    float *scratch = cz_net_scratch(net, sizeof(float) * need);
     if (!U || !scratch)
         return CZ_ERR_NOMEM;
-    uint64_t key = cache_key(net, m == 4 ? CACHE_WINOGRAD4 : CACHE_WINOGRAD2);
+    uint64_t key = cache_key(net, winograd_cached(m, dx));
     if (node->cache_key != key) {
-        if (!cz_winograd_weights(m, OC, C, weight, U, threads))
-            return CZ_ERR_NOMEM;
+        cz_winograd_weights(m, OC, C, weight, false, U, threads);
+        if (dx)
+            cz_winograd_weights(m, C, OC, weight, true, U + cz_winograd_weights_size(m, OC, C),
+                                threads);
         node->cache_key = key;
     }
     node->kernel = cz_winograd_name(m);
@@ -949,6 +1002,24 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
     cz_winograd_conv(g, m, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads,
                      has_work(&rest) ? &run : NULL);
     return CZ_OK;
+}
+
+/* Backward's input gradient as a Winograd conv, into a fresh dx, where
+ * the forward before made its weights (winograd_cache); false where it
+ * did not. */
+static bool dx_winograd(const cz_net *net, const cz_node *node, const cz_conv_geom *g,
+                        const float *dy, float *dx, int threads)
+{
+    cz_conv_geom t;
+    int C = g->channels, OC = node->shape[0];
+    if (!node->cache || !dx_geometry(g, OC, &t))
+        return false;
+    int m = winograd_tile(net, &t, 1, C);
+    if (!m || node->cache_key != cache_key(net, winograd_cached(m, true)))
+        return false;
+    const float *U = (const float *)node->cache + cz_winograd_weights_size(m, OC, C);
+    cz_winograd_conv(&t, m, C, U, NULL, net->batch, dy, dx, net->scratch, threads, NULL);
+    return true;
 }
 
 /* The node's weights in a kernel's packed form (`floats` of them, made by
@@ -1276,8 +1347,11 @@ static void conv2d_backward(cz_net *net, cz_node *node)
     const saved_block *saved = node->saved;
     float *base = net->scratch;
     int N = net->batch, threads = saved->threads;
-    const cz_packed_a *wt = want_dx ? packed_transposed(net, node) : NULL;
     bool fresh = want_dx && cz_grad_take_fresh(in);
+    /* Then the threads below take the weight gradient alone. */
+    if (fresh && dx_winograd(net, node, &g, node->dout.data, in->dout.data, threads))
+        want_dx = false;
+    const cz_packed_a *wt = want_dx ? packed_transposed(net, node) : NULL;
 
 #pragma omp parallel num_threads(threads)
     {

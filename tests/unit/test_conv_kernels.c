@@ -7,6 +7,10 @@
  *   - whole conv2d and linear layers (depthwise with and without a channel
  *     multiplier, pointwise, strided, grouped, ordinary) forced to each
  *     path vs the same layer forced to "ref" (im2col + reference GEMM);
+ *   - training-mode gradients of those layers on each path vs "ref"
+ *     (Winograd's input gradient as a conv of dy; one shared input whose
+ *     second gradient adds to the first), and the Winograd weight
+ *     transform vs G g G^T;
  *   - bits: a conv run with samples split across threads, with one sample
  *     split inside (batch < threads), and on one thread, all agree;
  *   - the inference plan: whole models with BatchNorm and activations
@@ -701,6 +705,49 @@ static void test_conv_backward_per_path(void **state)
         cz_tensor_free(&x);
         cz_net_free(net);
     }
+    cz_kernels_force(NULL);
+}
+
+/* Two Winograd convs reading one input, their outputs added: backward's
+ * first input gradient (conv2's) is fresh and runs as a Winograd conv, the
+ * second adds to it through the GEMM; both against the reference path. */
+static void test_conv_backward_shared_input(void **state)
+{
+    (void)state;
+    cz_conv_args a = {.out_channels = 24, .kernel = 3, .padding = 1};
+    cz_net *net = cz_net_create(32, 20, 20, 5);
+    int c1 = cz_conv2d(net, CZ_INPUT, "conv", a);
+    int c2 = cz_conv2d(net, CZ_INPUT, "conv2", a);
+    cz_add(net, c1, c2, "add");
+    tu_check(cz_net_status(net));
+    cz_net_set_training(net, true);
+    cz_net_set_input_grad(net, true);
+    cz_rng rng;
+    cz_rng_seed(&rng, 8);
+    cz_tensor x = {0};
+    tu_tensor_random(&x, &rng, 2, 32, 20, 20);
+    size_t nx = cz_tensor_numel(&x);
+    size_t nw = cz_tensor_numel(&cz_net_find_param(net, "conv.weight")->grad);
+    assert_true(cz_kernels_force("ref"));
+    float *dx_ref, *dw_ref;
+    layer_grads(net, &x, &dx_ref, &dw_ref);
+    for (int p = 0; p < N_FAST; p++) {
+        if (!cz_kernels_force(fast_paths[p]))
+            continue;
+        float *dx, *dw;
+        layer_grads(net, &x, &dx, &dw);
+        char what[96];
+        snprintf(what, sizeof what, "winograd-f2x3-%s", fast_paths[p]);
+        assert_string_equal(cz_net_node_kernel(net, c2), what);
+        snprintf(what, sizeof what, "shared input on %s: dx", fast_paths[p]);
+        tu_expect_close_f(dx, dx_ref, nx, 1e-4, 1e-4, what);
+        snprintf(what, sizeof what, "shared input on %s: dw", fast_paths[p]);
+        tu_expect_close_f(dw, dw_ref, nw, 1e-4, 1e-4, what);
+        free(dx), free(dw);
+    }
+    free(dx_ref), free(dw_ref);
+    cz_tensor_free(&x);
+    cz_net_free(net);
     cz_kernels_force(NULL);
 }
 
@@ -1475,6 +1522,7 @@ int main(void)
         cmocka_unit_test(test_conv_thread_bits),
         cmocka_unit_test(test_conv_backward_bits),
         cmocka_unit_test(test_conv_backward_per_path),
+        cmocka_unit_test(test_conv_backward_shared_input),
         cmocka_unit_test(test_winograd_weights),
         cmocka_unit_test(test_fusion_bits),
         cmocka_unit_test(test_stem_bits),

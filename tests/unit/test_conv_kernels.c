@@ -667,50 +667,61 @@ static void test_conv_backward_bits(void **state)
     cz_kernels_force(NULL);
 }
 
-/* Training-mode gradients (the input's and the weights') of every layer
- * case on each fast path against the reference path's: Winograd's input
- * gradient (a conv of dy with the filters turned, cz_winograd_weights'
- * flip) among them. Sums of up to 1728 products of values in [-1, 1]:
- * the fast GEMMs' order puts dw up to 2.3e-5 from the reference's. */
+/* net's training-mode gradients (its input's and conv.weight's) on each
+ * fast path against the reference path's; with `winograd`, node must have
+ * run Winograd F(2x2). Sums of up to 1728 products of values in [-1, 1]:
+ * the fast GEMMs' order alone puts dw up to 2.3e-5 from the reference's. */
+static void expect_grads_per_path(cz_net *net, const cz_tensor *x, int node, bool winograd,
+                                  const char *name)
+{
+    cz_net_set_training(net, true);
+    cz_net_set_input_grad(net, true);
+    size_t nx = cz_tensor_numel(x);
+    size_t nw = cz_tensor_numel(&cz_net_find_param(net, "conv.weight")->grad);
+    assert_true(cz_kernels_force("ref"));
+    float *dx_ref, *dw_ref;
+    layer_grads(net, x, &dx_ref, &dw_ref);
+    for (int p = 0; p < N_FAST; p++) {
+        if (!cz_kernels_force(fast_paths[p]))
+            continue;
+        float *dx, *dw;
+        layer_grads(net, x, &dx, &dw);
+        const char *kernel = cz_net_node_kernel(net, node);
+        char what[128];
+        snprintf(what, sizeof what, "winograd-f2x3-%s", fast_paths[p]);
+        if (winograd)
+            assert_string_equal(kernel, what);
+        snprintf(what, sizeof what, "%s on %s (%s): dx", name, fast_paths[p], kernel);
+        tu_expect_close_f(dx, dx_ref, nx, 1e-4, 1e-4, what);
+        snprintf(what, sizeof what, "%s on %s (%s): dw", name, fast_paths[p], kernel);
+        tu_expect_close_f(dw, dw_ref, nw, 1e-4, 1e-4, what);
+        free(dx), free(dw);
+    }
+    free(dx_ref), free(dw_ref);
+    cz_kernels_force(NULL);
+}
+
+/* Every layer case's gradients on each path against the reference's:
+ * Winograd's input gradient (a conv of dy with the filters turned,
+ * cz_winograd_weights' flip) among them. */
 static void test_conv_backward_per_path(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof layer_cases / sizeof *layer_cases; i++) {
-        const layer_case *lc = &layer_cases[i];
         int node;
         cz_tensor x = {0};
-        cz_net *net = layer_net(lc, 130 + i, &node, 3, 70 + i, &x);
-        cz_net_set_training(net, true);
-        cz_net_set_input_grad(net, true);
-        size_t nx = cz_tensor_numel(&x);
-        size_t nw = cz_tensor_numel(&cz_net_find_param(net, "conv.weight")->grad);
-        assert_true(cz_kernels_force("ref"));
-        float *dx_ref, *dw_ref;
-        layer_grads(net, &x, &dx_ref, &dw_ref);
-        for (int p = 0; p < N_FAST; p++) {
-            if (!cz_kernels_force(fast_paths[p]))
-                continue;
-            float *dx, *dw;
-            layer_grads(net, &x, &dx, &dw);
-            char what[96];
-            snprintf(what, sizeof what, "layer case %zu on %s (%s): dx", i, fast_paths[p],
-                     cz_net_node_kernel(net, node));
-            tu_expect_close_f(dx, dx_ref, nx, 1e-4, 1e-4, what);
-            snprintf(what, sizeof what, "layer case %zu on %s (%s): dw", i, fast_paths[p],
-                     cz_net_node_kernel(net, node));
-            tu_expect_close_f(dw, dw_ref, nw, 1e-4, 1e-4, what);
-            free(dx), free(dw);
-        }
-        free(dx_ref), free(dw_ref);
+        cz_net *net = layer_net(&layer_cases[i], 130 + i, &node, 3, 70 + i, &x);
+        char name[32];
+        snprintf(name, sizeof name, "layer case %zu", i);
+        expect_grads_per_path(net, &x, node, false, name);
         cz_tensor_free(&x);
         cz_net_free(net);
     }
-    cz_kernels_force(NULL);
 }
 
 /* Two Winograd convs reading one input, their outputs added: backward's
  * first input gradient (conv2's) is fresh and runs as a Winograd conv, the
- * second adds to it through the GEMM; both against the reference path. */
+ * second adds to it through the GEMM. */
 static void test_conv_backward_shared_input(void **state)
 {
     (void)state;
@@ -720,35 +731,13 @@ static void test_conv_backward_shared_input(void **state)
     int c2 = cz_conv2d(net, CZ_INPUT, "conv2", a);
     cz_add(net, c1, c2, "add");
     tu_check(cz_net_status(net));
-    cz_net_set_training(net, true);
-    cz_net_set_input_grad(net, true);
     cz_rng rng;
     cz_rng_seed(&rng, 8);
     cz_tensor x = {0};
     tu_tensor_random(&x, &rng, 2, 32, 20, 20);
-    size_t nx = cz_tensor_numel(&x);
-    size_t nw = cz_tensor_numel(&cz_net_find_param(net, "conv.weight")->grad);
-    assert_true(cz_kernels_force("ref"));
-    float *dx_ref, *dw_ref;
-    layer_grads(net, &x, &dx_ref, &dw_ref);
-    for (int p = 0; p < N_FAST; p++) {
-        if (!cz_kernels_force(fast_paths[p]))
-            continue;
-        float *dx, *dw;
-        layer_grads(net, &x, &dx, &dw);
-        char what[96];
-        snprintf(what, sizeof what, "winograd-f2x3-%s", fast_paths[p]);
-        assert_string_equal(cz_net_node_kernel(net, c2), what);
-        snprintf(what, sizeof what, "shared input on %s: dx", fast_paths[p]);
-        tu_expect_close_f(dx, dx_ref, nx, 1e-4, 1e-4, what);
-        snprintf(what, sizeof what, "shared input on %s: dw", fast_paths[p]);
-        tu_expect_close_f(dw, dw_ref, nw, 1e-4, 1e-4, what);
-        free(dx), free(dw);
-    }
-    free(dx_ref), free(dw_ref);
+    expect_grads_per_path(net, &x, c2, true, "shared input");
     cz_tensor_free(&x);
     cz_net_free(net);
-    cz_kernels_force(NULL);
 }
 
 /* G of F(4x4, 3x3) and F(2x2, 3x3), rows by interpolation point. */

@@ -30,7 +30,6 @@
  * PyTorch, in inference and over training steps (test_train_step_torch).
  */
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"

@@ -954,13 +954,13 @@ static bool dx_geometry(const cz_conv_geom *g, int OC, cz_conv_geom *t)
 }
 
 /* Floats of a Winograd conv's cache: U, and before a backward where the
- * input gradient can run as a Winograd conv too (same m: the same tiles),
- * that conv's U after it. */
-static size_t winograd_cache(const cz_net *net, const cz_conv_geom *g, int m, int OC, bool *dx)
+ * input gradient can run as a Winograd conv too (same m: the same tiles;
+ * *dx, its geometry in *t), that conv's U after it. */
+static size_t winograd_cache(const cz_net *net, const cz_conv_geom *g, int m, int OC, bool *dx,
+                             cz_conv_geom *t)
 {
-    cz_conv_geom t;
-    *dx = cz_net_wants_backward(net) && dx_geometry(g, OC, &t) &&
-          winograd_tile(net, &t, 1, g->channels) == m;
+    *dx = cz_net_wants_backward(net) && dx_geometry(g, OC, t) &&
+          winograd_tile(net, t, 1, g->channels) == m;
     return cz_winograd_weights_size(m, OC, g->channels) +
            (*dx ? cz_winograd_weights_size(m, g->channels, OC) : 0);
 }
@@ -972,13 +972,12 @@ static cz_status forward_winograd(cz_net *net, cz_node *node, const cz_conv_geom
     int OC = node->shape[0], C = g->channels;
     const float *weight = cz_node_param(net, node, 0)->value.data;
     bool dx;
-    float *U = cz_node_cache(node, sizeof(float) * winograd_cache(net, g, m, OC, &dx));
+    cz_conv_geom t;
+    float *U = cz_node_cache(node, sizeof(float) * winograd_cache(net, g, m, OC, &dx, &t));
     size_t need = cz_winograd_scratch(g, m, OC, threads);
     if (cz_net_wants_backward(net)) { /* backward's, so that it cannot fail */
         size_t grads = full_stride(scratch_sizes(node, g)) * (size_t)threads;
-        cz_conv_geom t;
-        size_t dx_scratch =
-            dx && dx_geometry(g, OC, &t) ? cz_winograd_scratch(&t, m, C, threads) : 0;
+        size_t dx_scratch = dx ? cz_winograd_scratch(&t, m, C, threads) : 0;
         need = need > grads ? need : grads;
         need = need > dx_scratch ? need : dx_scratch;
     }

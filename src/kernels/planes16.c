@@ -34,7 +34,8 @@
 #define DEPTHWISE_MAX_W 28
 #define POOL_MAX_W 64
 /* Positions past the padded buffer that depthwise16's last row reads in
- * its idle lanes (at most 16 lanes at column stride 2), zeroed. */
+ * its idle lanes, zeroed: (16 - out_w) x the column stride, at most 8
+ * for rows of 12 to 16 outputs. */
 #define ROW_SLACK 32
 
 /* The padded buffer: the input with its padding, grown to hold every

@@ -307,7 +307,8 @@ void cz_net_set_profile(cz_net *net, double *seconds);
  * conv, and the residual add and activation after it, into one pass over
  * the conv's output: the same arithmetic, bit for bit, without the extra
  * passes over memory. Node outputs that are never needed at the same time
- * share memory, so only the net's output is kept after the forward:
+ * share memory (at a batch of one, all but the pools'), so only the net's
+ * output is kept after the forward:
  * cz_net_node_output of an inner node is then stale, or NULL for the
  * fused-away ones. At a batch over one the layers up to the classifier
  * run one sample at a time, each thread taking whole samples (the same

@@ -608,13 +608,32 @@ static void plan_in_place(const cz_net *net, const int *birth, const int *death,
     }
 }
 
+/* Whether node keeps a buffer of its own in a plan for a batch of one
+ * (its lifetime the whole forward): the pools. On two threads a pool's
+ * stores went to lines that the other core had last written, for
+ * another node sharing the memory, and each such line crossed between
+ * the cores first; the pools then took longer on two threads than on one
+ * (inception_v3's thirteen 1.62 ms against 1.45). Their own buffers, which
+ * only they write, each thread the same part every forward: 0.93 ms, the
+ * model 0.977-0.987x the time (paired forwards), googlenet 0.982-0.995,
+ * resnet50 0.990-1.002, resnet18 0.997, densenet121 0.996, on one thread
+ * 1.003; inception_v3's peak RSS 247 -> 257 MiB. Every node with its own
+ * buffer made resnet50 and mobilenet_v2 1.07x slower (their maps no
+ * longer fit the caches). At a larger batch each lane runs on one
+ * thread, and the larger arenas made inception_v3 1.02x and googlenet
+ * 1.06x slower, so only at a batch of one. */
+static bool owns_buffer(const cz_node *node)
+{
+    return node->op == &cz_op_maxpool || node->op == &cz_op_avgpool;
+}
+
 /* The plan's memory: a node output lives from the step that writes it to
  * the last step that reads it (the net's output, to the end); outputs that
  * are never alive together share memory. Fused nodes other than a chain's
  * last have no output at all. Per sample, densenet121's 187 MiB of
  * feature maps (one buffer per node) become 8 MiB, resnet50's 144 MiB
  * 6.9 MiB, vgg16's 110 MiB 24.5 MiB. */
-static cz_status plan_buffers(cz_net *net, int below)
+static cz_status plan_buffers(cz_net *net, int below, bool one)
 {
     int n = net->n_nodes;
     size_t slots = (size_t)(n > 0 ? n : 1);
@@ -658,7 +677,10 @@ static cz_status plan_buffers(cz_net *net, int below)
         if (birth[i] < 0 || root[i] >= 0)
             continue;
         size_t size = (cz_node_numel(&net->nodes[i]) + 15) / 16 * 16;
-        v[live++] = (lifetime){i, birth[i], death[i] > birth[i] ? death[i] : birth[i], size, 0};
+        int from = birth[i], to = death[i] > birth[i] ? death[i] : birth[i];
+        if (one && owns_buffer(&net->nodes[i]))
+            from = 0, to = n;
+        v[live++] = (lifetime){i, from, to, size, 0};
     }
     place_lifetimes(v, live, near, &net->arena_per_sample);
     for (int i = 0; i < live; i++)
@@ -793,9 +815,10 @@ enum { PLAN_NONE, PLAN_INFERENCE, PLAN_TRAINING };
  * 14. The convs' epilogues stay off: the GEMM's output must be kept for
  * BatchNorm's backward anyway.
  *
- * A plan depends on the graph, and on which nodes run one sample at a
- * time (the concats in place), so a forward makes it only when one of
- * those changes (net->planned, net->planned_below). */
+ * A plan depends on the graph, on which nodes run one sample at a time
+ * (the concats in place) and on whether the batch is one (owns_buffer),
+ * so a forward makes it only when one of those changes (net->planned,
+ * net->planned_below, net->planned_one). */
 static cz_status plan_fusion(cz_net *net)
 {
     int want = !net->fusion                  ? PLAN_NONE
@@ -806,7 +829,8 @@ static cz_status plan_fusion(cz_net *net)
      * trunk, or all of them at a batch of one without lanes. */
     int split = cz_lanes_split(net);
     int below = want != PLAN_INFERENCE ? 0 : split > 0 ? split : net->batch == 1 ? net->n_nodes : 0;
-    if (net->planned == want && net->planned_below == below)
+    bool one = want == PLAN_INFERENCE && net->batch == 1; /* owns_buffer's plan */
+    if (net->planned == want && net->planned_below == below && net->planned_one == one)
         return CZ_OK;
     clear_fusion(net);
     net->planned = PLAN_NONE;
@@ -840,7 +864,7 @@ static cz_status plan_fusion(cz_net *net)
     for (int i = 0; want == PLAN_INFERENCE && i < net->n_nodes; i++)
         take_mean(net, i);
     free(readers);
-    cz_status st = want == PLAN_INFERENCE ? plan_buffers(net, below) : CZ_OK;
+    cz_status st = want == PLAN_INFERENCE ? plan_buffers(net, below, one) : CZ_OK;
     if (st != CZ_OK) {
         clear_fusion(net); /* no half plan: a later forward starts afresh */
         net->planned = -1;
@@ -848,6 +872,7 @@ static cz_status plan_fusion(cz_net *net)
     }
     net->planned = want;
     net->planned_below = below;
+    net->planned_one = one;
     return CZ_OK;
 }
 

@@ -159,6 +159,7 @@ struct cz_net {
     bool fusion;       /* forwards fuse BN, adds and activations (cz_net_set_fusion) */
     int planned;       /* the plan in place (net.c's PLAN_*), -1 none yet */
     int planned_below; /* its concats share buffers among nodes below this (see net.c) */
+    bool planned_one;  /* made for a batch of one on the whole net: pools own their buffers */
     float *arena;      /* the plan's node outputs, by liveness (cz_node.arena_at) */
     size_t arena_cap;  /* floats allocated there */
     size_t arena_per_sample; /* floats the plan needs per sample */

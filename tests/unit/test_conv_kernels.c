@@ -1183,13 +1183,14 @@ static void test_stem_bits(void **state)
     cz_kernels_force(NULL);
 }
 
-/* Whether node's buffer [at, at + numel) lies in or overlaps other's. */
+/* Whether node's buffer [at, at + numel) lies inside other's. */
 static bool buffer_in(const cz_node *node, const cz_node *other)
 {
     size_t at = node->arena_at, end = at + cz_node_numel(node);
     return other->arena_at <= at && end <= other->arena_at + cz_node_numel(other);
 }
 
+/* Whether the buffers of a and b share any float. */
 static bool buffers_overlap(const cz_node *a, const cz_node *b)
 {
     return a->arena_at < b->arena_at + cz_node_numel(b) &&

@@ -32,6 +32,14 @@
  * slower on two threads than on one. */
 static inline size_t cz_line_floats(size_t n) { return (n + 15) & ~(size_t)15; }
 
+/* n floats (whole lines) rounded up to an odd number of lines: the stride
+ * between matrices that a pass reads or writes all at once (Winograd's
+ * transformed tiles). A stride that is a multiple of 4 KB puts all their
+ * streams on one L1 set (12 ways): measured here, 36 such streams of
+ * stores ran at 5.3 ns a line against 0.43 with an odd number of lines
+ * (64 mod 4096 bytes), which spreads them over all 64 sets. */
+static inline size_t cz_odd_lines(size_t n) { return (n / 16) % 2 ? n : n + 16; }
+
 /* Where part i of n of [0, len) starts, the parts as even as possible
  * (the first len % n one longer): a thread's share of some work. */
 static inline int cz_part(int len, int n, int i)
@@ -272,6 +280,28 @@ void cz_winograd_conv(const cz_conv_geom *g, int m, int out_channels, const floa
                       int threads, const cz_gemm_epilogue *ep);
 /* "winograd-f4x3-avx512", "winograd-f2x3-avx2"... for m on the current path. */
 const char *cz_winograd_name(int m);
+
+/* Winograd F(m, r) in one dimension for 1 x r and r x 1 convs, F(2, 7)
+ * and F(4, 3) (winograd1d.c): whether it computes g (1 x 7, 7 x 1, 1 x 3
+ * or 3 x 1, stride 1, dilation 1, padding >= 0, one group). Its rounding
+ * differs from direct convolution by a few ulps per layer. The
+ * transformed weights U = G w (m + r - 1 matrices, OC x C, packed for the
+ * current path's GEMM; cz_winograd1d_weights_size floats) depend on the
+ * weights and the path alone. y (N, OC, OH, OW) = the conv of x (N, C,
+ * H, W) with them, plus bias (NULL: none), on `threads` OpenMP threads,
+ * the bits independent of their count and of N; then ep (NULL: none) on
+ * each output plane as one row, its `row` the output channel. Call
+ * outside a parallel region. */
+bool cz_winograd1d_fits(const cz_conv_geom *g, int groups);
+size_t cz_winograd1d_weights_size(const cz_conv_geom *g, int out_channels);
+void cz_winograd1d_weights(const cz_conv_geom *g, int out_channels, const float *weight,
+                           float *U);
+size_t cz_winograd1d_scratch(const cz_conv_geom *g, int out_channels, int threads);
+void cz_winograd1d_conv(const cz_conv_geom *g, int out_channels, const float *U,
+                        const float *bias, int N, const float *x, float *y, float *scratch,
+                        int threads, const cz_gemm_epilogue *ep);
+/* "winograd1d-f2x7-avx512", "winograd1d-f4x3-portable"... for g on the current path. */
+const char *cz_winograd1d_name(const cz_conv_geom *g);
 
 /* Direct convolution on blocks of 16 channels (inference, AVX-512 only):
  * whether it computes a conv of `groups` groups on the current path (one

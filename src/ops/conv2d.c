@@ -509,7 +509,8 @@ enum {
     CACHE_WINOGRAD2 = 5,
     CACHE_STEM = 6,
     CACHE_WINOGRAD4_DX = 7, /* U, then the input gradient's U */
-    CACHE_WINOGRAD2_DX = 8
+    CACHE_WINOGRAD2_DX = 8,
+    CACHE_WINOGRAD1D = 9
 };
 static uint64_t cache_key(const cz_net *net, int what)
 {
@@ -938,6 +939,14 @@ static int winograd_tile(const cz_net *net, const cz_conv_geom *g, int groups, i
     return cz_winograd_tiles(g, 2) >= 16 ? 2 : 0;
 }
 
+/* Whether a 1 x r or r x 1 conv runs Winograd F(m, r) along its one axis
+ * (kernels/winograd1d.c): in inference, from 16 channels in and out. */
+static bool use_winograd1d(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
+{
+    return cz_kernels_current() != CZ_KPATH_REF && !cz_net_wants_backward(net) &&
+           cz_winograd1d_fits(g, groups) && g->channels >= 16 && OC >= 16;
+}
+
 /* The input gradient of a 3x3, stride-1 conv with padding 1 (a same-size
  * one) is a conv of the same kind: the output gradient (OC channels)
  * through each filter turned 180 degrees, input and output channels
@@ -1054,6 +1063,29 @@ static cz_status forward_direct(cz_net *net, cz_node *node, const cz_conv_geom *
     return CZ_OK;
 }
 
+static cz_status forward_winograd1d(cz_net *net, cz_node *node, const cz_conv_geom *g,
+                                    const epilogue *ep, float *y, int threads)
+{
+    const cz_node *in = cz_node_in(net, node, 0);
+    int OC = node->shape[0];
+    float *U = cz_node_cache(node, sizeof(float) * cz_winograd1d_weights_size(g, OC));
+    float *scratch = cz_net_scratch(net, sizeof(float) * cz_winograd1d_scratch(g, OC, threads));
+    if (!U || !scratch)
+        return CZ_ERR_NOMEM;
+    uint64_t key = cache_key(net, CACHE_WINOGRAD1D);
+    if (node->cache_key != key) {
+        cz_winograd1d_weights(g, OC, cz_node_param(net, node, 0)->value.data, U);
+        node->cache_key = key;
+    }
+    node->kernel = cz_winograd1d_name(g);
+    epilogue rest = after_bias(*ep);
+    group_epilogue ge = {.e = &rest, .oc0 = 0};
+    cz_gemm_epilogue run = {.fn = run_group_epilogue, .ctx = &ge};
+    cz_winograd1d_conv(g, OC, U, ep->bias, net->batch, in->out.data, y, scratch, threads,
+                       has_work(&rest) ? &run : NULL);
+    return CZ_OK;
+}
+
 /* The stem's direct conv (kernels/stem.c) on stems of 2 to 4 channels
  * with kernels of under 25 taps (3x3: MobileNet, EfficientNet, VGG) in
  * inference; the same bits as the GEMM it replaces, whose K of 27 was too
@@ -1102,6 +1134,8 @@ static cz_status conv2d_compute(cz_net *net, cz_node *node, bool *means)
     int wino = winograd_tile(net, &g, G, OC);
     if (wino)
         return forward_winograd(net, node, &g, wino, &ep, y, threads);
+    if (use_winograd1d(net, &g, G, OC))
+        return forward_winograd1d(net, node, &g, &ep, y, threads);
     if (!cz_net_wants_backward(net) && cz_stem_fits(&g, G))
         return forward_stem(net, node, &g, &ep, y, threads);
     if (use_direct(net, &g, G))

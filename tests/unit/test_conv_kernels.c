@@ -456,39 +456,62 @@ typedef struct layer_case {
     bool bias;
     const char *kernel; /* the kernel name's stem on a fast path */
     const char *avx512; /* but this one on avx512 (NULL: the same) */
+    int kh, kw, ph, pw; /* a kernel of kh x kw, padding ph x pw, where kh > 0 */
 } layer_case;
 
 static const layer_case layer_cases[] = {
-    {32, 19, 21, 32, 3, 1, 1, 1, 32, true, "depthwise-", NULL},
-    {24, 20, 20, 24, 5, 2, 2, 1, 24, false, "depthwise-", NULL},
-    {8, 9, 11, 16, 3, 2, 1, 2, 8, true, "depthwise-", NULL}, /* multiplier 2, dilated */
-    {40, 14, 14, 24, 1, 1, 0, 1, 1, true, "conv1x1-", NULL},
-    {16, 15, 15, 20, 1, 2, 0, 1, 1, false, "conv-gemm-", NULL},
-    {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-", NULL}, /* under 16 channels */
-    {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-", NULL},
-    {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-", "conv-direct-"}, /* a stem */
+    {32, 19, 21, 32, 3, 1, 1, 1, 32, true, "depthwise-", NULL, 0, 0, 0, 0},
+    {24, 20, 20, 24, 5, 2, 2, 1, 24, false, "depthwise-", NULL, 0, 0, 0, 0},
+    {8, 9, 11, 16, 3, 2, 1, 2, 8, true, "depthwise-", NULL, 0, 0, 0, 0}, /* multiplier 2, dilated */
+    {40, 14, 14, 24, 1, 1, 0, 1, 1, true, "conv1x1-", NULL, 0, 0, 0, 0},
+    {16, 15, 15, 20, 1, 2, 0, 1, 1, false, "conv-gemm-", NULL, 0, 0, 0, 0},
+    {13, 17, 16, 33, 3, 1, 1, 1, 1, true, "conv-gemm-", NULL, 0, 0, 0, 0}, /* under 16 channels */
+    {12, 12, 12, 18, 3, 1, 1, 1, 3, true, "conv-grouped-gemm-", NULL, 0, 0, 0, 0},
+    {3, 30, 30, 16, 7, 2, 3, 1, 1, false, "conv-gemm-", "conv-direct-", 0, 0, 0, 0}, /* a stem */
     /* 3x3 stems: by output rows at batch 1, some starting in the padding */
-    {3, 10, 12, 16, 3, 2, 1, 1, 1, false, "conv-gemm-", "conv-stem-"},
-    {3, 6, 9, 8, 3, 1, 2, 2, 1, true, "conv-gemm-", NULL},
+    {3, 10, 12, 16, 3, 2, 1, 1, 1, false, "conv-gemm-", "conv-stem-", 0, 0, 0, 0},
+    {3, 6, 9, 8, 3, 1, 2, 2, 1, true, "conv-gemm-", NULL, 0, 0, 0, 0},
     /* Winograd from 7 M multiply-adds where the direct conv runs (avx512) */
-    {24, 26, 30, 48, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL},
-    {48, 27, 29, 40, 3, 1, 0, 1, 1, false, "winograd-f4x3-", NULL}, /* ragged last tiles */
-    {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL},
-    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL}, /* 16 tiles, the fewest */
+    {24, 26, 30, 48, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL, 0, 0, 0, 0},
+    {48, 27, 29, 40, 3, 1, 0, 1, 1, false, "winograd-f4x3-", NULL, 0, 0, 0, 0}, /* ragged last tiles */
+    {64, 24, 24, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL, 0, 0, 0, 0},
+    {64, 14, 14, 64, 3, 1, 1, 1, 1, true, "winograd-f4x3-", NULL, 0, 0, 0, 0}, /* 16 tiles, the fewest */
     /* 12 tiles of 4x4 but 42 of 2x2; a 7x7 map, 16 of 2x2; ragged 2x2 tiles */
-    {64, 11, 13, 96, 3, 1, 1, 1, 1, true, "winograd-f2x3-", NULL},
-    {128, 7, 7, 128, 3, 1, 1, 1, 1, false, "winograd-f2x3-", NULL},
-    {128, 9, 11, 112, 3, 1, 0, 1, 1, true, "winograd-f2x3-", NULL},
+    {64, 11, 13, 96, 3, 1, 1, 1, 1, true, "winograd-f2x3-", NULL, 0, 0, 0, 0},
+    {128, 7, 7, 128, 3, 1, 1, 1, 1, false, "winograd-f2x3-", NULL, 0, 0, 0, 0},
+    {128, 9, 11, 112, 3, 1, 0, 1, 1, true, "winograd-f2x3-", NULL, 0, 0, 0, 0},
     /* 9 tiles of 2x2: direct, the samples side by side */
-    {64, 5, 6, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-"},
+    {64, 5, 6, 64, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-", 0, 0, 0, 0},
     /* 16 tiles of 2x2 but 0.7 M multiply-adds; 16 of 4x4 and 6.4 M */
-    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", "conv-direct-"},
-    {32, 14, 14, 114, 3, 1, 1, 1, 1, true, "winograd-f4x3-", "conv-direct-"},
-    {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-"},  /* 1x1 map: one at a time */
-    {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", "conv-direct-"}, /* ragged blocks, dilated */
-    {40, 5, 13, 100, 3, 1, 0, 1, 1, false, "conv-gemm-", "conv-direct-"}, /* sets of 4 + 3 blocks */
-    {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-", NULL}, /* side by side, grouped */
+    {32, 7, 7, 48, 3, 1, 1, 1, 1, true, "winograd-f2x3-", "conv-direct-", 0, 0, 0, 0},
+    {32, 14, 14, 114, 3, 1, 1, 1, 1, true, "winograd-f4x3-", "conv-direct-", 0, 0, 0, 0},
+    {64, 1, 1, 40, 3, 1, 1, 1, 1, true, "conv-gemm-", "conv-direct-", 0, 0, 0, 0},  /* 1x1 map: one at a time */
+    {24, 9, 13, 20, 5, 2, 2, 2, 1, true, "conv-gemm-", "conv-direct-", 0, 0, 0, 0}, /* ragged blocks, dilated */
+    {40, 5, 13, 100, 3, 1, 0, 1, 1, false, "conv-gemm-", "conv-direct-", 0, 0, 0, 0}, /* sets of 4 + 3 blocks */
+    {48, 4, 4, 36, 1, 1, 0, 1, 2, false, "conv-grouped-gemm-", NULL, 0, 0, 0, 0}, /* side by side, grouped */
+    /* Inception-v3's 1x7, 7x1, 1x3 and 3x1 (Winograd in one dimension),
+     * with ragged last tile rows (17 outputs in tiles of 2, 9 in tiles of
+     * 4), with padding on the other axis only, and with none */
+    {32, 17, 17, 48, 0, 1, 0, 1, 1, true, "winograd1d-f2x7-", NULL, 1, 7, 0, 3},
+    {24, 17, 13, 40, 0, 1, 0, 1, 1, false, "winograd1d-f2x7-", NULL, 7, 1, 3, 0},
+    {20, 12, 10, 16, 0, 1, 0, 1, 1, true, "winograd1d-f2x7-", NULL, 1, 7, 2, 0},
+    {40, 8, 8, 36, 0, 1, 0, 1, 1, true, "winograd1d-f4x3-", NULL, 1, 3, 0, 1},
+    {16, 9, 11, 20, 0, 1, 0, 1, 1, false, "winograd1d-f4x3-", NULL, 3, 1, 1, 0},
+    {17, 14, 5, 18, 0, 1, 0, 1, 1, true, "winograd1d-f4x3-", NULL, 3, 1, 0, 0},
 };
+
+/* lc's output height and width. */
+static int layer_out_h(const layer_case *lc)
+{
+    return out_size(lc->H, lc->kh ? lc->kh : lc->k, lc->stride, lc->kh ? lc->ph : lc->pad,
+                    lc->dilation);
+}
+
+static int layer_out_w(const layer_case *lc)
+{
+    return out_size(lc->W, lc->kh ? lc->kw : lc->k, lc->stride, lc->kh ? lc->pw : lc->pad,
+                    lc->dilation);
+}
 
 /* The one-conv net of lc (initialised from `seed`; *node: the conv) and
  * a random input x of `batch` samples drawn from `input_seed`. */
@@ -501,6 +524,9 @@ static cz_net *layer_net(const layer_case *lc, uint64_t seed, int *node, int bat
     cz_net *net = cz_net_create(lc->C, lc->H, lc->W, seed);
     *node = cz_conv2d(net, CZ_INPUT, "conv",
                       (cz_conv_args){.out_channels = lc->OC, .kernel = lc->k,
+                                     .kernel_h = lc->kh, .kernel_w = lc->kw,
+                                     .padding_h = lc->kh ? lc->ph : lc->pad,
+                                     .padding_w = lc->kh ? lc->pw : lc->pad,
                                      .stride = lc->stride, .padding = lc->pad,
                                      .dilation = lc->dilation, .groups = lc->groups,
                                      .bias = lc->bias});
@@ -531,8 +557,7 @@ static void test_conv_layers_per_path(void **state)
         assert_true(cz_kernels_force("ref"));
         float *want = layer_forward(net, &x);
         size_t n = cz_tensor_numel(&x) / (size_t)lc->C / lc->H / lc->W * lc->OC *
-                   (size_t)out_size(lc->H, lc->k, lc->stride, lc->pad, lc->dilation) *
-                   (size_t)out_size(lc->W, lc->k, lc->stride, lc->pad, lc->dilation);
+                   (size_t)layer_out_h(lc) * (size_t)layer_out_w(lc);
         for (int p = 0; p < N_FAST; p++) {
             if (!cz_kernels_force(fast_paths[p]))
                 continue;
@@ -654,9 +679,7 @@ static void test_conv_backward_bits(void **state)
         cz_net_set_input_grad(net, true);
         size_t nx = cz_tensor_numel(&x);
         size_t nw = cz_tensor_numel(&cz_net_find_param(net, "conv.weight")->grad);
-        bool alone = out_size(lc->H, lc->k, lc->stride, lc->pad, lc->dilation) *
-                         out_size(lc->W, lc->k, lc->stride, lc->pad, lc->dilation) >
-                     128;
+        bool alone = layer_out_h(lc) * layer_out_w(lc) > 128;
         for (int p = 0; p < 4; p++) {
             if (!cz_kernels_force(paths[p]))
                 continue;
@@ -859,12 +882,14 @@ static void test_weight_caches(void **state)
             const cz_tensor *y;
             tu_check(cz_net_forward(net, &x, &y));
             size_t n = cz_tensor_numel(y);
-            /* The direct conv and Winograd F(4x4), for inference only,
-             * round differently from the GEMM or F(2x2) that a forward
-             * before backward runs; F(2x2) runs in both. */
+            /* The direct conv, Winograd F(4x4) and Winograd in one
+             * dimension, for inference only, round differently from the
+             * GEMM or F(2x2) that a forward before backward runs; F(2x2)
+             * runs in both. */
             const char *kernel = cz_net_node_kernel(net, node);
             bool eval_only = strncmp(kernel, "conv-direct", 11) == 0 ||
-                             strncmp(kernel, "winograd-f4x3", 13) == 0;
+                             strncmp(kernel, "winograd-f4x3", 13) == 0 ||
+                             strncmp(kernel, "winograd1d", 10) == 0;
             cz_net_set_input_grad(net, true); /* backward's packs: W and W^T */
             float *plain = layer_forward(net, &x);
             cz_net_set_input_grad(net, false);

@@ -1,0 +1,405 @@
+/*
+ * winograd1d.c - 1 x r and r x 1 convolutions (stride 1) by Winograd's
+ * minimal filtering in one dimension, F(m, r) (Lavin & Gray 2015, applied
+ * along the filter's one axis): m outputs in a row of the filter's axis
+ * cost a = m + r - 1 multiplies per (input, output) channel pair instead
+ * of m r. Inception-v3's 1x7 and 7x1 convs run F(2, 7), 8 products for 14
+ * (0.57x), its 1x3 and 3x1 convs F(4, 3), 6 for 12 (0.5x).
+ *
+ * Per sample, with the filter's axis as rows (a 1 x r conv transposes
+ * each input plane as it copies it, and its output planes back):
+ *   U[xi] (OC x C)  = G w           the weights, a matrices (cz_winograd1d_weights,
+ *                                   in double, once per set of weights)
+ *   V[xi] (C x T)   = B^T d         every column of a rows (tile rows start m apart),
+ *                                   T = tile rows x columns
+ *   M[xi] (OC x T)  = U[xi] V[xi]   a GEMMs through cz_gemm_packed
+ *   y (m rows)      = A^T M         back to the output, plus bias
+ * The transforms work on whole rows of the plane, the columns in the
+ * vector lanes, so they need no gathers. Their matrices come from
+ * tools/winograd1d_tables.py (points 0, +-1, +-2, +-1/2 and infinity); B^T
+ * and A^T are exact in float, G's fractions are applied in double.
+ *
+ * Threads split the input transform over input channels, the products
+ * over xi and the output transform over output channels, with a barrier
+ * between: every value is one thread's, in a fixed order, so the bits do
+ * not depend on the thread count or the batch.
+ *
+ * Rounding: F(2, 7)'s transforms add about as much as F(4x4, 3x3)'s (in
+ * numpy at 192 channels, a median of 1.1e-6 of the output's largest
+ * value against 7.8e-7 for one dimension of F(4, 3)); a few ulps more
+ * than direct convolution, as for the 3x3 Winograd.
+ */
+#include <omp.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#ifdef CZ_HAVE_X86
+#include "kernels/x86/transpose_avx512.h"
+#endif
+
+#define LANES 16
+#define MAX_A 8 /* the largest a = m + r - 1 below */
+
+/* Made by tools/winograd1d_tables.py. */
+/* F(2, 7), points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
+static const float bt_2_7[8][8] = {{-1.0f, 0.0f, 5.25f, 0.0f, -5.25f, 0.0f, 1.0f, 0.0f},
+                                   {0.0f, 1.0f, 1.0f, -4.25f, -4.25f, 1.0f, 1.0f, 0.0f},
+                                   {0.0f, -1.0f, 1.0f, 4.25f, -4.25f, -1.0f, 1.0f, 0.0f},
+                                   {0.0f, 0.5f, 0.25f, -2.5f, -1.25f, 2.0f, 1.0f, 0.0f},
+                                   {0.0f, -0.5f, 0.25f, 2.5f, -1.25f, -2.0f, 1.0f, 0.0f},
+                                   {0.0f, 2.0f, 4.0f, -2.5f, -5.0f, 0.5f, 1.0f, 0.0f},
+                                   {0.0f, -2.0f, 4.0f, 2.5f, -5.0f, -0.5f, 1.0f, 0.0f},
+                                   {0.0f, -1.0f, 0.0f, 5.25f, 0.0f, -5.25f, 0.0f, 1.0f}};
+static const float at_2_7[2][8] = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f},
+                                   {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 1.0f}};
+static const double g_2_7[8][7] = {
+    {-1, 0, 0, 0, 0, 0, 0},
+    {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
+    {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
+    {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45, 16.0 / 45, 32.0 / 45},
+    {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45, -16.0 / 45, 32.0 / 45},
+    {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45, 1.0 / 45, 1.0 / 90},
+    {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45, -1.0 / 45, 1.0 / 90},
+    {0, 0, 0, 0, 0, 0, 1}};
+/* F(4, 3), points 0, 1, -1, 2, -2 and infinity (one axis of winograd.c's F(4x4)) */
+static const float bt_4_3[6][6] = {{4.0f, 0.0f, -5.0f, 0.0f, 1.0f, 0.0f},
+                                   {0.0f, -4.0f, -4.0f, 1.0f, 1.0f, 0.0f},
+                                   {0.0f, 4.0f, -4.0f, -1.0f, 1.0f, 0.0f},
+                                   {0.0f, -2.0f, -1.0f, 2.0f, 1.0f, 0.0f},
+                                   {0.0f, 2.0f, -1.0f, -2.0f, 1.0f, 0.0f},
+                                   {0.0f, 4.0f, 0.0f, -5.0f, 0.0f, 1.0f}};
+static const float at_4_3[4][6] = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f},
+                                   {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.0f},
+                                   {0.0f, 1.0f, 1.0f, 4.0f, 4.0f, 0.0f},
+                                   {0.0f, 1.0f, -1.0f, 8.0f, -8.0f, 1.0f}};
+static const double g_4_3[6][3] = {{1.0 / 4, 0, 0},         {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+
+/* One F(m, r): B^T (a x a), A^T (m x a), G (a x r), row-major. */
+typedef struct w1_table {
+    int m, r, a;
+    const float *bt, *at;
+    const double *g;
+} w1_table;
+
+static const w1_table tables[] = {
+    {2, 7, 8, &bt_2_7[0][0], &at_2_7[0][0], &g_2_7[0][0]},
+    {4, 3, 6, &bt_4_3[0][0], &at_4_3[0][0], &g_4_3[0][0]},
+};
+
+/* The filter's taps along its axis, or 0 where g is not 1 x r or r x 1. */
+static int taps_of(const cz_conv_geom *g)
+{
+    if (g->kernel_h == 1 && g->kernel_w > 1)
+        return g->kernel_w;
+    if (g->kernel_w == 1 && g->kernel_h > 1)
+        return g->kernel_h;
+    return 0;
+}
+
+static const w1_table *table_of(const cz_conv_geom *g)
+{
+    int r = taps_of(g);
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
+        if (tables[i].r == r)
+            return &tables[i];
+    return NULL;
+}
+
+bool cz_winograd1d_fits(const cz_conv_geom *g, int groups)
+{
+    return groups == 1 && table_of(g) && g->stride_h == 1 && g->stride_w == 1 &&
+           g->dilation == 1 && g->pad_h >= 0 && g->pad_w >= 0;
+}
+
+/* The sizes of one conv, the filter's axis as rows ("along"): */
+typedef struct w1_shape {
+    const w1_table *t;
+    bool across; /* 1 x r: the filter runs along the input's rows */
+    int L, lo;   /* input length along the filter, padding before it */
+    int Qin, qo; /* the other axis: input length, padding before it */
+    int Q, OL;   /* output columns (the other axis) and rows (along) */
+    int th, T;   /* tile rows (m output rows each), tiles th Q */
+    int Tp;      /* T rounded up to whole lines: V's and M's row stride */
+    int PL;      /* rows of the padded plane: m th + r - 1 */
+    size_t vs, ms; /* floats from V[xi] to V[xi + 1], M[xi] to M[xi + 1] */
+} w1_shape;
+
+static w1_shape shape_of(const cz_conv_geom *g, int C, int OC)
+{
+    w1_shape s;
+    s.t = table_of(g);
+    s.across = g->kernel_h == 1;
+    s.L = s.across ? g->width : g->height;
+    s.lo = s.across ? g->pad_w : g->pad_h;
+    s.Qin = s.across ? g->height : g->width;
+    s.qo = s.across ? g->pad_h : g->pad_w;
+    s.Q = s.across ? g->out_h : g->out_w;
+    s.OL = s.across ? g->out_w : g->out_h;
+    s.th = (s.OL + s.t->m - 1) / s.t->m;
+    s.T = s.th * s.Q;
+    s.Tp = (int)cz_line_floats((size_t)s.T);
+    s.PL = s.t->m * s.th + s.t->r - 1;
+    s.vs = cz_odd_lines((size_t)C * s.Tp);
+    s.ms = cz_odd_lines((size_t)OC * s.Tp);
+    return s;
+}
+
+/* Floats per thread: the padded input plane (and a vector's over-read),
+ * then the output rows of a 1 x r conv before they are turned. */
+static size_t thread_floats(const w1_shape *s)
+{
+    return cz_line_floats((size_t)s->PL * s->Q + LANES) + cz_line_floats((size_t)s->OL * s->Q);
+}
+
+size_t cz_winograd1d_scratch(const cz_conv_geom *g, int out_channels, int threads)
+{
+    w1_shape s = shape_of(g, g->channels, out_channels);
+    return (size_t)s.t->a * (s.vs + s.ms) + (size_t)threads * thread_floats(&s);
+}
+
+/* ---------------------------------------------------------- transforms */
+
+/* dst row j (j < rows, dst + j ds) = add + sum over k < a of mat[j][k]
+ * times src row k (src + k ss), for n columns. rows and a are constants
+ * after inlining. */
+static inline __attribute__((always_inline)) void
+rows_apply(const float *mat, const int rows, const int a, const float *src, size_t ss, int n,
+           float *dst, size_t ds, float add)
+{
+    for (int q0 = 0; q0 < n; q0 += LANES) {
+        int w = n - q0 < LANES ? n - q0 : LANES;
+        float d[MAX_A][LANES];
+        for (int k = 0; k < a; k++)
+            for (int v = 0; v < LANES; v++)
+                d[k][v] = v < w ? src[k * ss + q0 + v] : 0.0f;
+        for (int j = 0; j < rows; j++) {
+            float acc[LANES];
+            for (int v = 0; v < LANES; v++)
+                acc[v] = add;
+            for (int k = 0; k < a; k++)
+                for (int v = 0; v < LANES; v++)
+                    acc[v] += mat[j * a + k] * d[k][v];
+            for (int v = 0; v < w; v++)
+                dst[j * ds + q0 + v] = acc[v];
+        }
+    }
+}
+
+#ifdef CZ_HAVE_X86
+/* rows_apply in zmm registers: the a source rows of 16 columns loaded
+ * once, each output row a chain of a FMAs. */
+static inline __attribute__((always_inline, target("avx512f,fma"))) void
+rows_apply_avx512(const float *mat, const int rows, const int a, const float *src, size_t ss,
+                  int n, float *dst, size_t ds, float add)
+{
+    for (int q0 = 0; q0 < n; q0 += LANES) {
+        __mmask16 live = cz_first_lanes(n - q0);
+        __m512 d[MAX_A];
+        for (int k = 0; k < a; k++)
+            d[k] = _mm512_maskz_loadu_ps(live, src + k * ss + q0);
+        for (int j = 0; j < rows; j++) {
+            __m512 acc = _mm512_set1_ps(add);
+            for (int k = 0; k < a; k++)
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(mat[j * a + k]), d[k], acc);
+            _mm512_mask_storeu_ps(dst + j * ds + q0, live, acc);
+        }
+    }
+}
+#endif
+
+/* rows_apply or its zmm form, a constant after inlining. */
+typedef void (*rows_fn)(const float *, int, int, const float *, size_t, int, float *, size_t,
+                        float);
+
+/* Channel c of one sample's x -> V[xi][c][0 .. T). pad is this thread's
+ * padded plane (PL x Q), its border zero already: only the input's own
+ * rows and columns are written, the same ones for every channel. */
+static inline __attribute__((always_inline)) void
+input_plane_body(const int m, const int a, const rows_fn apply, const w1_shape *s,
+                 const float *x, float *pad, float *V)
+{
+    if (s->across) /* x is Qin rows of L: pad[lo + l][qo + q] = x[q][l] */
+        for (int l = 0; l < s->L; l++)
+            for (int q = 0; q < s->Qin; q++)
+                pad[(size_t)(s->lo + l) * s->Q + s->qo + q] = x[(size_t)q * s->L + l];
+    else
+        for (int l = 0; l < s->L; l++)
+            memcpy(pad + (size_t)(s->lo + l) * s->Q + s->qo, x + (size_t)l * s->Qin,
+                   sizeof(float) * (size_t)s->Qin);
+    for (int i = 0; i < s->th; i++) {
+        apply(s->t->bt, a, a, pad + (size_t)i * m * s->Q, s->Q, s->Q, V + (size_t)i * s->Q,
+              s->vs, 0.0f);
+    }
+}
+
+/* Output channel oc: M[xi][oc][0 .. T) -> its output plane y, plus bias.
+ * A 1 x r conv's rows go to ext first, then turned into y. */
+static inline __attribute__((always_inline)) void
+output_plane_body(const int m, const int a, const rows_fn apply, const w1_shape *s,
+                  const float *M, float *ext, float bias, float *y)
+{
+    float *rows = s->across ? ext : y;
+    for (int i = 0; i < s->th; i++) {
+        int n = s->OL - i * m < m ? s->OL - i * m : m;
+        const float *src = M + (size_t)i * s->Q;
+        float *dst = rows + (size_t)i * m * s->Q;
+        if (n == m) /* a constant row count for all but a ragged last tile row */
+            apply(s->t->at, m, a, src, s->ms, s->Q, dst, s->Q, bias);
+        else
+            apply(s->t->at, n, a, src, s->ms, s->Q, dst, s->Q, bias);
+    }
+    if (s->across) /* ext is OL rows of Q: y[q][l] = ext[l][q] */
+        for (int q = 0; q < s->Q; q++)
+            for (int l = 0; l < s->OL; l++)
+                y[(size_t)q * s->OL + l] = ext[(size_t)l * s->Q + q];
+}
+
+/* The plane passes of F(M, R) on one path, M and R constants the bodies
+ * specialise on. */
+#define CZ_W1_PASSES(M, R, suffix, attr, apply)                                               \
+    attr static void input_plane_##M##_##R##_##suffix(const w1_shape *s, const float *x,       \
+                                                      float *pad, float *V)                    \
+    {                                                                                          \
+        input_plane_body(M, M + R - 1, apply, s, x, pad, V);                                  \
+    }                                                                                          \
+    attr static void output_plane_##M##_##R##_##suffix(const w1_shape *s, const float *Mx,     \
+                                                       float *ext, float bias, float *y)       \
+    {                                                                                          \
+        output_plane_body(M, M + R - 1, apply, s, Mx, ext, bias, y);                          \
+    }
+
+CZ_W1_PASSES(2, 7, portable, , rows_apply)
+CZ_W1_PASSES(4, 3, portable, , rows_apply)
+#ifdef CZ_HAVE_X86
+CZ_W1_PASSES(2, 7, avx2, __attribute__((target("avx2,fma"))), rows_apply)
+CZ_W1_PASSES(4, 3, avx2, __attribute__((target("avx2,fma"))), rows_apply)
+CZ_W1_PASSES(2, 7, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
+CZ_W1_PASSES(4, 3, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
+#endif
+
+typedef void (*input_plane_fn)(const w1_shape *, const float *, float *, float *);
+typedef void (*output_plane_fn)(const w1_shape *, const float *, float *, float, float *);
+
+/* The passes for s's table on the current path. */
+static void pick_passes(const w1_shape *s, input_plane_fn *in, output_plane_fn *out)
+{
+    bool f27 = s->t->m == 2;
+#define CZ_PICK(suffix)                                                                        \
+    do {                                                                                       \
+        *in = f27 ? input_plane_2_7_##suffix : input_plane_4_3_##suffix;                       \
+        *out = f27 ? output_plane_2_7_##suffix : output_plane_4_3_##suffix;                    \
+    } while (0)
+    CZ_PICK(portable);
+#ifdef CZ_HAVE_X86
+    if (cz_kernels_current() == CZ_KPATH_AVX512)
+        CZ_PICK(avx512);
+    else if (cz_kernels_current() == CZ_KPATH_AVX2)
+        CZ_PICK(avx2);
+#endif
+#undef CZ_PICK
+}
+
+const char *cz_winograd1d_name(const cz_conv_geom *g)
+{
+    static const char *const names[2][4] = {
+        {"winograd1d-f2x7-ref", "winograd1d-f2x7-portable", "winograd1d-f2x7-avx2",
+         "winograd1d-f2x7-avx512"},
+        {"winograd1d-f4x3-ref", "winograd1d-f4x3-portable", "winograd1d-f4x3-avx2",
+         "winograd1d-f4x3-avx512"}};
+    return names[table_of(g)->m == 4][cz_kernels_current()];
+}
+
+/* ------------------------------------------------------------ weights */
+
+/* Floats of one U[xi]: packed for the current path's GEMM, or plain. */
+static size_t u_stride(int OC, int C)
+{
+    size_t packed = cz_gemm_pack_size(OC, C);
+    return packed ? packed : (size_t)OC * C;
+}
+
+size_t cz_winograd1d_weights_size(const cz_conv_geom *g, int out_channels)
+{
+    return (size_t)table_of(g)->a * u_stride(out_channels, g->channels);
+}
+
+/* U[xi][oc][c] = sum over the taps k of G[xi][k] w[oc][c][k], in double,
+ * written where the GEMM's pack puts (oc, c) (rows past OC zero). A 1 x r
+ * and an r x 1 filter both keep their r taps next to each other. */
+void cz_winograd1d_weights(const cz_conv_geom *g, int OC, const float *weight, float *U)
+{
+    const w1_table *t = table_of(g);
+    int C = g->channels, r = t->r;
+    size_t stride = u_stride(OC, C);
+    bool packed = cz_gemm_pack_size(OC, C) > 0;
+    memset(U, 0, sizeof(float) * stride * (size_t)t->a);
+    for (int oc = 0; oc < OC; oc++)
+        for (int c = 0; c < C; c++) {
+            const float *w = weight + ((size_t)oc * C + c) * r;
+            int rows;
+            size_t at = packed ? cz_gemm_packed_index(OC, C, oc, c, &rows) : (size_t)oc * C + c;
+            for (int xi = 0; xi < t->a; xi++) {
+                double u = 0.0;
+                for (int k = 0; k < r; k++)
+                    u += t->g[xi * r + k] * w[k];
+                U[xi * stride + at] = (float)u;
+            }
+        }
+}
+
+/* --------------------------------------------------------------- conv */
+
+void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const float *bias, int N,
+                        const float *x, float *y, float *scratch, int threads,
+                        const cz_gemm_epilogue *ep)
+{
+    int C = g->channels;
+    w1_shape s = shape_of(g, C, OC);
+    const int a = s.t->a;
+    input_plane_fn input_plane;
+    output_plane_fn output_plane;
+    pick_passes(&s, &input_plane, &output_plane);
+    size_t us = u_stride(OC, C), in_plane = (size_t)g->height * g->width,
+           out_plane = (size_t)g->out_h * g->out_w;
+    bool packed = cz_gemm_pack_size(OC, C) > 0;
+    float *V = scratch, *M = V + (size_t)a * s.vs, *per_thread = M + (size_t)a * s.ms;
+#pragma omp parallel num_threads(threads)
+    {
+        int me = omp_get_thread_num(), team = omp_get_num_threads();
+        float *pad = per_thread + (size_t)me * thread_floats(&s);
+        float *ext = pad + cz_line_floats((size_t)s.PL * s.Q + LANES);
+        memset(pad, 0, sizeof(float) * ((size_t)s.PL * s.Q + LANES));
+        int c0 = cz_part(C, team, me), c1 = cz_part(C, team, me + 1);
+        int x0 = cz_part(a, team, me), x1 = cz_part(a, team, me + 1);
+        int o0 = cz_part(OC, team, me), o1 = cz_part(OC, team, me + 1);
+        for (int n = 0; n < N; n++) {
+            const float *xn = x + (size_t)n * C * in_plane;
+            float *yn = y + (size_t)n * OC * out_plane;
+            for (int c = c0; c < c1; c++)
+                input_plane(&s, xn + c * in_plane, pad, V + (size_t)c * s.Tp);
+#pragma omp barrier
+            for (int xi = x0; xi < x1; xi++) {
+                const float *Vx = V + xi * s.vs;
+                float *Mx = M + xi * s.ms;
+                if (!packed) {
+                    cz_gemm(false, false, OC, s.T, C, 1.0f, U + xi * us, C, Vx, s.Tp, 0.0f, Mx,
+                            s.Tp);
+                    continue;
+                }
+                cz_packed_a pa = cz_gemm_packed_view(OC, C, U + xi * us);
+                cz_gemm_packed(&pa, NULL, C, OC, s.T, C, Vx, s.Tp, 0.0f, Mx, s.Tp, NULL, NULL);
+            }
+#pragma omp barrier
+            for (int oc = o0; oc < o1; oc++) {
+                float *yp = yn + (size_t)oc * out_plane;
+                output_plane(&s, M + (size_t)oc * s.Tp, ext, bias ? bias[oc] : 0.0f, yp);
+                if (ep)
+                    ep->fn(ep->ctx, yp, (int)out_plane, oc, 1, (int)out_plane);
+            }
+#pragma omp barrier
+        }
+    }
+}

@@ -14,7 +14,7 @@ the points `pts` and infinity:
 So A^T = H^T and B^T = E^-T. Row j of B^T is scaled by f_j = prod over the
 other finite points l of (p_j - p_l), and row j of G divided by it: B^T's
 entries are then the coefficients of prod_{l != j} (x - p_l), exact in
-float for the points used (0, +-1, +-2, +-1/2), and the inexact 1/f_j go
+float for the points used (0, +-1, +-2, +-1/2, +-3/2), and the inexact 1/f_j go
 into G, which the kernel applies in double once per set of weights.
 
 Prints C initialisers; checks each set against direct correlation.
@@ -22,7 +22,7 @@ Prints C initialisers; checks each set against direct correlation.
 from fractions import Fraction as Fr
 
 CONFIGS = [  # (m, r, finite points)
-    (2, 7, [0, 1, -1, 2, -2, Fr(1, 2), Fr(-1, 2)]),
+    (4, 7, [0, 1, -1, 2, -2, Fr(1, 2), Fr(-1, 2), Fr(3, 2), Fr(-3, 2)]),
     (4, 3, [0, 1, -1, 2, -2]),
 ]
 

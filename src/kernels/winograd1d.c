@@ -1,33 +1,37 @@
 /*
  * winograd1d.c - 1 x r and r x 1 convolutions (stride 1) by Winograd's
- * minimal filtering in one dimension, F(m, r) (Lavin & Gray 2015, applied
- * along the filter's one axis): m outputs in a row of the filter's axis
- * cost a = m + r - 1 multiplies per (input, output) channel pair instead
- * of m r. Inception-v3's 1x7 and 7x1 convs run F(2, 7), 8 products for 14
- * (0.57x), its 1x3 and 3x1 convs F(4, 3), 6 for 12 (0.5x).
+ * minimal filtering in one dimension, F(m, r) (Lavin & Gray 2015, along
+ * the filter's one axis): m outputs along that axis cost a = m + r - 1
+ * multiplies per (input, output) channel pair instead of m r.
+ * Inception's 1x7 and 7x1 convs run F(4, 7), 10 products for 28, its 1x3
+ * and 3x1 convs F(4, 3), 6 for 12.
  *
  * Per sample, with the filter's axis as rows (a 1 x r conv transposes
  * each input plane as it copies it, and its output planes back):
  *   U[xi] (OC x C)  = G w           the weights, a matrices (cz_winograd1d_weights,
  *                                   in double, once per set of weights)
- *   V[xi] (C x T)   = B^T d         every column of a rows (tile rows start m apart),
+ *   V[xi] (C x T)   = B^T d         each column of a rows, tile rows m apart:
  *                                   T = tile rows x columns
  *   M[xi] (OC x T)  = U[xi] V[xi]   a GEMMs through cz_gemm_packed
  *   y (m rows)      = A^T M         back to the output, plus bias
- * The transforms work on whole rows of the plane, the columns in the
+ * The transforms work on whole rows of the plane, its columns in the
  * vector lanes, so they need no gathers. Their matrices come from
- * tools/winograd1d_tables.py (points 0, +-1, +-2, +-1/2 and infinity); B^T
- * and A^T are exact in float, G's fractions are applied in double.
+ * tools/winograd1d_tables.py: B^T and A^T exact in float, G's fractions
+ * applied in double.
  *
  * Threads split the input transform over input channels, the products
  * over xi and the output transform over output channels, with a barrier
  * between: every value is one thread's, in a fixed order, so the bits do
  * not depend on the thread count or the batch.
  *
- * Rounding: F(2, 7)'s transforms add about as much as F(4x4, 3x3)'s (in
- * numpy at 192 channels, a median of 1.1e-6 of the output's largest
- * value against 7.8e-7 for one dimension of F(4, 3)); a few ulps more
- * than direct convolution, as for the 3x3 Winograd.
+ * Rounding: F(4, 7) needs nine finite points (0, +-1, +-2, +-1/2, +-3/2),
+ * and its transforms round more than F(4x4, 3x3)'s: in numpy, 192
+ * channels, a median error of 4e-6 of the output's largest value against
+ * 8e-7 for one axis of F(4, 3). F(2, 7) (8 points, 1e-6) made 1.5x the
+ * products on 17x17 maps (8 x 9 tile rows against 10 x 5): inception_v3's
+ * 192 -> 192 1x7 conv took 0.54-0.60 ms on one thread, 0.38-0.42 with
+ * F(4, 7), 0.77 by the direct conv. inception_v3 stays within 6.2e-6 of
+ * PyTorch (1.8e-6 with direct convs).
  */
 #include <omp.h>
 #include <string.h>
@@ -39,29 +43,37 @@
 #endif
 
 #define LANES 16
-#define MAX_A 8 /* the largest a = m + r - 1 below */
+#define MAX_A 10 /* the largest a = m + r - 1 below */
 
 /* Made by tools/winograd1d_tables.py. */
-/* F(2, 7), points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
-static const float bt_2_7[8][8] = {{-1.0f, 0.0f, 5.25f, 0.0f, -5.25f, 0.0f, 1.0f, 0.0f},
-                                   {0.0f, 1.0f, 1.0f, -4.25f, -4.25f, 1.0f, 1.0f, 0.0f},
-                                   {0.0f, -1.0f, 1.0f, 4.25f, -4.25f, -1.0f, 1.0f, 0.0f},
-                                   {0.0f, 0.5f, 0.25f, -2.5f, -1.25f, 2.0f, 1.0f, 0.0f},
-                                   {0.0f, -0.5f, 0.25f, 2.5f, -1.25f, -2.0f, 1.0f, 0.0f},
-                                   {0.0f, 2.0f, 4.0f, -2.5f, -5.0f, 0.5f, 1.0f, 0.0f},
-                                   {0.0f, -2.0f, 4.0f, 2.5f, -5.0f, -0.5f, 1.0f, 0.0f},
-                                   {0.0f, -1.0f, 0.0f, 5.25f, 0.0f, -5.25f, 0.0f, 1.0f}};
-static const float at_2_7[2][8] = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f},
-                                   {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 1.0f}};
-static const double g_2_7[8][7] = {
-    {-1, 0, 0, 0, 0, 0, 0},
-    {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
-    {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
-    {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45, 16.0 / 45, 32.0 / 45},
-    {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45, -16.0 / 45, 32.0 / 45},
-    {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45, 1.0 / 45, 1.0 / 90},
-    {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45, -1.0 / 45, 1.0 / 90},
-    {0, 0, 0, 0, 0, 0, 1}};
+/* F(4, 7), points 0, 1, -1, 2, -2, 1/2, -1/2, 3/2, -3/2 and infinity */
+static const float bt_4_7[10][10] =
+    {{2.25f, 0.0f, -12.8125f, 0.0f, 17.0625f, 0.0f, -7.5f, 0.0f, 1.0f, 0.0f},
+     {0.0f, -2.25f, -2.25f, 10.5625f, 10.5625f, -6.5f, -6.5f, 1.0f, 1.0f, 0.0f},
+     {0.0f, 2.25f, -2.25f, -10.5625f, 10.5625f, 6.5f, -6.5f, -1.0f, 1.0f, 0.0f},
+     {0.0f, -1.125f, -0.5625f, 6.125f, 3.0625f, -7.0f, -3.5f, 2.0f, 1.0f, 0.0f},
+     {0.0f, 1.125f, -0.5625f, -6.125f, 3.0625f, 7.0f, -3.5f, -2.0f, 1.0f, 0.0f},
+     {0.0f, -4.5f, -9.0f, 7.625f, 15.25f, -3.625f, -7.25f, 0.5f, 1.0f, 0.0f},
+     {0.0f, 4.5f, -9.0f, -7.625f, 15.25f, 3.625f, -7.25f, -0.5f, 1.0f, 0.0f},
+     {0.0f, -1.5f, -1.0f, 7.875f, 5.25f, -7.875f, -5.25f, 1.5f, 1.0f, 0.0f},
+     {0.0f, 1.5f, -1.0f, -7.875f, 5.25f, 7.875f, -5.25f, -1.5f, 1.0f, 0.0f},
+     {0.0f, 2.25f, 0.0f, -12.8125f, 0.0f, 17.0625f, 0.0f, -7.5f, 0.0f, 1.0f}};
+static const float at_4_7[4][10] =
+    {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f},
+     {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 1.5f, -1.5f, 0.0f},
+     {0.0f, 1.0f, 1.0f, 4.0f, 4.0f, 0.25f, 0.25f, 2.25f, 2.25f, 0.0f},
+     {0.0f, 1.0f, -1.0f, 8.0f, -8.0f, 0.125f, -0.125f, 3.375f, -3.375f, 1.0f}};
+static const double g_4_7[10][7] =
+    {{4.0 / 9, 0, 0, 0, 0, 0, 0},
+     {8.0 / 45, 8.0 / 45, 8.0 / 45, 8.0 / 45, 8.0 / 45, 8.0 / 45, 8.0 / 45},
+     {8.0 / 45, -8.0 / 45, 8.0 / 45, -8.0 / 45, 8.0 / 45, -8.0 / 45, 8.0 / 45},
+     {2.0 / 315, 4.0 / 315, 8.0 / 315, 16.0 / 315, 32.0 / 315, 64.0 / 315, 128.0 / 315},
+     {2.0 / 315, -4.0 / 315, 8.0 / 315, -16.0 / 315, 32.0 / 315, -64.0 / 315, 128.0 / 315},
+     {-16.0 / 45, -8.0 / 45, -4.0 / 45, -2.0 / 45, -1.0 / 45, -1.0 / 90, -1.0 / 180},
+     {-16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45, -1.0 / 45, 1.0 / 90, -1.0 / 180},
+     {-16.0 / 315, -8.0 / 105, -4.0 / 35, -6.0 / 35, -9.0 / 35, -27.0 / 70, -81.0 / 140},
+     {-16.0 / 315, 8.0 / 105, -4.0 / 35, 6.0 / 35, -9.0 / 35, 27.0 / 70, -81.0 / 140},
+     {0, 0, 0, 0, 0, 0, 1}};
 /* F(4, 3), points 0, 1, -1, 2, -2 and infinity (one axis of winograd.c's F(4x4)) */
 static const float bt_4_3[6][6] = {{4.0f, 0.0f, -5.0f, 0.0f, 1.0f, 0.0f},
                                    {0.0f, -4.0f, -4.0f, 1.0f, 1.0f, 0.0f},
@@ -85,7 +97,7 @@ typedef struct w1_table {
 } w1_table;
 
 static const w1_table tables[] = {
-    {2, 7, 8, &bt_2_7[0][0], &at_2_7[0][0], &g_2_7[0][0]},
+    {4, 7, 10, &bt_4_7[0][0], &at_4_7[0][0], &g_4_7[0][0]},
     {4, 3, 6, &bt_4_3[0][0], &at_4_3[0][0], &g_4_3[0][0]},
 };
 
@@ -271,12 +283,12 @@ output_plane_body(const int m, const int a, const rows_fn apply, const w1_shape 
         output_plane_body(M, M + R - 1, apply, s, Mx, ext, bias, y);                          \
     }
 
-CZ_W1_PASSES(2, 7, portable, , rows_apply)
+CZ_W1_PASSES(4, 7, portable, , rows_apply)
 CZ_W1_PASSES(4, 3, portable, , rows_apply)
 #ifdef CZ_HAVE_X86
-CZ_W1_PASSES(2, 7, avx2, __attribute__((target("avx2,fma"))), rows_apply)
+CZ_W1_PASSES(4, 7, avx2, __attribute__((target("avx2,fma"))), rows_apply)
 CZ_W1_PASSES(4, 3, avx2, __attribute__((target("avx2,fma"))), rows_apply)
-CZ_W1_PASSES(2, 7, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
+CZ_W1_PASSES(4, 7, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
 CZ_W1_PASSES(4, 3, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
 #endif
 
@@ -286,11 +298,11 @@ typedef void (*output_plane_fn)(const w1_shape *, const float *, float *, float,
 /* The passes for s's table on the current path. */
 static void pick_passes(const w1_shape *s, input_plane_fn *in, output_plane_fn *out)
 {
-    bool f27 = s->t->m == 2;
+    bool f47 = s->t->r == 7;
 #define CZ_PICK(suffix)                                                                        \
     do {                                                                                       \
-        *in = f27 ? input_plane_2_7_##suffix : input_plane_4_3_##suffix;                       \
-        *out = f27 ? output_plane_2_7_##suffix : output_plane_4_3_##suffix;                    \
+        *in = f47 ? input_plane_4_7_##suffix : input_plane_4_3_##suffix;                       \
+        *out = f47 ? output_plane_4_7_##suffix : output_plane_4_3_##suffix;                    \
     } while (0)
     CZ_PICK(portable);
 #ifdef CZ_HAVE_X86
@@ -305,11 +317,11 @@ static void pick_passes(const w1_shape *s, input_plane_fn *in, output_plane_fn *
 const char *cz_winograd1d_name(const cz_conv_geom *g)
 {
     static const char *const names[2][4] = {
-        {"winograd1d-f2x7-ref", "winograd1d-f2x7-portable", "winograd1d-f2x7-avx2",
-         "winograd1d-f2x7-avx512"},
         {"winograd1d-f4x3-ref", "winograd1d-f4x3-portable", "winograd1d-f4x3-avx2",
-         "winograd1d-f4x3-avx512"}};
-    return names[table_of(g)->m == 4][cz_kernels_current()];
+         "winograd1d-f4x3-avx512"},
+        {"winograd1d-f4x7-ref", "winograd1d-f4x7-portable", "winograd1d-f4x7-avx2",
+         "winograd1d-f4x7-avx512"}};
+    return names[table_of(g)->r == 7][cz_kernels_current()];
 }
 
 /* ------------------------------------------------------------ weights */

@@ -492,9 +492,9 @@ static const layer_case layer_cases[] = {
     /* Inception-v3's 1x7, 7x1, 1x3 and 3x1 (Winograd in one dimension),
      * with ragged last tile rows (17 outputs in tiles of 2, 9 in tiles of
      * 4), with padding on the other axis only, and with none */
-    {32, 17, 17, 48, 0, 1, 0, 1, 1, true, "winograd1d-f2x7-", NULL, 1, 7, 0, 3},
-    {24, 17, 13, 40, 0, 1, 0, 1, 1, false, "winograd1d-f2x7-", NULL, 7, 1, 3, 0},
-    {20, 12, 10, 16, 0, 1, 0, 1, 1, true, "winograd1d-f2x7-", NULL, 1, 7, 2, 0},
+    {32, 17, 17, 48, 0, 1, 0, 1, 1, true, "winograd1d-f4x7-", NULL, 1, 7, 0, 3},
+    {24, 17, 13, 40, 0, 1, 0, 1, 1, false, "winograd1d-f4x7-", NULL, 7, 1, 3, 0},
+    {20, 12, 10, 16, 0, 1, 0, 1, 1, true, "winograd1d-f4x7-", NULL, 1, 7, 2, 0},
     {40, 8, 8, 36, 0, 1, 0, 1, 1, true, "winograd1d-f4x3-", NULL, 1, 3, 0, 1},
     {16, 9, 11, 20, 0, 1, 0, 1, 1, false, "winograd1d-f4x3-", NULL, 3, 1, 1, 0},
     {17, 14, 5, 18, 0, 1, 0, 1, 1, true, "winograd1d-f4x3-", NULL, 3, 1, 0, 0},

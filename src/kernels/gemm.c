@@ -904,6 +904,13 @@ void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N
                            beta, C, ldc, pro, ep);
 }
 
+void cz_gemm_packed_rows(const cz_packed_a *pa, int row0, int M, int N, int K, const float *B,
+                         int ldb, float beta, float *C, int ldc)
+{
+    cz_gemm_blocked_packed(current_kernel(), pa, row0, false, false, M, N, K, 1.0f, NULL, K, B, ldb,
+                           beta, C, ldc, NULL, NULL);
+}
+
 void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                              const float *B, int ldb, float beta, float *C, int ldc,
                              const cz_gemm_prologue *pro, const cz_gemm_epilogue *ep)

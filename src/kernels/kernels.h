@@ -163,6 +163,13 @@ void cz_gemm_packed(const cz_packed_a *pa, const float *A, int lda, int M, int N
 void cz_gemm_packed_parallel(const cz_packed_a *pa, const float *A, int lda, int M, int N, int K,
                              const float *B, int ldb, float beta, float *C, int ldc,
                              const cz_gemm_prologue *pro, const cz_gemm_epilogue *ep);
+/* Rows [row0, row0 + M) of C = A B (C points at row row0's first
+ * element) for A packed in pa on the current path, which must pack; row0
+ * on a sliver (a multiple of the rows cz_gemm_packed_index gives for row
+ * 0). Each element gets the bits it has in the whole product, so a
+ * caller's own team can split the rows. */
+void cz_gemm_packed_rows(const cz_packed_a *pa, int row0, int M, int N, int K, const float *B,
+                         int ldb, float beta, float *C, int ldc);
 
 /* --------------------------------------------------------- convolution */
 

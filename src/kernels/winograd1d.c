@@ -19,10 +19,17 @@
  * tools/winograd1d_tables.py: B^T and A^T exact in float, G's fractions
  * applied in double.
  *
- * Threads split the input transform over input channels, the products
- * over xi and the output transform over output channels, with a barrier
- * between: every value is one thread's, in a fixed order, so the bits do
- * not depend on the thread count or the batch.
+ * Each thread transforms the whole input into a V of its own, then takes
+ * whole 16s of output channels through the a products (their rows of M)
+ * and the output transform: no barrier, and no line that one core writes
+ * and the other reads. Splitting the input transform over channels, the
+ * products and the output as well made the GEMMs read half of V from the
+ * other core, and the transform rewrite lines the other core had read:
+ * 192 -> 192 1x7 on 17x17 alone, two threads, 0.28 -> 0.22 ms (one
+ * thread 0.37), inception_v3 b1 t2 0.98 paired. (For the 3x3 Winograd,
+ * whose input transform costs more, the same split lost; docs/nchwc-plan.md.)
+ * Every value is one thread's, in a fixed order, so the bits depend
+ * neither on the thread count nor on the batch.
  *
  * Rounding: F(4, 7) needs nine finite points (0, +-1, +-2, +-1/2, +-3/2),
  * and its transforms round more than F(4x4, 3x3)'s: in numpy, 192
@@ -159,17 +166,19 @@ static w1_shape shape_of(const cz_conv_geom *g, int C, int OC)
     return s;
 }
 
-/* Floats per thread: the padded input plane (and a vector's over-read),
- * then the output rows of a 1 x r conv before they are turned. */
+/* Floats per thread: its V, the padded input plane (and a vector's
+ * over-read), then the output rows of a 1 x r conv before they are
+ * turned. */
 static size_t thread_floats(const w1_shape *s)
 {
-    return cz_line_floats((size_t)s->PL * s->Q + LANES) + cz_line_floats((size_t)s->OL * s->Q);
+    return (size_t)s->t->a * s->vs + cz_line_floats((size_t)s->PL * s->Q + LANES) +
+           cz_line_floats((size_t)s->OL * s->Q);
 }
 
 size_t cz_winograd1d_scratch(const cz_conv_geom *g, int out_channels, int threads)
 {
     w1_shape s = shape_of(g, g->channels, out_channels);
-    return (size_t)s.t->a * (s.vs + s.ms) + (size_t)threads * thread_floats(&s);
+    return (size_t)s.t->a * s.ms + (size_t)threads * thread_floats(&s);
 }
 
 /* ---------------------------------------------------------- transforms */
@@ -377,41 +386,43 @@ void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const flo
     size_t us = u_stride(OC, C), in_plane = (size_t)g->height * g->width,
            out_plane = (size_t)g->out_h * g->out_w;
     bool packed = cz_gemm_pack_size(OC, C) > 0;
-    float *V = scratch, *M = V + (size_t)a * s.vs, *per_thread = M + (size_t)a * s.ms;
+    int mr = 1; /* the GEMM's tile height: a thread's rows start on a sliver */
+    if (packed)
+        cz_gemm_packed_index(OC, C, 0, 0, &mr);
+    float *M = scratch, *per_thread = M + (size_t)a * s.ms;
 #pragma omp parallel num_threads(threads)
     {
         int me = omp_get_thread_num(), team = omp_get_num_threads();
-        float *pad = per_thread + (size_t)me * thread_floats(&s);
+        float *V = per_thread + (size_t)me * thread_floats(&s);
+        float *pad = V + (size_t)a * s.vs;
         float *ext = pad + cz_line_floats((size_t)s.PL * s.Q + LANES);
         memset(pad, 0, sizeof(float) * ((size_t)s.PL * s.Q + LANES));
-        int c0 = cz_part(C, team, me), c1 = cz_part(C, team, me + 1);
-        int x0 = cz_part(a, team, me), x1 = cz_part(a, team, me + 1);
-        int o0 = cz_part(OC, team, me), o1 = cz_part(OC, team, me + 1);
+        /* This thread's output channels, in whole slivers of U's rows. */
+        int slivers = (OC + mr - 1) / mr;
+        int o0 = mr * cz_part(slivers, team, me), o1 = mr * cz_part(slivers, team, me + 1);
+        o0 = o0 < OC ? o0 : OC, o1 = o1 < OC ? o1 : OC;
         for (int n = 0; n < N; n++) {
             const float *xn = x + (size_t)n * C * in_plane;
             float *yn = y + (size_t)n * OC * out_plane;
-            for (int c = c0; c < c1; c++)
+            for (int c = 0; c < C && o1 > o0; c++)
                 input_plane(&s, xn + c * in_plane, pad, V + (size_t)c * s.Tp);
-#pragma omp barrier
-            for (int xi = x0; xi < x1; xi++) {
+            for (int xi = 0; xi < a && o1 > o0; xi++) {
                 const float *Vx = V + xi * s.vs;
-                float *Mx = M + xi * s.ms;
+                float *Mx = M + xi * s.ms + (size_t)o0 * s.Tp;
                 if (!packed) {
-                    cz_gemm(false, false, OC, s.T, C, 1.0f, U + xi * us, C, Vx, s.Tp, 0.0f, Mx,
-                            s.Tp);
+                    cz_gemm(false, false, o1 - o0, s.T, C, 1.0f, U + xi * us + (size_t)o0 * C, C,
+                            Vx, s.Tp, 0.0f, Mx, s.Tp);
                     continue;
                 }
                 cz_packed_a pa = cz_gemm_packed_view(OC, C, U + xi * us);
-                cz_gemm_packed(&pa, NULL, C, OC, s.T, C, Vx, s.Tp, 0.0f, Mx, s.Tp, NULL, NULL);
+                cz_gemm_packed_rows(&pa, o0, o1 - o0, s.T, C, Vx, s.Tp, 0.0f, Mx, s.Tp);
             }
-#pragma omp barrier
             for (int oc = o0; oc < o1; oc++) {
                 float *yp = yn + (size_t)oc * out_plane;
                 output_plane(&s, M + (size_t)oc * s.Tp, ext, bias ? bias[oc] : 0.0f, yp);
                 if (ep)
                     ep->fn(ep->ctx, yp, (int)out_plane, oc, 1, (int)out_plane);
             }
-#pragma omp barrier
         }
     }
 }

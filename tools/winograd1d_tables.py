@@ -23,6 +23,7 @@ from fractions import Fraction as Fr
 
 CONFIGS = [  # (m, r, finite points)
     (4, 7, [0, 1, -1, 2, -2, Fr(1, 2), Fr(-1, 2), Fr(3, 2), Fr(-3, 2)]),
+    (4, 5, [0, 1, -1, 2, -2, Fr(1, 2), Fr(-1, 2)]),
     (4, 3, [0, 1, -1, 2, -2]),
 ]
 

@@ -288,13 +288,14 @@ void cz_winograd_conv(const cz_conv_geom *g, int m, int out_channels, const floa
 /* "winograd-f4x3-avx512", "winograd-f2x3-avx2"... for m on the current path. */
 const char *cz_winograd_name(int m);
 
-/* Winograd F(m, r) in one dimension for 1 x r and r x 1 convs, F(4, 7)
- * and F(4, 3) (winograd1d.c): whether it computes g (1 x 7, 7 x 1, 1 x 3
- * or 3 x 1, stride 1, dilation 1, padding >= 0, one group). Its rounding
- * differs from direct convolution by a few ulps per layer. The
- * transformed weights U = G w (m + r - 1 matrices, OC x C, packed for the
- * current path's GEMM; cz_winograd1d_weights_size floats) depend on the
- * weights and the path alone. y (N, OC, OH, OW) = the conv of x (N, C,
+/* Winograd F(m, r) in one dimension for 1 x r, r x 1 and 5 x 5 convs,
+ * F(4, 7), F(4, 5) and F(4, 3) (winograd1d.c): whether it computes g (1 x
+ * 7, 7 x 1, 1 x 3, 3 x 1 or 5 x 5, stride 1, dilation 1, padding >= 0, one
+ * group). Its rounding differs from direct convolution by a few ulps per
+ * layer. The transformed weights U = G w ((m + r - 1) x taps along the
+ * other axis matrices, OC x C, packed for the current path's GEMM;
+ * cz_winograd1d_weights_size floats) depend on the weights and the path
+ * alone. y (N, OC, OH, OW) = the conv of x (N, C,
  * H, W) with them, plus bias (NULL: none), on `threads` OpenMP threads,
  * the bits independent of their count and of N; then ep (NULL: none) on
  * each output plane as one row, its `row` the output channel. Call
@@ -307,7 +308,7 @@ size_t cz_winograd1d_scratch(const cz_conv_geom *g, int out_channels, int thread
 void cz_winograd1d_conv(const cz_conv_geom *g, int out_channels, const float *U,
                         const float *bias, int N, const float *x, float *y, float *scratch,
                         int threads, const cz_gemm_epilogue *ep);
-/* "winograd1d-f4x7-avx512", "winograd1d-f4x3-portable"... for g on the current path. */
+/* "winograd1d-f4x7-avx512", "winograd1d-f4x5-portable"... for g on the current path. */
 const char *cz_winograd1d_name(const cz_conv_geom *g);
 
 /* Direct convolution on blocks of 16 channels (inference, AVX-512 only):

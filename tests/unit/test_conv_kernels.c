@@ -498,6 +498,10 @@ static const layer_case layer_cases[] = {
     {40, 8, 8, 36, 0, 1, 0, 1, 1, true, "winograd1d-f4x3-", NULL, 1, 3, 0, 1},
     {16, 9, 11, 20, 0, 1, 0, 1, 1, false, "winograd1d-f4x3-", NULL, 3, 1, 1, 0},
     {17, 14, 5, 18, 0, 1, 0, 1, 1, true, "winograd1d-f4x3-", NULL, 3, 1, 0, 0},
+    /* 5x5 (AlexNet, Inception-v3): Winograd down the columns, 5 shifted
+     * products along the rows; padded, and not, with a ragged tile row */
+    {24, 13, 15, 32, 5, 1, 2, 1, 1, true, "winograd1d-f4x5-", NULL, 0, 0, 0, 0},
+    {20, 11, 9, 24, 5, 1, 0, 1, 1, false, "winograd1d-f4x5-", NULL, 0, 0, 0, 0},
 };
 
 /* lc's output height and width. */

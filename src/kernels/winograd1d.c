@@ -344,39 +344,39 @@ CZ_W1_PASSES(4, 3, avx512, __attribute__((target("avx512f,fma"))), rows_apply_av
 typedef void (*input_plane_fn)(const w1_shape *, const float *, float *, float *);
 typedef void (*output_plane_fn)(const w1_shape *, const float *, float *, float, float *);
 
-/* The passes for s's table on the current path. */
-static void pick_passes(const w1_shape *s, input_plane_fn *in, output_plane_fn *out)
-{
-    int r = s->t->r;
-#define CZ_PICK(suffix)                                                                        \
-    do {                                                                                       \
-        *in = r == 7 ? input_plane_4_7_##suffix                                                \
-              : r == 5 ? input_plane_4_5_##suffix                                              \
-                       : input_plane_4_3_##suffix;                                             \
-        *out = r == 7 ? output_plane_4_7_##suffix                                              \
-               : r == 5 ? output_plane_4_5_##suffix                                            \
-                        : output_plane_4_3_##suffix;                                           \
-    } while (0)
-    CZ_PICK(portable);
+/* The passes of each table (in tables[]'s order) on each fast path:
+ * portable, AVX2, AVX-512. */
+typedef struct w1_passes {
+    input_plane_fn in;
+    output_plane_fn out;
+} w1_passes;
+#define CZ_W1_ENTRY(M, R, suffix) {input_plane_##M##_##R##_##suffix, output_plane_##M##_##R##_##suffix}
 #ifdef CZ_HAVE_X86
-    if (cz_kernels_current() == CZ_KPATH_AVX512)
-        CZ_PICK(avx512);
-    else if (cz_kernels_current() == CZ_KPATH_AVX2)
-        CZ_PICK(avx2);
+#define CZ_W1_PATHS(M, R)                                                                      \
+    {CZ_W1_ENTRY(M, R, portable), CZ_W1_ENTRY(M, R, avx2), CZ_W1_ENTRY(M, R, avx512)}
+#else
+#define CZ_W1_PATHS(M, R)                                                                      \
+    {CZ_W1_ENTRY(M, R, portable), CZ_W1_ENTRY(M, R, portable), CZ_W1_ENTRY(M, R, portable)}
 #endif
-#undef CZ_PICK
+static const w1_passes passes[][3] = {CZ_W1_PATHS(4, 7), CZ_W1_PATHS(4, 5), CZ_W1_PATHS(4, 3)};
+
+/* Which of tables[] g runs, and its passes on the current path. */
+static w1_passes pick_passes(const w1_shape *s)
+{
+    cz_kpath path = cz_kernels_current();
+    return passes[s->t - tables][path == CZ_KPATH_AVX512 ? 2 : path == CZ_KPATH_AVX2 ? 1 : 0];
 }
 
 const char *cz_winograd1d_name(const cz_conv_geom *g)
 {
-    static const char *const names[3][4] = {
-        {"winograd1d-f4x3-ref", "winograd1d-f4x3-portable", "winograd1d-f4x3-avx2",
-         "winograd1d-f4x3-avx512"},
+    static const char *const names[][4] = {
+        {"winograd1d-f4x7-ref", "winograd1d-f4x7-portable", "winograd1d-f4x7-avx2",
+         "winograd1d-f4x7-avx512"},
         {"winograd1d-f4x5-ref", "winograd1d-f4x5-portable", "winograd1d-f4x5-avx2",
          "winograd1d-f4x5-avx512"},
-        {"winograd1d-f4x7-ref", "winograd1d-f4x7-portable", "winograd1d-f4x7-avx2",
-         "winograd1d-f4x7-avx512"}};
-    return names[(table_of(g)->r - 3) / 2][cz_kernels_current()];
+        {"winograd1d-f4x3-ref", "winograd1d-f4x3-portable", "winograd1d-f4x3-avx2",
+         "winograd1d-f4x3-avx512"}};
+    return names[table_of(g) - tables][cz_kernels_current()];
 }
 
 /* ------------------------------------------------------------ weights */
@@ -434,9 +434,7 @@ void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const flo
     int C = g->channels;
     w1_shape s = shape_of(g, C, OC);
     const int a = s.t->a;
-    input_plane_fn input_plane;
-    output_plane_fn output_plane;
-    pick_passes(&s, &input_plane, &output_plane);
+    w1_passes pass = pick_passes(&s);
     size_t us = u_stride(OC, C), in_plane = (size_t)g->height * g->width,
            out_plane = (size_t)g->out_h * g->out_w;
     bool packed = cz_gemm_pack_size(OC, C) > 0;
@@ -459,7 +457,7 @@ void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const flo
             const float *xn = x + (size_t)n * C * in_plane;
             float *yn = y + (size_t)n * OC * out_plane;
             for (int c = 0; c < C && o1 > o0; c++)
-                input_plane(&s, xn + c * in_plane, pad, V + (size_t)c * s.Tp);
+                pass.in(&s, xn + c * in_plane, pad, V + (size_t)c * s.Tp);
             /* M[xi] = sum over the taps j along the other axis of U[j][xi]
              * times V[xi] shifted by j tiles: output tile t reads input tile
              * t + j (the columns past Qo of each tile row are not used). */
@@ -479,7 +477,7 @@ void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const flo
                 }
             for (int oc = o0; oc < o1; oc++) {
                 float *yp = yn + (size_t)oc * out_plane;
-                output_plane(&s, M + (size_t)oc * s.Tp, ext, bias ? bias[oc] : 0.0f, yp);
+                pass.out(&s, M + (size_t)oc * s.Tp, ext, bias ? bias[oc] : 0.0f, yp);
                 if (ep)
                     ep->fn(ep->ctx, yp, (int)out_plane, oc, 1, (int)out_plane);
             }

@@ -203,12 +203,11 @@ static w1_shape shape_of(const cz_conv_geom *g, int C, int OC)
     return s;
 }
 
-/* Floats per thread: its V, the padded input plane (and a vector's
- * over-read), then the output rows of a 1 x r conv before they are
- * turned. */
+/* Floats per thread: its V, the padded input plane, then the output rows
+ * of a 1 x r conv before they are turned. */
 static size_t thread_floats(const w1_shape *s)
 {
-    return (size_t)s->t->a * s->vs + cz_line_floats((size_t)s->PL * s->Q + LANES) +
+    return (size_t)s->t->a * s->vs + cz_line_floats((size_t)s->PL * s->Q) +
            cz_line_floats((size_t)s->OL * s->Qo);
 }
 
@@ -287,10 +286,9 @@ input_plane_body(const int m, const int a, const rows_fn apply, const w1_shape *
         for (int l = 0; l < s->L; l++)
             memcpy(pad + (size_t)(s->lo + l) * s->Q + s->qo, x + (size_t)l * s->Qin,
                    sizeof(float) * (size_t)s->Qin);
-    for (int i = 0; i < s->th; i++) {
+    for (int i = 0; i < s->th; i++)
         apply(s->t->bt, a, a, pad + (size_t)i * m * s->Q, s->Q, s->Q, V + (size_t)i * s->Q,
               s->vs, 0.0f);
-    }
 }
 
 /* Output channel oc: M[xi][oc][0 .. T) -> its output plane y, plus bias.
@@ -447,8 +445,8 @@ void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const flo
         int me = omp_get_thread_num(), team = omp_get_num_threads();
         float *V = per_thread + (size_t)me * thread_floats(&s);
         float *pad = V + (size_t)a * s.vs;
-        float *ext = pad + cz_line_floats((size_t)s.PL * s.Q + LANES);
-        memset(pad, 0, sizeof(float) * ((size_t)s.PL * s.Q + LANES));
+        float *ext = pad + cz_line_floats((size_t)s.PL * s.Q);
+        memset(pad, 0, sizeof(float) * (size_t)s.PL * s.Q);
         /* This thread's output channels, in whole slivers of U's rows. */
         int slivers = (OC + mr - 1) / mr;
         int o0 = mr * cz_part(slivers, team, me), o1 = mr * cz_part(slivers, team, me + 1);

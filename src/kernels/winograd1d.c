@@ -267,21 +267,51 @@ rows_apply_avx512(const float *mat, const int rows, const int a, const float *sr
 }
 #endif
 
-/* rows_apply or its zmm form, a constant after inlining. */
+/* dst[j][i] = src[i][j] for i < rows, j < cols (row strides ss, ds): a
+ * 1 x r conv's planes turned in and out. */
+static inline __attribute__((always_inline)) void
+turn(const float *src, int rows, int cols, size_t ss, float *dst, size_t ds)
+{
+    for (int j = 0; j < cols; j++)
+        for (int i = 0; i < rows; i++)
+            dst[(size_t)j * ds + i] = src[(size_t)i * ss + j];
+}
+
+#ifdef CZ_HAVE_X86
+/* turn by 16 x 16 blocks in zmm registers. */
+static inline __attribute__((always_inline, target("avx512f"))) void
+turn_avx512(const float *src, int rows, int cols, size_t ss, float *dst, size_t ds)
+{
+    for (int i0 = 0; i0 < rows; i0 += 16)
+        for (int j0 = 0; j0 < cols; j0 += 16) {
+            int h = rows - i0 < 16 ? rows - i0 : 16, w = cols - j0 < 16 ? cols - j0 : 16;
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < h ? _mm512_maskz_loadu_ps(cz_first_lanes(w), src + (i0 + i) * ss + j0)
+                             : _mm512_setzero_ps();
+            cz_transpose16(r);
+            for (int j = 0; j < w; j++)
+                _mm512_mask_storeu_ps(dst + (j0 + j) * ds + i0, cz_first_lanes(h), r[j]);
+        }
+}
+#endif
+
+/* rows_apply or its zmm form, turn or its zmm form: constants after
+ * inlining. */
 typedef void (*rows_fn)(const float *, int, int, const float *, size_t, int, float *, size_t,
                         float);
+typedef void (*turn_fn)(const float *, int, int, size_t, float *, size_t);
 
 /* Channel c of one sample's x -> V[xi][c][0 .. T). pad is this thread's
  * padded plane (PL x Q), its border zero already: only the input's own
  * rows and columns are written, the same ones for every channel. */
 static inline __attribute__((always_inline)) void
-input_plane_body(const int m, const int a, const rows_fn apply, const w1_shape *s,
-                 const float *x, float *pad, float *V)
+input_plane_body(const int m, const int a, const rows_fn apply, const turn_fn turn_plane,
+                 const w1_shape *s, const float *x, float *pad, float *V)
 {
     if (s->across) /* x is Qin rows of L: pad[lo + l][qo + q] = x[q][l] */
-        for (int l = 0; l < s->L; l++)
-            for (int q = 0; q < s->Qin; q++)
-                pad[(size_t)(s->lo + l) * s->Q + s->qo + q] = x[(size_t)q * s->L + l];
+        turn_plane(x, s->Qin, s->L, (size_t)s->L, pad + (size_t)s->lo * s->Q + s->qo,
+                   (size_t)s->Q);
     else
         for (int l = 0; l < s->L; l++)
             memcpy(pad + (size_t)(s->lo + l) * s->Q + s->qo, x + (size_t)l * s->Qin,
@@ -294,8 +324,8 @@ input_plane_body(const int m, const int a, const rows_fn apply, const w1_shape *
 /* Output channel oc: M[xi][oc][0 .. T) -> its output plane y, plus bias.
  * A 1 x r conv's rows go to ext first, then turned into y. */
 static inline __attribute__((always_inline)) void
-output_plane_body(const int m, const int a, const rows_fn apply, const w1_shape *s,
-                  const float *M, float *ext, float bias, float *y)
+output_plane_body(const int m, const int a, const rows_fn apply, const turn_fn turn_plane,
+                  const w1_shape *s, const float *M, float *ext, float bias, float *y)
 {
     float *rows = s->across ? ext : y;
     for (int i = 0; i < s->th; i++) {
@@ -308,35 +338,33 @@ output_plane_body(const int m, const int a, const rows_fn apply, const w1_shape 
             apply(s->t->at, n, a, src, s->ms, s->Qo, dst, s->Qo, bias);
     }
     if (s->across) /* ext is OL rows of Qo: y[q][l] = ext[l][q] */
-        for (int q = 0; q < s->Qo; q++)
-            for (int l = 0; l < s->OL; l++)
-                y[(size_t)q * s->OL + l] = ext[(size_t)l * s->Qo + q];
+        turn_plane(ext, s->OL, s->Qo, (size_t)s->Qo, y, (size_t)s->OL);
 }
 
 /* The plane passes of F(M, R) on one path, M and R constants the bodies
  * specialise on. */
-#define CZ_W1_PASSES(M, R, suffix, attr, apply)                                               \
+#define CZ_W1_PASSES(M, R, suffix, attr, apply, turn_plane)                                   \
     attr static void input_plane_##M##_##R##_##suffix(const w1_shape *s, const float *x,       \
                                                       float *pad, float *V)                    \
     {                                                                                          \
-        input_plane_body(M, M + R - 1, apply, s, x, pad, V);                                  \
+        input_plane_body(M, M + R - 1, apply, turn_plane, s, x, pad, V);                      \
     }                                                                                          \
     attr static void output_plane_##M##_##R##_##suffix(const w1_shape *s, const float *Mx,     \
                                                        float *ext, float bias, float *y)       \
     {                                                                                          \
-        output_plane_body(M, M + R - 1, apply, s, Mx, ext, bias, y);                          \
+        output_plane_body(M, M + R - 1, apply, turn_plane, s, Mx, ext, bias, y);              \
     }
 
-CZ_W1_PASSES(4, 7, portable, , rows_apply)
-CZ_W1_PASSES(4, 5, portable, , rows_apply)
-CZ_W1_PASSES(4, 3, portable, , rows_apply)
+CZ_W1_PASSES(4, 7, portable, , rows_apply, turn)
+CZ_W1_PASSES(4, 5, portable, , rows_apply, turn)
+CZ_W1_PASSES(4, 3, portable, , rows_apply, turn)
 #ifdef CZ_HAVE_X86
-CZ_W1_PASSES(4, 7, avx2, __attribute__((target("avx2,fma"))), rows_apply)
-CZ_W1_PASSES(4, 5, avx2, __attribute__((target("avx2,fma"))), rows_apply)
-CZ_W1_PASSES(4, 3, avx2, __attribute__((target("avx2,fma"))), rows_apply)
-CZ_W1_PASSES(4, 7, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
-CZ_W1_PASSES(4, 5, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
-CZ_W1_PASSES(4, 3, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512)
+CZ_W1_PASSES(4, 7, avx2, __attribute__((target("avx2,fma"))), rows_apply, turn)
+CZ_W1_PASSES(4, 5, avx2, __attribute__((target("avx2,fma"))), rows_apply, turn)
+CZ_W1_PASSES(4, 3, avx2, __attribute__((target("avx2,fma"))), rows_apply, turn)
+CZ_W1_PASSES(4, 7, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512, turn_avx512)
+CZ_W1_PASSES(4, 5, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512, turn_avx512)
+CZ_W1_PASSES(4, 3, avx512, __attribute__((target("avx512f,fma"))), rows_apply_avx512, turn_avx512)
 #endif
 
 typedef void (*input_plane_fn)(const w1_shape *, const float *, float *, float *);

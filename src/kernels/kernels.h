@@ -115,6 +115,13 @@ typedef struct cz_packed_a {
 /* Floats cz_gemm_pack_a needs for M x K on the current path (0: the path
  * packs nothing, as the reference). */
 size_t cz_gemm_pack_size(int M, int K);
+/* Floats of an M x K matrix kept as the current path's GEMM takes its A:
+ * packed (cz_gemm_pack_size), or plain where the path packs nothing. */
+static inline size_t cz_gemm_a_floats(int M, int K)
+{
+    size_t packed = cz_gemm_pack_size(M, K);
+    return packed ? packed : (size_t)M * K;
+}
 /* The handle of M x K data that cz_gemm_pack_a (not transposed) packed on
  * the current path, for a caller that kept the data but not the handle. */
 cz_packed_a cz_gemm_packed_view(int M, int K, const float *data);

@@ -535,8 +535,7 @@ const char *cz_winograd_name(int m)
  * cz_winograd_weights took 3.3 ms for 256 x 256 on one thread, not 2.1.) */
 static size_t u_stride(int OC, int C)
 {
-    size_t packed = cz_gemm_pack_size(OC, C);
-    return packed ? packed : (size_t)OC * C;
+    return cz_gemm_a_floats(OC, C);
 }
 
 size_t cz_winograd_weights_size(int m, int out_channels, int channels)

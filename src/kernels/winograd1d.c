@@ -166,6 +166,13 @@ bool cz_winograd1d_fits(const cz_conv_geom *g, int groups)
            g->dilation == 1 && g->pad_h >= 0 && g->pad_w >= 0;
 }
 
+/* The direct taps along the other axis: a 1 x r or r x 1 conv's 1, a
+ * 5 x 5 conv's 5. */
+static int other_taps(const cz_conv_geom *g)
+{
+    return g->kernel_h == 1 ? 1 : g->kernel_w;
+}
+
 /* The sizes of one conv, the filter's axis as rows ("along"): */
 typedef struct w1_shape {
     const w1_table *t;
@@ -190,7 +197,7 @@ static w1_shape shape_of(const cz_conv_geom *g, int C, int OC)
     s.lo = s.across ? g->pad_w : g->pad_h;
     s.Qin = s.across ? g->height : g->width;
     s.qo = s.across ? g->pad_h : g->pad_w;
-    s.taps = s.across ? 1 : g->kernel_w;
+    s.taps = other_taps(g);
     s.Q = s.Qin + 2 * s.qo;
     s.Qo = s.across ? g->out_h : g->out_w;
     s.OL = s.across ? g->out_w : g->out_h;
@@ -407,23 +414,9 @@ const char *cz_winograd1d_name(const cz_conv_geom *g)
 
 /* ------------------------------------------------------------ weights */
 
-/* Floats of one U[xi]: packed for the current path's GEMM, or plain. */
-static size_t u_stride(int OC, int C)
-{
-    size_t packed = cz_gemm_pack_size(OC, C);
-    return packed ? packed : (size_t)OC * C;
-}
-
-/* The direct taps along the other axis: a 1 x r or r x 1 conv's 1, a
- * 5 x 5 conv's 5. */
-static int other_taps(const cz_conv_geom *g)
-{
-    return g->kernel_h == 1 ? 1 : g->kernel_w;
-}
-
 size_t cz_winograd1d_weights_size(const cz_conv_geom *g, int out_channels)
 {
-    return (size_t)other_taps(g) * table_of(g)->a * u_stride(out_channels, g->channels);
+    return (size_t)other_taps(g) * table_of(g)->a * cz_gemm_a_floats(out_channels, g->channels);
 }
 
 /* U[j][xi][oc][c] = sum over the taps k along Winograd's axis of
@@ -433,7 +426,7 @@ void cz_winograd1d_weights(const cz_conv_geom *g, int OC, const float *weight, f
 {
     const w1_table *t = table_of(g);
     int C = g->channels, r = t->r, taps = other_taps(g);
-    size_t stride = u_stride(OC, C);
+    size_t stride = cz_gemm_a_floats(OC, C);
     bool packed = cz_gemm_pack_size(OC, C) > 0;
     memset(U, 0, sizeof(float) * stride * (size_t)(t->a * taps));
     for (int oc = 0; oc < OC; oc++)
@@ -461,7 +454,7 @@ void cz_winograd1d_conv(const cz_conv_geom *g, int OC, const float *U, const flo
     w1_shape s = shape_of(g, C, OC);
     const int a = s.t->a;
     w1_passes pass = pick_passes(&s);
-    size_t us = u_stride(OC, C), in_plane = (size_t)g->height * g->width,
+    size_t us = cz_gemm_a_floats(OC, C), in_plane = (size_t)g->height * g->width,
            out_plane = (size_t)g->out_h * g->out_w;
     bool packed = cz_gemm_pack_size(OC, C) > 0;
     int mr = 1; /* the GEMM's tile height: a thread's rows start on a sliver */
